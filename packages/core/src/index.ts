@@ -1,0 +1,73 @@
+export { type Clock, systemClock, type TimerHandle } from './clock.js';
+export { type ConfigValues, maskConfig, mergeConfig, REDACTED } from './config.js';
+export { assertValidDefinition, defineModule, fingerprintDefinition, type ModuleManifest, toManifest } from './define-module.js';
+export { ErrorCode, type Issue, isModhostError, ModhostError, type ModhostErrorOptions, summarizeCause } from './errors.js';
+export { createEmitter, type Emitter, type EmitterOptions, type Listener } from './events.js';
+export {
+  assertTransition,
+  canTransition,
+  isLifecycleState,
+  LIFECYCLE_STATES,
+  LIFECYCLE_TRANSITIONS,
+  type LifecyclePhase,
+  type LifecycleState,
+  RUNNING_STATES,
+} from './lifecycle.js';
+export type {
+  AnyModuleDefinition,
+  ConfigDefinition,
+  ConfigPath,
+  DeepPartial,
+  HealthResult,
+  HttpMethod,
+  JobDefinition,
+  Logger,
+  MigrationDefinition,
+  ModuleApi,
+  ModuleConfig,
+  ModuleContext,
+  ModuleDefinition,
+  ModuleStorage,
+  NoConfig,
+  RouteDefinition,
+  RouteRequest,
+  RouteResponse,
+  StateMode,
+  UiContributions,
+  UiNavigationEntry,
+  UiPage,
+} from './module.js';
+export { createRegistry, type Registry } from './registry.js';
+export type {
+  ConfigScope,
+  ConfigureOptions,
+  ConfigVersion,
+  ImportResult,
+  ListFilter,
+  ModuleErrorRecord,
+  ModuleRecord,
+  ModuleVersionRecord,
+  ReadConfigOptions,
+  RegistryEvents,
+  RegistryOptions,
+  RegistrySnapshot,
+  RejectedVersion,
+  ResolvedConfig,
+  SnapshotEntry,
+  TenantEnablement,
+  TransitionOptions,
+  TransitionRecord,
+  UnregisterOptions,
+} from './registry-types.js';
+export { FORBIDDEN_KEYS, findForbiddenKeys, findNonJsonData, isPlainObject } from './safe-data.js';
+export { compareSemver, isValidSemver, parseSemver, type SemVer } from './semver.js';
+export type {
+  InferSchemaInput,
+  InferSchemaOutput,
+  StandardSchemaIssue,
+  StandardSchemaProps,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from './standard-schema.js';
+export { type MaybePromise, type MemoryStorageOptions, memoryStorage, type StorageAdapter, type StorageChange } from './storage.js';
+export { isValidModuleName, isValidPermission, type ValidationResult, validateDefinition } from './validate-definition.js';

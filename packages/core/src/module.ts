@@ -1,0 +1,216 @@
+import type { InferSchemaInput, InferSchemaOutput, StandardSchemaV1 } from './standard-schema.js';
+
+/** How a module's in-memory state crosses a hot swap. */
+export type StateMode = 'stateless' | 'snapshot' | 'quiesce';
+
+/** HTTP methods a route may declare (upper case). */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+
+/** A structured logger handed to a module. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** A module's own key-value storage, already namespaced to it. Values are JSON data. */
+export interface ModuleStorage {
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  keys(prefix?: string): Promise<string[]>;
+}
+
+/**
+ * What a module receives in its hooks: the only door to the outside.
+ * Hosts build it (see `@modhost/activation` and `@modhost/sandbox`); what was not granted is absent.
+ */
+export interface ModuleContext<TConfig = unknown> {
+  readonly module: { readonly name: string; readonly version: string };
+  /** The tenant this instance serves, or `undefined` for host-wide work. */
+  readonly tenant: string | undefined;
+  /** The effective config (defaults → host → tenant), validated by the module's schema. */
+  readonly config: Readonly<TConfig>;
+  readonly logger: Logger;
+  readonly storage: ModuleStorage;
+  /** Public APIs of the module's dependencies, by module name. */
+  readonly deps: Readonly<Record<string, unknown>>;
+  /** Host services this module was granted, by service name. */
+  readonly services: Readonly<Record<string, unknown>>;
+}
+
+/** A framework-agnostic request as route handlers see it. */
+export interface RouteRequest {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+/** What a route handler returns: a body with an optional status and headers. */
+export interface RouteResponse {
+  readonly status?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+/** A route a module contributes. `path` may hold `:params`. */
+export interface RouteDefinition<TConfig = unknown> {
+  readonly method: HttpMethod;
+  readonly path: string;
+  /** A permission the caller must hold (app-defined), if any. */
+  readonly permission?: string;
+  readonly handler: (req: RouteRequest, ctx: ModuleContext<TConfig>) => RouteResponse | Promise<RouteResponse>;
+}
+
+/** A background job a module contributes. */
+export interface JobDefinition<TConfig = unknown> {
+  readonly name: string;
+  /** A cron expression, or a fixed interval. */
+  readonly schedule: string | { readonly everyMs: number };
+  /** Per-run timeout in milliseconds. */
+  readonly timeout?: number;
+  /** Retries after a failed run. */
+  readonly retries?: number;
+  readonly run: (ctx: ModuleContext<TConfig>) => void | Promise<void>;
+}
+
+/** A UI page a module contributes. */
+export interface UiPage {
+  readonly id: string;
+  readonly path: string;
+  readonly title: string;
+  readonly permission?: string;
+}
+
+/** A navigation entry a module contributes. */
+export interface UiNavigationEntry {
+  readonly label: string;
+  readonly path: string;
+  readonly order?: number;
+  readonly icon?: string;
+  readonly permission?: string;
+}
+
+/** UI contributions. */
+export interface UiContributions {
+  readonly pages?: readonly UiPage[];
+  readonly navigation?: readonly UiNavigationEntry[];
+}
+
+/** One ordered migration. `down` runs only for a batch whose version never served. */
+export interface MigrationDefinition<TConfig = unknown> {
+  readonly name: string;
+  readonly up: (ctx: ModuleContext<TConfig>) => void | Promise<void>;
+  readonly down?: (ctx: ModuleContext<TConfig>) => void | Promise<void>;
+}
+
+/** What `health()` may return: a boolean, or a status with detail. */
+export type HealthResult = boolean | { readonly status: 'ok' | 'degraded' | 'fail'; readonly detail?: string };
+
+/** Makes every property optional, recursively (for config defaults and layers). */
+export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+type Prev = [never, 0, 1, 2, 3];
+/** Dotted paths into a config type, for `config.sensitive` completion (four levels deep). */
+export type ConfigPath<T, D extends number = 4> = [D] extends [never]
+  ? never
+  : T extends readonly unknown[]
+    ? never
+    : T extends object
+      ? {
+          [K in keyof T & string]: K | (T[K] extends object ? `${K}.${ConfigPath<T[K], Prev[D]>}` : never);
+        }[keyof T & string]
+      : never;
+
+/** The config section of a module definition. */
+export interface ConfigDefinition<S extends StandardSchemaV1> {
+  /** Any Standard Schema (zod, valibot, arktype, …). */
+  readonly schema: S;
+  /** Values used when neither the host nor the tenant sets one. */
+  readonly defaults?: DeepPartial<InferSchemaInput<S>>;
+  /** Named value sets a host can apply. */
+  readonly presets?: Readonly<Record<string, DeepPartial<InferSchemaInput<S>>>>;
+  /** Dotted paths whose values are masked on read and never appear in events or errors. */
+  readonly sensitive?: readonly ConfigPath<InferSchemaOutput<S>>[];
+}
+
+/** A config schema that accepts nothing but an empty object: the default when a module declares none. */
+export type NoConfig = StandardSchemaV1<Record<string, never>, Record<string, never>>;
+
+/**
+ * The full definition of a module: identity, compatibility, dependencies, permissions,
+ * config, contributions and hooks. Build one with {@link defineModule}.
+ */
+export interface ModuleDefinition<S extends StandardSchemaV1 = NoConfig, TApi = unknown> {
+  /** npm-style name: lower case, optionally scoped (`@acme/billing`). */
+  readonly name: string;
+  /** A semver.org version. */
+  readonly version: string;
+  readonly description?: string;
+  readonly author?: string;
+  readonly license?: string;
+  /** `host`: the semver range of host application versions this module works with. */
+  readonly engines?: { readonly host?: string };
+  /** Required modules: name → semver range. */
+  readonly dependencies?: Readonly<Record<string, string>>;
+  /** Modules used when they resolve, skipped when they don't. */
+  readonly optionalDependencies?: Readonly<Record<string, string>>;
+  /** Capabilities requested, `<domain>:<action>[:<scope>]`. */
+  readonly permissions?: readonly string[];
+  readonly config?: ConfigDefinition<S>;
+  readonly routes?: readonly RouteDefinition<InferSchemaOutput<S>>[];
+  readonly jobs?: readonly JobDefinition<InferSchemaOutput<S>>[];
+  readonly ui?: UiContributions;
+  readonly migrations?: readonly MigrationDefinition<InferSchemaOutput<S>>[];
+  /** Contributions to app-defined extension points: point name → entries. */
+  readonly extensions?: Readonly<Record<string, readonly unknown[]>>;
+  /** How state crosses a hot swap. Default `stateless`. */
+  readonly stateMode?: StateMode;
+  /** Start the module; what it returns is its public API for dependents. */
+  readonly activate?: (ctx: ModuleContext<InferSchemaOutput<S>>) => TApi | Promise<TApi>;
+  readonly deactivate?: (ctx: ModuleContext<InferSchemaOutput<S>>) => void | Promise<void>;
+  readonly health?: (ctx: ModuleContext<InferSchemaOutput<S>>) => HealthResult | Promise<HealthResult>;
+  readonly exportState?: (ctx: ModuleContext<InferSchemaOutput<S>>) => unknown;
+  readonly importState?: (state: unknown, fromVersion: string, ctx: ModuleContext<InferSchemaOutput<S>>) => void | Promise<void>;
+}
+
+/** A module definition of any config schema and API, as registries and hosts hold them. */
+// biome-ignore lint/suspicious/noExplicitAny: variance escape hatch for heterogeneous collections
+export type AnyModuleDefinition = ModuleDefinition<any, any>;
+
+/** The config type a module's hooks see. */
+export type ModuleConfig<M> = M extends ModuleDefinition<infer S, unknown> ? InferSchemaOutput<S> : never;
+/** The public API a module's `activate` returns. */
+export type ModuleApi<M> = M extends { activate?: (ctx: never) => infer R } ? Awaited<R> : never;
+
+/** The top-level fields a definition may have; anything else is reported as unknown. */
+export const DEFINITION_FIELDS = [
+  'name',
+  'version',
+  'description',
+  'author',
+  'license',
+  'engines',
+  'dependencies',
+  'optionalDependencies',
+  'permissions',
+  'config',
+  'routes',
+  'jobs',
+  'ui',
+  'migrations',
+  'extensions',
+  'stateMode',
+  'activate',
+  'deactivate',
+  'health',
+  'exportState',
+  'importState',
+] as const;
+
+/** The lifecycle hooks a definition may have. */
+export const HOOK_FIELDS = ['activate', 'deactivate', 'health', 'exportState', 'importState'] as const;

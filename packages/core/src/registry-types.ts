@@ -1,0 +1,221 @@
+import type { Clock } from './clock.js';
+import type { ModuleManifest } from './define-module.js';
+import type { Issue } from './errors.js';
+import type { LifecyclePhase, LifecycleState } from './lifecycle.js';
+import type { StorageAdapter } from './storage.js';
+
+/** One recorded lifecycle transition. */
+export interface TransitionRecord {
+  /** `null` for the first entry (registration). */
+  readonly from: LifecycleState | null;
+  readonly to: LifecycleState;
+  /** Milliseconds since the epoch, from the registry's clock. */
+  readonly at: number;
+  readonly reason?: string;
+}
+
+/** The last error a module version hit, reduced to plain data. */
+export interface ModuleErrorRecord {
+  /** A modhost error code, or the thrown error's name (e.g. `TypeError`). */
+  readonly code: string;
+  readonly message: string;
+  readonly phase?: LifecyclePhase;
+  readonly timedOut: boolean;
+  /** One line summarising the underlying cause, if any. */
+  readonly cause?: string;
+  readonly at: number;
+}
+
+/** What a registry keeps for each registered module version. */
+export interface ModuleVersionRecord {
+  readonly name: string;
+  readonly version: string;
+  /** Content fingerprint of the definition (manifest + code text). */
+  readonly fingerprint: string;
+  readonly manifest: ModuleManifest;
+  readonly status: LifecycleState;
+  /** The newest transitions, oldest first, bounded by `historyLimit`. */
+  readonly history: readonly TransitionRecord[];
+  /** How many older transitions were dropped from `history`. */
+  readonly historyDropped: number;
+  readonly lastError?: ModuleErrorRecord;
+  readonly registeredAt: number;
+  readonly updatedAt: number;
+}
+
+/** A version that must not be tried again automatically. */
+export interface RejectedVersion {
+  readonly version: string;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** What a registry keeps per module name (across versions). */
+export interface ModuleRecord {
+  readonly name: string;
+  /** The version the host wants running, or `null` for "no preference". */
+  readonly desiredVersion: string | null;
+  /** What `desiredVersion` was before the last change (a failed upgrade falls back to it). */
+  readonly previousDesiredVersion: string | null;
+  readonly rejected: readonly RejectedVersion[];
+}
+
+/** A module enabled for a tenant. */
+export interface TenantEnablement {
+  readonly tenant: string;
+  readonly name: string;
+  /** An optional semver range the tenant pins the module to. */
+  readonly range?: string;
+  readonly enabledAt: number;
+}
+
+/** One version of a config layer. */
+export interface ConfigVersion {
+  /** 1, 2, 3, … per (module, scope). */
+  readonly version: number;
+  readonly values: Record<string, unknown>;
+  readonly at: number;
+  readonly reason: 'set' | 'rollback';
+  /** For a rollback: the version whose values were restored. */
+  readonly restoredFrom?: number;
+}
+
+/** The effective config of a module for a scope, as {@link Registry.getConfig} returns it. */
+export interface ResolvedConfig {
+  readonly name: string;
+  readonly tenant: string | undefined;
+  /** defaults → host → tenant, after the schema ran (so schema defaults and transforms apply). */
+  readonly values: Record<string, unknown>;
+  /** False when this process has no definition (no schema) for the module: values are merged, not validated. */
+  readonly validated: boolean;
+  /** When the schema rejects the stored layers (e.g. a host-wide change broke a tenant's), every problem; else empty. */
+  readonly issues: readonly Issue[];
+  readonly layers: {
+    readonly defaults: Record<string, unknown>;
+    readonly host: Record<string, unknown>;
+    readonly tenant: Record<string, unknown>;
+  };
+  /** The current version of each stored layer (0 = never set). */
+  readonly versions: { readonly host: number; readonly tenant: number };
+  /** True when sensitive values were masked. */
+  readonly masked: boolean;
+}
+
+/** Every event a registry emits, by name. Payloads never hold sensitive config values. */
+export interface RegistryEvents extends Record<string, unknown> {
+  'module:registered': { readonly name: string; readonly version: string; readonly fingerprint: string };
+  'module:unregistered': { readonly name: string; readonly version: string };
+  'module:transition': {
+    readonly name: string;
+    readonly version: string;
+    readonly from: LifecycleState | null;
+    readonly to: LifecycleState;
+    readonly at: number;
+    readonly reason?: string;
+    readonly error?: ModuleErrorRecord;
+  };
+  'module:desired': { readonly name: string; readonly desiredVersion: string | null; readonly previous: string | null };
+  'module:rejected': { readonly name: string; readonly version: string; readonly reason: string };
+  'tenant:enabled': { readonly tenant: string; readonly name: string; readonly range?: string };
+  'tenant:disabled': { readonly tenant: string; readonly name: string };
+  'config:changed': {
+    readonly name: string;
+    readonly tenant: string | undefined;
+    readonly version: number;
+    readonly reason: 'set' | 'rollback';
+    /** The layer's new values, with sensitive values masked. */
+    readonly values: Record<string, unknown>;
+  };
+}
+
+/** Options for {@link createRegistry}. */
+export interface RegistryOptions {
+  /** Where state lives. Default: a fresh `memoryStorage()`. */
+  storage?: StorageAdapter;
+  /** Key prefix, so several registries can share one storage. Default `"modhost"`. */
+  namespace?: string;
+  /** Time source for timestamps. Default: the system clock. */
+  clock?: Pick<Clock, 'now'>;
+  /** Transitions kept per version. Default 50. */
+  historyLimit?: number;
+  /** Versions kept per config layer. Default 100. */
+  configHistoryLimit?: number;
+  /** Lost compare-and-set races in a row before `STORAGE_CONFLICT`. Default 100. */
+  casMaxAttempts?: number;
+  /**
+   * Range matcher used when unregistering to decide whether a dependent still has a matching
+   * version. Core has no range parser; pass `semver.satisfies` (the `modhost` package does).
+   * Default: every version matches any range, so only removing the last version of a
+   * depended-upon module is refused.
+   */
+  satisfies?: (version: string, range: string) => boolean;
+  /** Called when an event listener throws. Default: `console.error`. */
+  onListenerError?: (error: unknown, event: string) => void;
+}
+
+/** Filters for {@link Registry.list}. */
+export interface ListFilter {
+  readonly name?: string;
+  readonly status?: LifecycleState | readonly LifecycleState[];
+  /** Only modules enabled for this tenant. */
+  readonly tenant?: string;
+}
+
+/** Details for a transition. */
+export interface TransitionOptions {
+  readonly reason?: string;
+  /** For `failed`: what went wrong. Stored as {@link ModuleErrorRecord}. */
+  readonly error?: unknown;
+  readonly phase?: LifecyclePhase;
+  readonly timedOut?: boolean;
+}
+
+/** Options for {@link Registry.unregister}. */
+export interface UnregisterOptions {
+  /** Also unregister dependents that would be left without a matching version. */
+  readonly cascade?: boolean;
+}
+
+/** Scope of a config operation: host-wide (no tenant) or one tenant. */
+export interface ConfigScope {
+  readonly tenant?: string;
+}
+
+/** Options for {@link Registry.configure}. */
+export interface ConfigureOptions extends ConfigScope {
+  /** `merge` (default) deep-merges into the current layer; `replace` sets the layer to exactly `values`. */
+  readonly mode?: 'merge' | 'replace';
+}
+
+/** Options for reading config. */
+export interface ReadConfigOptions extends ConfigScope {
+  /** Return sensitive values in clear. Default false. */
+  readonly reveal?: boolean;
+}
+
+/** A portable dump of a registry's whole state. */
+export interface RegistrySnapshot {
+  readonly format: 'modhost-snapshot';
+  readonly version: 1;
+  readonly namespace: string;
+  readonly exportedAt: number;
+  /** True when sensitive config values were masked: such a snapshot cannot be imported. */
+  readonly redacted: boolean;
+  readonly entries: readonly SnapshotEntry[];
+}
+
+/** One stored record in a snapshot. */
+export interface SnapshotEntry {
+  /** Key segments below the namespace. */
+  readonly key: readonly string[];
+  readonly kind: string;
+  readonly data: unknown;
+}
+
+/** What an import wrote. */
+export interface ImportResult {
+  readonly entries: number;
+}
+
+/** Reported by validation helpers. */
+export type { Issue };

@@ -1,0 +1,368 @@
+import { systemClock } from './clock.js';
+import { assertValidDefinition, fingerprintDefinition, toManifest } from './define-module.js';
+import { ModhostError, summarizeCause } from './errors.js';
+import { createEmitter, type Emitter } from './events.js';
+import { assertTransition, isLifecycleState, type LifecycleState } from './lifecycle.js';
+import type { AnyModuleDefinition } from './module.js';
+import { defKey, KEYS, KIND, type RegistryInternals } from './registry-internals.js';
+import type {
+  ConfigureOptions,
+  ConfigVersion,
+  ImportResult,
+  ListFilter,
+  ModuleErrorRecord,
+  ModuleRecord,
+  ModuleVersionRecord,
+  ReadConfigOptions,
+  RegistryEvents,
+  RegistryOptions,
+  RegistrySnapshot,
+  ResolvedConfig,
+  TenantEnablement,
+  TransitionOptions,
+  UnregisterOptions,
+} from './registry-types.js';
+import { compareSemver } from './semver.js';
+import { exportSnapshot, importSnapshot } from './snapshot.js';
+import { memoryStorage } from './storage.js';
+import { createStore, KEEP } from './store.js';
+import { createTenantConfig } from './tenant-config.js';
+
+/**
+ * The registry: every module version, its lifecycle status and history, desired versions,
+ * tenant enablement and config, all recorded in the injected storage. Every read-modify-write
+ * goes through compare-and-set, so registries in several processes can share one storage.
+ */
+export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 'off' | 'onAny'> {
+  /** Registers a module version. Same name@version with the same content is a no-op. */
+  register(definition: AnyModuleDefinition): Promise<ModuleVersionRecord>;
+  /** Removes one version (or every version) of a module; refused with `MODULE_IN_USE` if dependents need it. */
+  unregister(name: string, version?: string, options?: UnregisterOptions): Promise<string[]>;
+  get(name: string, version: string): Promise<ModuleVersionRecord | undefined>;
+  /** The definition (with code) registered in this process, if any. */
+  getDefinition(name: string, version: string): AnyModuleDefinition | undefined;
+  /** Module versions, sorted by name then version, filtered. */
+  list(filter?: ListFilter): Promise<ModuleVersionRecord[]>;
+  /** Moves a version to a new lifecycle state (validated by the transition table) and records it. */
+  transition(name: string, version: string, to: LifecycleState, options?: TransitionOptions): Promise<ModuleVersionRecord>;
+  getModule(name: string): Promise<ModuleRecord | undefined>;
+  setDesiredVersion(name: string, version: string | null): Promise<ModuleRecord>;
+  /** Marks a version rejected (not to be retried automatically); a desired version falls back. */
+  rejectVersion(name: string, version: string, reason: string): Promise<ModuleRecord>;
+  /** Lets a rejected version be tried again. */
+  clearRejection(name: string, version: string): Promise<ModuleRecord>;
+
+  enable(name: string, options: { tenant: string; range?: string }): Promise<TenantEnablement>;
+  disable(name: string, options: { tenant: string }): Promise<void>;
+  listEnabled(tenant: string): Promise<TenantEnablement[]>;
+  listTenants(): Promise<string[]>;
+  /** Sets a config layer (host-wide, or a tenant's) after validating the merged result. */
+  configure(name: string, values: Record<string, unknown>, options?: ConfigureOptions): Promise<ConfigVersion>;
+  getConfig(name: string, options?: ReadConfigOptions): Promise<ResolvedConfig>;
+  configHistory(name: string, options?: ReadConfigOptions): Promise<ConfigVersion[]>;
+  /** Restores an earlier version of a config layer, as a new version. */
+  rollbackConfig(name: string, options: { tenant?: string; to: number }): Promise<ConfigVersion>;
+
+  /** The whole state as one document. Sensitive values are masked unless `includeSensitive`. */
+  exportSnapshot(options?: { includeSensitive?: boolean }): Promise<RegistrySnapshot>;
+  /** Loads a snapshot into this registry's (empty) namespace. */
+  importSnapshot(snapshot: unknown): Promise<ImportResult>;
+}
+
+/**
+ * Creates a registry over the injected storage.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry({ storage: memoryStorage() })
+ * await registry.register(defineModule({ name: 'tasks', version: '1.0.0' }))
+ * await registry.transition('tasks', '1.0.0', 'resolved')
+ * ```
+ */
+export function createRegistry(options: RegistryOptions = {}): Registry {
+  const store = createStore(options.storage ?? memoryStorage(), {
+    namespace: options.namespace ?? 'modhost',
+    maxAttempts: options.casMaxAttempts ?? 100,
+  });
+  const clock = options.clock ?? systemClock;
+  const events = createEmitter<RegistryEvents>(options.onListenerError ? { onListenerError: options.onListenerError } : {});
+  const versionsOf = async (name: string) => {
+    const keys = await store.keys(...KEYS.versionsOf(name));
+    const records = await Promise.all(keys.map((k) => store.read<ModuleVersionRecord>(k, KIND.version)));
+    return records.filter((r): r is ModuleVersionRecord => r !== undefined).sort((a, b) => compareSemver(a.version, b.version));
+  };
+  const internals: RegistryInternals = {
+    store,
+    clock,
+    events,
+    definitions: new Map(),
+    historyLimit: options.historyLimit ?? 50,
+    configHistoryLimit: options.configHistoryLimit ?? 100,
+    satisfies: options.satisfies ?? (() => true),
+    readVersion: (name, version) => store.read<ModuleVersionRecord>(store.key(...KEYS.version(name, version)), KIND.version),
+    async requireVersion(name, version) {
+      const r = await internals.readVersion(name, version);
+      if (!r)
+        throw notFound(
+          name,
+          version,
+          (await versionsOf(name)).map((v) => v.version),
+        );
+      return r;
+    },
+    versionsOf,
+    async requireModule(name) {
+      const versions = await versionsOf(name);
+      if (versions.length === 0) throw notFound(name);
+      return versions;
+    },
+  };
+  const tenantConfig = createTenantConfig(internals);
+  const updateModule = (name: string, fn: (m: ModuleRecord) => ModuleRecord | typeof KEEP) =>
+    store.update<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module, (m) =>
+      fn(m ?? { name, desiredVersion: null, previousDesiredVersion: null, rejected: [] }),
+    ) as Promise<ModuleRecord>;
+
+  const registry: Registry = {
+    on: events.on,
+    once: events.once,
+    off: events.off,
+    onAny: events.onAny,
+
+    async register(input) {
+      const def = assertValidDefinition(input);
+      const fingerprint = fingerprintDefinition(def);
+      const now = clock.now();
+      let created = false;
+      const record = (await store.update<ModuleVersionRecord>(store.key(...KEYS.version(def.name, def.version)), KIND.version, (existing) => {
+        created = false;
+        if (existing) {
+          if (existing.fingerprint === fingerprint) return KEEP;
+          throw new ModhostError(
+            'MODULE_VERSION_CONFLICT',
+            `${def.name}@${def.version} is already registered with different content; publish the change as a new version (e.g. bump to a patch release) instead of reusing ${def.version}`,
+            { details: { module: def.name, version: def.version, registered: existing.fingerprint, attempted: fingerprint } },
+          );
+        }
+        created = true;
+        return {
+          name: def.name,
+          version: def.version,
+          fingerprint,
+          manifest: toManifest(def),
+          status: 'registered',
+          history: [{ from: null, to: 'registered', at: now }],
+          historyDropped: 0,
+          registeredAt: now,
+          updatedAt: now,
+        };
+      })) as ModuleVersionRecord;
+      await store.update<ModuleRecord>(store.key(...KEYS.module(def.name)), KIND.module, (m) =>
+        m ? KEEP : { name: def.name, desiredVersion: null, previousDesiredVersion: null, rejected: [] },
+      );
+      internals.definitions.set(defKey(def.name, def.version), def);
+      if (created) {
+        events.emit('module:registered', { name: def.name, version: def.version, fingerprint });
+        events.emit('module:transition', { name: def.name, version: def.version, from: null, to: 'registered', at: now });
+      }
+      return record;
+    },
+
+    async unregister(name, version, opts = {}) {
+      const all = await registry.list();
+      const removing = new Set(all.filter((r) => r.name === name && (version === undefined || r.version === version)).map((r) => defKey(r.name, r.version)));
+      if (removing.size === 0)
+        throw notFound(
+          name,
+          version,
+          all.filter((r) => r.name === name).map((r) => r.version),
+        );
+      // Grow the removal set until no remaining dependent loses its last matching version.
+      for (;;) {
+        const broken = findBrokenDependents(all, removing, internals.satisfies);
+        if (broken.length === 0) break;
+        if (!opts.cascade) {
+          const list = broken.map((b) => `${b.dependent} needs ${b.dependency} ${b.range}`).join('; ');
+          throw new ModhostError(
+            'MODULE_IN_USE',
+            `cannot unregister ${version ? `${name}@${version}` : name}: ${list}. Unregister those first, or pass { cascade: true } to remove them too`,
+            { details: { module: name, version, dependents: broken } },
+          );
+        }
+        for (const b of broken) removing.add(b.dependent);
+      }
+      const removed: string[] = [];
+      for (const r of all) {
+        if (!removing.has(defKey(r.name, r.version))) continue;
+        await store.update(store.key(...KEYS.version(r.name, r.version)), KIND.version, () => undefined);
+        internals.definitions.delete(defKey(r.name, r.version));
+        removed.push(defKey(r.name, r.version));
+        events.emit('module:unregistered', { name: r.name, version: r.version });
+      }
+      for (const n of new Set(all.filter((r) => removing.has(defKey(r.name, r.version))).map((r) => r.name))) {
+        if ((await versionsOf(n)).length === 0) await store.update(store.key(...KEYS.module(n)), KIND.module, () => undefined);
+      }
+      return removed;
+    },
+
+    get: (name, version) => internals.readVersion(name, version),
+    getDefinition: (name, version) => internals.definitions.get(defKey(name, version)),
+
+    async list(filter = {}) {
+      let records: ModuleVersionRecord[];
+      if (filter.name !== undefined) records = await versionsOf(filter.name);
+      else {
+        const keys = await store.keys('v');
+        records = (await Promise.all(keys.map((k) => store.read<ModuleVersionRecord>(k, KIND.version)))).filter((r): r is ModuleVersionRecord => !!r);
+      }
+      if (filter.status !== undefined) {
+        const wanted = new Set<string>(typeof filter.status === 'string' ? [filter.status] : filter.status);
+        records = records.filter((r) => wanted.has(r.status));
+      }
+      if (filter.tenant !== undefined) {
+        const enabled = new Set((await registry.listEnabled(filter.tenant)).map((e) => e.name));
+        records = records.filter((r) => enabled.has(r.name));
+      }
+      return records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareSemver(a.version, b.version)));
+    },
+
+    async transition(name, version, to, opts = {}) {
+      if (!isLifecycleState(to)) assertTransition('registered', to, `${name}@${version}`);
+      await internals.requireVersion(name, version);
+      const at = clock.now();
+      let from: LifecycleState | undefined;
+      const error = to === 'failed' || opts.error !== undefined ? toErrorRecord(opts, at) : undefined;
+      const record = (await store.update<ModuleVersionRecord>(store.key(...KEYS.version(name, version)), KIND.version, (current) => {
+        if (!current) throw notFound(name, version);
+        assertTransition(current.status, to, `${name}@${version}`);
+        from = current.status;
+        const entry = opts.reason === undefined ? { from: current.status, to, at } : { from: current.status, to, at, reason: opts.reason };
+        const history = [...current.history, entry];
+        const overflow = Math.max(0, history.length - internals.historyLimit);
+        const next: ModuleVersionRecord = {
+          ...current,
+          status: to,
+          history: history.slice(overflow),
+          historyDropped: current.historyDropped + overflow,
+          updatedAt: at,
+        };
+        return error ? { ...next, lastError: error } : next;
+      })) as ModuleVersionRecord;
+      const event: RegistryEvents['module:transition'] = { name, version, from: from ?? null, to, at };
+      events.emit('module:transition', {
+        ...event,
+        ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+        ...(error ? { error } : {}),
+      });
+      return record;
+    },
+
+    getModule: (name) => store.read<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module),
+
+    async setDesiredVersion(name, version) {
+      const versions = await internals.requireModule(name);
+      if (version !== null && !versions.some((v) => v.version === version)) {
+        throw notFound(
+          name,
+          version,
+          versions.map((v) => v.version),
+        );
+      }
+      let previous: string | null = null;
+      const m = await updateModule(name, (cur) => {
+        previous = cur.desiredVersion;
+        if (cur.desiredVersion === version) return KEEP;
+        return { ...cur, desiredVersion: version, previousDesiredVersion: cur.desiredVersion };
+      });
+      if (previous !== version) events.emit('module:desired', { name, desiredVersion: version, previous });
+      return m;
+    },
+
+    async rejectVersion(name, version, reason) {
+      await internals.requireVersion(name, version);
+      const at = clock.now();
+      let fellBack: { from: string; to: string | null } | undefined;
+      const m = await updateModule(name, (cur) => {
+        fellBack = undefined;
+        const rejected = [...cur.rejected.filter((r) => r.version !== version), { version, reason, at }];
+        if (cur.desiredVersion !== version) return { ...cur, rejected };
+        const fallback = cur.previousDesiredVersion === version ? null : cur.previousDesiredVersion;
+        fellBack = { from: version, to: fallback };
+        return { ...cur, rejected, desiredVersion: fallback, previousDesiredVersion: version };
+      });
+      events.emit('module:rejected', { name, version, reason });
+      if (fellBack) events.emit('module:desired', { name, desiredVersion: fellBack.to, previous: fellBack.from });
+      return m;
+    },
+
+    async clearRejection(name, version) {
+      await internals.requireModule(name);
+      return updateModule(name, (cur) =>
+        cur.rejected.some((r) => r.version === version) ? { ...cur, rejected: cur.rejected.filter((r) => r.version !== version) } : KEEP,
+      );
+    },
+
+    ...tenantConfig,
+    exportSnapshot: (o) => exportSnapshot(internals, o),
+    importSnapshot: (s) => importSnapshot(internals, s),
+  };
+  return registry;
+}
+
+function notFound(name: string, version?: string, known: string[] = []): ModhostError {
+  const what = version === undefined ? `module "${name}"` : `${name}@${version}`;
+  const hint = known.length > 0 ? `registered versions: ${known.join(', ')}` : 'register it first with registry.register(definition)';
+  return new ModhostError('MODULE_NOT_FOUND', `${what} is not registered; ${hint}`, { details: { module: name, version, known } });
+}
+
+function toErrorRecord(opts: TransitionOptions, at: number): ModuleErrorRecord {
+  const e = opts.error;
+  const code = e instanceof ModhostError ? e.code : e instanceof Error ? (((e as { code?: unknown }).code as string | undefined) ?? e.name) : 'UNKNOWN_ERROR';
+  const message = e instanceof Error ? e.message : e === undefined ? (opts.reason ?? 'failed') : summarizeCause(e);
+  const cause = e instanceof Error && e.cause !== undefined ? summarizeCause(e.cause) : undefined;
+  return {
+    code: typeof code === 'string' ? code : 'UNKNOWN_ERROR',
+    message,
+    timedOut: opts.timedOut ?? (e instanceof ModhostError && e.code === 'ACTIVATION_TIMEOUT'),
+    at,
+    ...(opts.phase ? { phase: opts.phase } : {}),
+    ...(cause ? { cause } : {}),
+  };
+}
+
+interface BrokenDependency {
+  readonly dependent: string;
+  readonly dependency: string;
+  readonly range: string;
+}
+
+/** Dependents (not being removed) whose required range matched before the removal and would match nothing after. */
+function findBrokenDependents(
+  all: readonly ModuleVersionRecord[],
+  removing: ReadonlySet<string>,
+  satisfies: (version: string, range: string) => boolean,
+): BrokenDependency[] {
+  const byName = new Map<string, ModuleVersionRecord[]>();
+  for (const r of all) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  const broken: BrokenDependency[] = [];
+  for (const r of all) {
+    const id = defKey(r.name, r.version);
+    if (removing.has(id)) continue;
+    for (const [dep, range] of Object.entries(r.manifest.dependencies)) {
+      const candidates = byName.get(dep) ?? [];
+      const matches = candidates.filter((c) => safeSatisfies(satisfies, c.version, range));
+      if (matches.length > 0 && matches.every((c) => removing.has(defKey(c.name, c.version)))) {
+        broken.push({ dependent: id, dependency: dep, range });
+      }
+    }
+  }
+  return broken;
+}
+
+function safeSatisfies(satisfies: (v: string, r: string) => boolean, version: string, range: string): boolean {
+  try {
+    return satisfies(version, range);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,14 @@
+export { describeStorageAdapter } from './describe-storage-adapter.js';
+export { createFakeClock, type FakeClock, type FakeClockOptions } from './fake-clock.js';
+export { type FixtureModuleOptions, fixtureGraph, fixtureModule } from './fixtures.js';
+export {
+  runStorageCase,
+  runStorageConformance,
+  type StorageCase,
+  type StorageCaseContext,
+  type StorageCaseResult,
+  StorageCaseSkipped,
+  StorageConformanceError,
+  type StorageSuiteOptions,
+  storageAdapterCases,
+} from './storage-cases.js';

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+
+// Tests import sibling packages from source, so `npm test` needs no build before the tests run.
+const alias = {
+  '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
+  '@modhost/testkit': fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url)),
+};
+
+const project = (name: string, root: string): TestProjectInlineConfiguration => ({
+  resolve: { alias },
+  test: { name, root, include: ['src/**/*.test.ts'], environment: 'node' },
+});
+
+/** Every vitest project in the workspace. */
+export const projects: TestProjectInlineConfiguration[] = [
+  project('core', 'packages/core'),
+  project('testkit', 'packages/testkit'),
+  project('basic-host', 'examples/basic-host'),
+];
+
+export default projects;
