@@ -8,6 +8,7 @@ const alias = {
 };
 
 const project = (name: string, root: string): TestProjectInlineConfiguration => ({
+  extends: true,
   resolve: { alias },
   test: { name, root, include: ['src/**/*.test.ts'], environment: 'node' },
 });

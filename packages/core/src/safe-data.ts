@@ -10,9 +10,27 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** Data nested deeper than this is rejected, so later recursive copies cannot overflow the stack. */
+export const MAX_DEPTH = 64;
+
+const tooDeep = `nested deeper than ${MAX_DEPTH} levels; flatten the data`;
+
+/** A path as a parent-linked list, so a deep walk does not copy arrays at every level. */
+interface PathNode {
+  readonly parent: PathNode | undefined;
+  readonly seg: string | number;
+}
+
+function materialize(base: readonly (string | number)[], node: PathNode | undefined): (string | number)[] {
+  const segs: (string | number)[] = [];
+  for (let n = node; n; n = n.parent) segs.push(n.seg);
+  return [...base, ...segs.reverse()];
+}
+
 /**
- * Walks `value` without recursion (hostile input may be deep) and reports every
- * prototype-polluting key with its path. `skip` prunes subtrees that are not data (a schema object).
+ * Walks `value` without recursion and in linear time (hostile input may be very deep) and
+ * reports every prototype-polluting key with its path. `skip` prunes subtrees that are not
+ * data (a schema object); it is given the path relative to `value`.
  */
 export function findForbiddenKeys(
   value: unknown,
@@ -21,22 +39,26 @@ export function findForbiddenKeys(
 ): Issue[] {
   const issues: Issue[] = [];
   const seen = new Set<unknown>();
-  const stack: [unknown, readonly (string | number)[]][] = [[value, basePath]];
+  const stack: [unknown, PathNode | undefined, number][] = [[value, undefined, 0]];
   while (stack.length > 0) {
-    const [node, path] = stack.pop() as [unknown, readonly (string | number)[]];
+    const [node, path, depth] = stack.pop() as [unknown, PathNode | undefined, number];
     if (node === null || typeof node !== 'object' || seen.has(node)) continue;
-    if (skip?.(node, path)) continue;
+    if (skip && depth <= 4 && skip(node, materialize([], path))) continue;
     seen.add(node);
+    if (depth >= MAX_DEPTH) {
+      issues.push({ path: materialize(basePath, path), message: tooDeep });
+      continue;
+    }
     if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], [...path, i]]);
+      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], { parent: path, seg: i }, depth + 1]);
       continue;
     }
     for (const key of Object.keys(node)) {
       if (FORBIDDEN_KEYS.has(key)) {
-        issues.push({ path: [...path, key], message: `key "${key}" is not allowed (prototype pollution)` });
+        issues.push({ path: materialize(basePath, { parent: path, seg: key }), message: `key "${key}" is not allowed (prototype pollution)` });
         continue;
       }
-      stack.push([(node as Record<string, unknown>)[key], [...path, key]]);
+      stack.push([(node as Record<string, unknown>)[key], { parent: path, seg: key }, depth + 1]);
     }
   }
   return issues;
@@ -44,43 +66,46 @@ export function findForbiddenKeys(
 
 /**
  * Checks that `value` is JSON data (plain objects, arrays, strings, finite numbers, booleans, null)
- * with no forbidden keys, and reports every problem with its path.
+ * with no forbidden keys and no shared or circular references, and reports every problem with its path.
  */
 export function findNonJsonData(value: unknown, basePath: readonly (string | number)[] = []): Issue[] {
   const issues: Issue[] = [];
-  const stack: [unknown, readonly (string | number)[]][] = [[value, basePath]];
-  const onPath = new Set<unknown>();
+  const stack: [unknown, PathNode | undefined, number][] = [[value, undefined, 0]];
+  const seen = new Set<unknown>();
+  const at = (path: PathNode | undefined) => materialize(basePath, path);
   while (stack.length > 0) {
-    const [node, path] = stack.pop() as [unknown, readonly (string | number)[]];
+    const [node, path, depth] = stack.pop() as [unknown, PathNode | undefined, number];
     if (node === null || typeof node === 'string' || typeof node === 'boolean') continue;
     if (typeof node === 'number') {
-      if (!Number.isFinite(node)) issues.push({ path, message: 'numbers must be finite' });
+      if (!Number.isFinite(node)) issues.push({ path: at(path), message: 'numbers must be finite' });
       continue;
     }
     if (typeof node !== 'object') {
-      issues.push({ path, message: `${typeof node} is not JSON data` });
+      issues.push({ path: at(path), message: `${typeof node} is not JSON data` });
       continue;
     }
-    if (onPath.has(node)) {
-      issues.push({ path, message: 'value is circular or shared; use plain JSON data' });
+    if (seen.has(node)) {
+      issues.push({ path: at(path), message: 'value is circular or shared; use plain JSON data' });
       continue;
     }
-    onPath.add(node);
+    seen.add(node);
+    if (depth >= MAX_DEPTH) {
+      issues.push({ path: at(path), message: tooDeep });
+      continue;
+    }
     if (Array.isArray(node)) {
-      node.forEach((item, i) => {
-        stack.push([item, [...path, i]]);
-      });
+      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], { parent: path, seg: i }, depth + 1]);
       continue;
     }
     if (!isPlainObject(node)) {
-      issues.push({ path, message: 'only plain objects are allowed' });
+      issues.push({ path: at(path), message: 'only plain objects are allowed' });
       continue;
     }
     for (const key of Object.keys(node)) {
       if (FORBIDDEN_KEYS.has(key)) {
-        issues.push({ path: [...path, key], message: `key "${key}" is not allowed (prototype pollution)` });
+        issues.push({ path: at({ parent: path, seg: key }), message: `key "${key}" is not allowed (prototype pollution)` });
       } else {
-        stack.push([node[key], [...path, key]]);
+        stack.push([node[key], { parent: path, seg: key }, depth + 1]);
       }
     }
   }
