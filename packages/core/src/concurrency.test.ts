@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineModule } from './define-module.js';
 import { isModhostError } from './errors.js';
-import { type Registry, createRegistry } from './registry.js';
-import { type StorageAdapter, memoryStorage } from './storage.js';
+import { createRegistry, type Registry } from './registry.js';
+import { memoryStorage, type StorageAdapter } from './storage.js';
 
 /** A seeded PRNG (mulberry32) so a failing schedule can be replayed. */
 function prng(seed: number) {
@@ -23,13 +23,19 @@ function jitteryStorage(map: Map<string, string>, random: () => number): Storage
   const jitter = async () => {
     for (let i = Math.floor(random() * 4); i > 0; i--) await Promise.resolve();
   };
+  const late =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    async (...args: A): Promise<Awaited<R>> => {
+      await jitter();
+      return await fn(...args);
+    };
   return {
     name: 'jittery-memory',
-    get: async (k) => (await jitter(), inner.get(k)),
-    set: async (k, v) => (await jitter(), inner.set(k, v)),
-    delete: async (k) => (await jitter(), inner.delete(k)),
-    keys: async (p) => (await jitter(), inner.keys(p)),
-    compareAndSet: async (k, e, n) => (await jitter(), inner.compareAndSet(k, e, n)),
+    get: late(inner.get),
+    set: late(inner.set),
+    delete: late(inner.delete),
+    keys: late(inner.keys),
+    compareAndSet: late(inner.compareAndSet),
   };
 }
 

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { defineModule, fingerprintDefinition, toManifest } from './define-module.js';
-import { ModhostError, isModhostError } from './errors.js';
+import { isModhostError, ModhostError } from './errors.js';
 import type { ModuleContext } from './module.js';
 import { validateDefinition } from './validate-definition.js';
 

@@ -1,15 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isModhostError } from './errors.js';
-import { LIFECYCLE_STATES, LIFECYCLE_TRANSITIONS, type LifecycleState, assertTransition, canTransition } from './lifecycle.js';
 import { defineModule } from './define-module.js';
+import { isModhostError } from './errors.js';
+import { assertTransition, canTransition, LIFECYCLE_STATES, LIFECYCLE_TRANSITIONS, type LifecycleState } from './lifecycle.js';
 import { createRegistry } from './registry.js';
 import { memoryStorage } from './storage.js';
 
 const reachableFrom = (start: LifecycleState) => {
   const seen = new Set<LifecycleState>([start]);
   const queue = [start];
-  while (queue.length) for (const n of LIFECYCLE_TRANSITIONS[queue.shift() as LifecycleState]) if (!seen.has(n)) seen.add(n), queue.push(n);
+  while (queue.length) {
+    for (const n of LIFECYCLE_TRANSITIONS[queue.shift() as LifecycleState]) {
+      if (!seen.has(n)) {
+        seen.add(n);
+        queue.push(n);
+      }
+    }
+  }
   return seen;
 };
 
@@ -23,9 +30,22 @@ describe('lifecycle transition table', () => {
   });
 
   it('walks the happy path and lets every working state fail', () => {
-    const happy: LifecycleState[] = ['registered', 'resolved', 'queued', 'loading', 'migrating', 'starting', 'verifying', 'ready', 'active', 'draining', 'stopped'];
+    const happy: LifecycleState[] = [
+      'registered',
+      'resolved',
+      'queued',
+      'loading',
+      'migrating',
+      'starting',
+      'verifying',
+      'ready',
+      'active',
+      'draining',
+      'stopped',
+    ];
     for (let i = 1; i < happy.length; i++) expect(canTransition(happy[i - 1] as LifecycleState, happy[i] as LifecycleState)).toBe(true);
-    for (const s of ['queued', 'loading', 'migrating', 'starting', 'verifying', 'ready', 'active', 'draining'] as const) expect(canTransition(s, 'failed')).toBe(true);
+    for (const s of ['queued', 'loading', 'migrating', 'starting', 'verifying', 'ready', 'active', 'draining'] as const)
+      expect(canTransition(s, 'failed')).toBe(true);
     expect(canTransition('active', 'loading')).toBe(false);
     expect(canTransition('stopped', 'active')).toBe(false);
   });
@@ -36,7 +56,9 @@ describe('lifecycle transition table', () => {
       expect.unreachable();
     } catch (e) {
       expect(isModhostError(e, 'ILLEGAL_TRANSITION')).toBe(true);
-      expect((e as Error).message).toBe('[ILLEGAL_TRANSITION] tasks@1.0.0: cannot move from "stopped" to "active"; from "stopped" the allowed next states are: resolved, queued');
+      expect((e as Error).message).toBe(
+        '[ILLEGAL_TRANSITION] tasks@1.0.0: cannot move from "stopped" to "active"; from "stopped" the allowed next states are: resolved, queued',
+      );
     }
   });
 

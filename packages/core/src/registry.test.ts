@@ -1,10 +1,10 @@
 import semver from 'semver';
 import { describe, expect, it, vi } from 'vitest';
 import { defineModule } from './define-module.js';
-import { ModhostError, isModhostError } from './errors.js';
+import { isModhostError, ModhostError } from './errors.js';
 import type { AnyModuleDefinition } from './module.js';
-import { type Registry, createRegistry } from './registry.js';
-import { type StorageAdapter, memoryStorage } from './storage.js';
+import { createRegistry, type Registry } from './registry.js';
+import { memoryStorage, type StorageAdapter } from './storage.js';
 
 const mod = (name: string, version = '1.0.0', dependencies: Record<string, string> = {}, body = 'ok'): AnyModuleDefinition =>
   defineModule({ name, version, dependencies, description: body, activate: () => body });
@@ -35,7 +35,13 @@ describe('registry: registration', () => {
       'tasks@2.0.0',
     ]);
     const rec = await registry.get('tasks', '1.2.0');
-    expect(rec).toMatchObject({ name: 'tasks', version: '1.2.0', status: 'registered', registeredAt: 1000, history: [{ from: null, to: 'registered', at: 1000 }] });
+    expect(rec).toMatchObject({
+      name: 'tasks',
+      version: '1.2.0',
+      status: 'registered',
+      registeredAt: 1000,
+      history: [{ from: null, to: 'registered', at: 1000 }],
+    });
     expect(registry.getDefinition('tasks', '1.2.0')?.version).toBe('1.2.0');
     expect(await registry.get('tasks', '9.9.9')).toBeUndefined();
   });

@@ -48,7 +48,9 @@ describe('snapshot', () => {
     expect(snapshot.redacted).toBe(true);
     expect(JSON.stringify(snapshot)).not.toContain('SECRET');
     expect(JSON.stringify(snapshot)).not.toContain('tok_host');
-    const err = await createRegistry({ storage: memoryStorage() }).importSnapshot(snapshot).catch((e) => e);
+    const err = await createRegistry({ storage: memoryStorage() })
+      .importSnapshot(snapshot)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ModhostError);
     expect(err.code).toBe('SNAPSHOT_INVALID');
     expect(err.message).toContain('includeSensitive: true');
@@ -73,7 +75,9 @@ describe('snapshot', () => {
       { ...good, entries: [{ key: ['v'], kind: 'module-version', data: {} }] },
       { ...good, entries: [{ key: ['v', 'a', '1.0.0'], kind: 'tenant-enablement', data: {} }] },
       { ...good, entries: [{ key: ['x', 'a'], kind: 'evil', data: {} }] },
-      JSON.parse(`{"format":"modhost-snapshot","version":1,"redacted":false,"entries":[{"key":["m","a"],"kind":"module","data":{"__proto__":{"admin":true}}}]}`),
+      JSON.parse(
+        `{"format":"modhost-snapshot","version":1,"redacted":false,"entries":[{"key":["m","a"],"kind":"module","data":{"__proto__":{"admin":true}}}]}`,
+      ),
     ];
     for (const doc of bad) {
       const target = createRegistry({ storage: memoryStorage() });

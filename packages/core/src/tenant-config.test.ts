@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { REDACTED, mergeConfig } from './config.js';
+import { mergeConfig, REDACTED } from './config.js';
 import { defineModule } from './define-module.js';
 import { ModhostError } from './errors.js';
 import { createRegistry } from './registry.js';
@@ -29,7 +29,11 @@ async function setup() {
   return registry;
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e) => (e instanceof ModhostError ? e.code : String(e)));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e) => (e instanceof ModhostError ? e.code : String(e)),
+  );
 
 describe('tenants', () => {
   it('enables and disables per tenant, and lists both ways', async () => {
@@ -113,7 +117,12 @@ describe('config', () => {
 
   it('rejects prototype-polluting keys and non-JSON values', async () => {
     const registry = await setup();
-    for (const bad of [JSON.parse('{"__proto__": {"admin": true}}'), { stripe: JSON.parse('{"constructor": 1}') }, { invoicePrefix: () => 'x' }, { retries: Number.NaN }]) {
+    for (const bad of [
+      JSON.parse('{"__proto__": {"admin": true}}'),
+      { stripe: JSON.parse('{"constructor": 1}') },
+      { invoicePrefix: () => 'x' },
+      { retries: Number.NaN },
+    ]) {
       expect(await codeOf(registry.configure('billing', bad))).toBe('CONFIG_INVALID');
     }
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
@@ -129,7 +138,10 @@ describe('config', () => {
     expect(masked.layers.tenant).toEqual({ stripe: { apiKey: REDACTED, webhookSecret: REDACTED } });
     expect(masked.masked).toBe(true);
     expect(JSON.stringify(await registry.configHistory('billing', { tenant: 'acme' }))).not.toContain('SECRET');
-    expect((await registry.getConfig('billing', { tenant: 'acme', reveal: true })).values.stripe).toEqual({ apiKey: 'sk_live_SECRET', webhookSecret: 'whsec_TOPSECRET' });
+    expect((await registry.getConfig('billing', { tenant: 'acme', reveal: true })).values.stripe).toEqual({
+      apiKey: 'sk_live_SECRET',
+      webhookSecret: 'whsec_TOPSECRET',
+    });
     // An invalid secret: the error names the path but not the value.
     const err = await registry.configure('billing', { stripe: { apiKey: 'pk_WRONG_SECRET' } }, { tenant: 'acme' }).catch((e) => e);
     expect(err.code).toBe('CONFIG_INVALID');
@@ -176,14 +188,18 @@ describe('config', () => {
   it('restores exactly the values of the chosen version for any history (property)', async () => {
     const schema = z.record(z.string(), z.number());
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.dictionary(fc.constantFrom('x', 'y', 'z'), fc.integer(), { maxKeys: 3 }), { minLength: 1, maxLength: 8 }), fc.nat(), async (writes, pick) => {
-        const registry = createRegistry({ storage: memoryStorage() });
-        await registry.register(defineModule({ name: 'm', version: '1.0.0', config: { schema } }));
-        for (const w of writes) await registry.configure('m', w, { tenant: 't', mode: 'replace' });
-        const to = (pick % writes.length) + 1;
-        await registry.rollbackConfig('m', { tenant: 't', to });
-        expect((await registry.getConfig('m', { tenant: 't' })).values).toEqual(writes[to - 1]);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.dictionary(fc.constantFrom('x', 'y', 'z'), fc.integer(), { maxKeys: 3 }), { minLength: 1, maxLength: 8 }),
+        fc.nat(),
+        async (writes, pick) => {
+          const registry = createRegistry({ storage: memoryStorage() });
+          await registry.register(defineModule({ name: 'm', version: '1.0.0', config: { schema } }));
+          for (const w of writes) await registry.configure('m', w, { tenant: 't', mode: 'replace' });
+          const to = (pick % writes.length) + 1;
+          await registry.rollbackConfig('m', { tenant: 't', to });
+          expect((await registry.getConfig('m', { tenant: 't' })).values).toEqual(writes[to - 1]);
+        },
+      ),
       { numRuns: 100 },
     );
   });

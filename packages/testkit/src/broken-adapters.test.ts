@@ -1,0 +1,73 @@
+import { memoryStorage, type StorageAdapter } from '@modhost/core';
+import { describe, expect, it } from 'vitest';
+import { runStorageConformance, type StorageSuiteOptions } from './storage-cases.js';
+
+/** Loses falsy values: reads "" back as absent. */
+function losesFalsy(): StorageAdapter {
+  const inner = memoryStorage();
+  return { ...inner, get: async (k) => (await inner.get(k)) || undefined };
+}
+
+/** compareAndSet as a read, a pause, then a write: two racers can both "win". */
+function nonAtomicCas(): StorageAdapter {
+  const inner = memoryStorage();
+  return {
+    ...inner,
+    async compareAndSet(k, expected, next) {
+      const current = (await inner.get(k)) ?? null;
+      await new Promise((r) => setImmediate(r));
+      if (current !== expected) return false;
+      if (next === null) await inner.delete(k);
+      else await inner.set(k, next);
+      return true;
+    },
+  };
+}
+
+/** Swallows backend errors, answering as if the data were absent. */
+function swallowsErrors(): StorageAdapter {
+  const down = () => {
+    throw new Error('ECONNREFUSED');
+  };
+  const quiet =
+    <A extends unknown[], R>(fallback: R) =>
+    async (..._args: A): Promise<R> => {
+      try {
+        return down();
+      } catch {
+        return fallback;
+      }
+    };
+  return { name: 'swallowing', get: quiet(undefined), set: quiet(undefined), delete: quiet(undefined), keys: quiet([]), compareAndSet: quiet(false) };
+}
+
+const failedCases = async (options: StorageSuiteOptions) => (await runStorageConformance(options)).filter((r) => r.status === 'failed').map((r) => r.name);
+
+describe('the conformance suite catches broken adapters', () => {
+  it('fails an adapter that loses falsy values, in exactly that case', async () => {
+    expect(await failedCases({ create: losesFalsy })).toEqual(['falsy and blank values survive']);
+  });
+
+  it('fails an adapter whose compareAndSet is not atomic, in the race cases', async () => {
+    expect(await failedCases({ create: nonAtomicCas })).toEqual([
+      'racing compareAndSet: exactly one writer wins',
+      'concurrent read-modify-write loops lose no update',
+    ]);
+  });
+
+  it('fails an adapter that swallows backend errors, in the error case', async () => {
+    const failed = await failedCases({ create: () => memoryStorage(), createBroken: swallowsErrors });
+    expect(failed).toEqual(['backend errors reject every operation']);
+  });
+
+  it('passes the memory adapter and reports capability skips', async () => {
+    const results = await runStorageConformance({ create: () => memoryStorage() });
+    expect(results.filter((r) => r.status === 'failed')).toEqual([]);
+    expect(results.filter((r) => r.status === 'skipped').map((r) => r.reason)).toEqual(['no createPeer option', 'no createBroken option']);
+  });
+
+  it('says what was expected when a case fails', async () => {
+    const [result] = (await runStorageConformance({ create: losesFalsy })).filter((r) => r.status === 'failed');
+    expect(String(result?.error)).toBe('StorageConformanceError: get after set(""): expected "", got undefined');
+  });
+});
