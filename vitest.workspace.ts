@@ -18,6 +18,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('core', 'packages/core'),
   project('testkit', 'packages/testkit'),
   project('basic-host', 'examples/basic-host'),
+  { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];
 
 export default projects;

@@ -1,0 +1,45 @@
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { ErrorCode } from '@modhost/core';
+import { describe, expect, it, vi } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+// Blocks that register vitest suites are test files, checked by the real tests; the rest must run.
+const runnableBlocks = (markdown: string) => [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((c) => !c.includes('describeStorageAdapter('));
+
+describe('docs/errors.md', () => {
+  it('has exactly one section per error code, in the catalogue', () => {
+    const sections = [...read('docs/errors.md').matchAll(/^## ([A-Z_]+)$/gm)].map((m) => m[1]);
+    expect(sections.sort()).toEqual(Object.values(ErrorCode).sort());
+  });
+});
+
+describe('README examples run', () => {
+  const packages = readdirSync(`${root}packages`);
+  const cache = `${root}docs/.readme-cache/`;
+  mkdirSync(cache, { recursive: true });
+
+  for (const readme of ['README.md', ...packages.map((p) => `packages/${p}/README.md`)]) {
+    it(`${readme}: its TypeScript examples run and print what they say`, async () => {
+      const blocks = runnableBlocks(read(readme));
+      expect(blocks.length, `${readme} has no runnable \`\`\`ts example`).toBeGreaterThan(0);
+      for (const [n, code] of blocks.entries()) {
+        const file = `${cache}${readme.replaceAll('/', '_')}.${n}.ts`;
+        writeFileSync(file, `${code}\nexport {};\n`);
+        const printed: string[] = [];
+        const spy = vi.spyOn(console, 'log').mockImplementation((...args) => void printed.push(args.map((a) => inspect(a, { breakLength: Number.POSITIVE_INFINITY })).join(' ')));
+        try {
+          await import(/* @vite-ignore */ file);
+        } finally {
+          spy.mockRestore();
+        }
+        // `console.log(x) // value` promises what is printed; check each promise in order.
+        const promised = [...code.matchAll(/console\.log\(.*\) \/\/ (.+)$/gm)].map((m) => m[1] as string).filter((p) => !p.includes('…'));
+        expect(printed.length).toBeGreaterThan(0);
+        for (const expected of promised) expect(printed, `${readme} block ${n}`).toContain(expected);
+      }
+    });
+  }
+});
