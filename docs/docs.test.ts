@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { ErrorCode } from '@modhost/core';
@@ -7,7 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
 // Blocks that register vitest suites are test files, checked by the real tests; the rest must run.
-const runnableBlocks = (markdown: string) => [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((c) => !c.includes('describeStorageAdapter('));
+const runnableBlocks = (markdown: string) =>
+  [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((c) => !c.includes('describeStorageAdapter('));
 
 describe('docs/errors.md', () => {
   it('has exactly one section per error code, in the catalogue', () => {
@@ -29,7 +30,9 @@ describe('README examples run', () => {
         const file = `${cache}${readme.replaceAll('/', '_')}.${n}.ts`;
         writeFileSync(file, `${code}\nexport {};\n`);
         const printed: string[] = [];
-        const spy = vi.spyOn(console, 'log').mockImplementation((...args) => void printed.push(args.map((a) => inspect(a, { breakLength: Number.POSITIVE_INFINITY })).join(' ')));
+        const spy = vi
+          .spyOn(console, 'log')
+          .mockImplementation((...args) => void printed.push(args.map((a) => inspect(a, { breakLength: Number.POSITIVE_INFINITY })).join(' ')));
         try {
           await import(/* @vite-ignore */ file);
         } finally {

@@ -24,7 +24,10 @@ for (const { dir, pkg } of packages) {
     ['attw', ['--pack', dir, '--format', 'table-flipped']],
   ]) {
     const r = spawnSync(bin(tool), args, { encoding: 'utf8' });
-    const out = `${r.stdout}${r.stderr}`.split('\n').filter((l) => !l.includes('nodedir')).join('\n');
+    const out = `${r.stdout}${r.stderr}`
+      .split('\n')
+      .filter((l) => !l.includes('nodedir'))
+      .join('\n');
     if (r.status !== 0) {
       console.error(`✗ ${pkg.name}: ${tool} found problems\n${out}`);
       failed++;
