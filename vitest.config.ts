@@ -1,5 +1,5 @@
-import type { Reporter, TestModule } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+import type { Reporter, TestModule } from 'vitest/node';
 import { projects } from './vitest.workspace.js';
 
 /** Ends the run with the plain `N passed, N failed, N skipped` line that CI logs are read for. */
