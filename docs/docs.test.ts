@@ -22,7 +22,7 @@ describe('README examples run', () => {
   const cache = `${root}docs/.readme-cache/`;
   mkdirSync(cache, { recursive: true });
 
-  for (const readme of ['README.md', ...packages.map((p) => `packages/${p}/README.md`)]) {
+  for (const readme of ['README.md', 'docs/getting-started.md', ...packages.map((p) => `packages/${p}/README.md`)]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {
       const blocks = runnableBlocks(read(readme));
       expect(blocks.length, `${readme} has no runnable \`\`\`ts example`).toBeGreaterThan(0);
@@ -39,7 +39,7 @@ describe('README examples run', () => {
           spy.mockRestore();
         }
         // `console.log(x) // value` promises what is printed; check each promise in order.
-        const promised = [...code.matchAll(/console\.log\(.*\) \/\/ (.+)$/gm)].map((m) => m[1] as string).filter((p) => !p.includes('…'));
+        const promised = [...code.matchAll(/console\.log\(.*\);? \/\/ (.+)$/gm)].map((m) => m[1] as string).filter((p) => !p.includes('…'));
         expect(printed.length).toBeGreaterThan(0);
         for (const expected of promised) expect(printed, `${readme} block ${n}`).toContain(expected);
       }
