@@ -5,6 +5,7 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
 const alias = {
   '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
   '@modhost/testkit': fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url)),
+  '@modhost/resolver': fileURLToPath(new URL('./packages/resolver/src/index.ts', import.meta.url)),
 };
 
 const project = (name: string, root: string): TestProjectInlineConfiguration => ({
@@ -17,6 +18,7 @@ const project = (name: string, root: string): TestProjectInlineConfiguration => 
 export const projects: TestProjectInlineConfiguration[] = [
   project('core', 'packages/core'),
   project('testkit', 'packages/testkit'),
+  project('resolver', 'packages/resolver'),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];

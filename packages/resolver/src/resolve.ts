@@ -1,0 +1,427 @@
+import { ModhostError } from '@modhost/core';
+import semver from 'semver';
+import { type Catalog, type CatalogEntry, createCatalog, edgeAllows, edgeMaskBig, parseRange, type RangeIssue, rangeMask, versionCount } from './catalog.js';
+import { createDescriber, type Explanation, type ExplanationNode, explainFailure, type RangeNames } from './explain.js';
+import { fastPath } from './fast-path.js';
+import { findCycles, graphFromEdges, orderGraph } from './graph.js';
+import { createPlan, type Plan } from './plan.js';
+import { type Incompat, type RootDependency, type SolverStats, solve } from './pubgrub.js';
+import { allVersions } from './terms.js';
+
+/** A module the host wants running, with an optional range and who asked for it. */
+export interface RootRequest {
+  readonly name: string;
+  /** A semver range; default `*` (any release). */
+  readonly range?: string;
+  /** Who asked, shown in explanations: "enabled for tenant acme". */
+  readonly source?: string;
+}
+
+/** Input of {@link resolve}. */
+export interface ResolveInput {
+  /** The host application's version; versions whose `engines.host` excludes it cannot be chosen. Omit to ignore `engines.host`. */
+  readonly host?: string;
+  /** The modules that must run: a list, or `{ name: range }`. */
+  readonly roots: readonly RootRequest[] | Readonly<Record<string, string>>;
+  /** Every known module version: prepared with `createCatalog` (faster when resolving often) or plain entries. */
+  readonly catalog: Catalog | Iterable<CatalogEntry>;
+  /** Versions running now (`{ name: version }`): kept when they still satisfy everything. */
+  readonly preferred?: Readonly<Record<string, string>>;
+}
+
+/** Something the caller should know about a successful resolution. */
+export interface ResolveNote {
+  readonly kind: 'optional-left-out';
+  readonly module: string;
+  readonly version: string;
+  readonly dependency: string;
+  readonly range: string;
+  readonly message: string;
+}
+
+/** Modules that depend on each other, and the shortest cycle among them with each step's range and field. */
+export interface CycleReport {
+  /** Every module in the tangle (a strongly connected component). */
+  readonly modules: readonly string[];
+  /** The shortest cycle: each module, and the dependency that leads to the next (the last leads to the first). */
+  readonly path: readonly { readonly module: string; readonly version: string; readonly dependsOn: string; readonly range: string; readonly field: string }[];
+}
+
+/** A successful resolution. */
+export interface ResolveSuccess {
+  readonly ok: true;
+  /** The chosen version of every module that will run. */
+  readonly selection: Readonly<Record<string, string>>;
+  readonly plan: Plan;
+  readonly notes: readonly ResolveNote[];
+  /** `fast-path` when newest versions worked as they were; `solver` when conflicts had to be solved. */
+  readonly strategy: 'fast-path' | 'solver';
+  readonly stats?: SolverStats;
+}
+
+/** A failed resolution: the typed error, the explanation, and what would help. */
+export interface ResolveFailure {
+  readonly ok: false;
+  readonly error: ModhostError;
+  readonly explanation: Explanation;
+  /** Changes that would have worked, where a different version or range helps. */
+  readonly hints: readonly string[];
+  /** For `DEPENDENCY_CYCLE`: each cycle with its exact path. */
+  readonly cycles?: readonly CycleReport[];
+  /** For `DEPENDENCY_CYCLE`: what can still run (everything not in or behind a cycle), and what is blocked. */
+  readonly partial?: { readonly selection: Readonly<Record<string, string>>; readonly plan: Plan; readonly blocked: readonly string[] };
+}
+
+/** The result of {@link resolve}. It never throws for a bad graph. */
+export type ResolveResult = ResolveSuccess | ResolveFailure;
+
+const isCatalog = (x: unknown): x is Catalog => typeof x === 'object' && x !== null && (x as Catalog).versionStart instanceof Int32Array;
+
+/**
+ * Chooses a version of every module that must run and plans their activation.
+ *
+ * @example
+ * ```ts
+ * const result = resolve({
+ *   host: '2.4.0',
+ *   roots: { billing: '^1.0.0' },
+ *   catalog: [
+ *     { name: 'billing', version: '1.4.0', dependencies: { 'core-auth': '^1.3.0' } },
+ *     { name: 'core-auth', version: '1.3.2' },
+ *   ],
+ * })
+ * if (result.ok) console.log(result.plan.order) // ['core-auth', 'billing']
+ * else console.log(result.explanation.text)
+ * ```
+ */
+export function resolve(input: ResolveInput): ResolveResult {
+  return resolveWith(input, true);
+}
+
+function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
+  const c = isCatalog(input.catalog) ? input.catalog : createCatalog(input.catalog);
+  const rootList: RootRequest[] = Array.isArray(input.roots)
+    ? [...(input.roots as readonly RootRequest[])]
+    : Object.entries(input.roots as Record<string, string>).map(([name, range]) => ({ name, range }));
+  rootList.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const hostVersion = input.host === undefined ? undefined : semver.parse(input.host);
+  if (input.host !== undefined && !hostVersion) {
+    return simpleFailure('RANGE_INVALID', `the host version ${JSON.stringify(input.host)} is not a valid semver version; pass e.g. "2.4.0"`, {});
+  }
+  const hostCache = new Int8Array(c.versions.length);
+  const hostAllows = (gv: number) => {
+    if (!hostVersion) return true;
+    const r = c.hostRange[gv] as number;
+    if (r < 0) return true;
+    if (hostCache[gv] === 0) hostCache[gv] = (parseRange(c.ranges[r] as string) as semver.Range).test(hostVersion) ? 1 : 2;
+    return hostCache[gv] === 1;
+  };
+
+  // Roots: parse ranges (an invalid one is an error, never "no match") and find the modules.
+  const roots: RootDependency[] = [];
+  const rangeNames: RangeNames = new Map();
+  const nameRange = (pkg: number, mask: bigint, text: string) => {
+    const m = rangeNames.get(pkg) ?? new Map<bigint, string>();
+    if (!m.has(mask)) m.set(mask, text);
+    rangeNames.set(pkg, m);
+  };
+  for (const r of rootList) {
+    const range = r.range ?? '*';
+    const parsed = parseRange(range);
+    if (parsed instanceof Error) {
+      return simpleFailure(
+        'RANGE_INVALID',
+        `the range ${JSON.stringify(range)} for root module "${r.name}"${r.source ? ` (${r.source})` : ''} is invalid: ${parsed.message}`,
+        {
+          module: r.name,
+          field: 'root',
+          range,
+        },
+      );
+    }
+    const pkg = c.indexOf.get(r.name);
+    if (pkg === undefined || c.registered[pkg] === 0) {
+      return simpleFailure(
+        'MODULE_NOT_FOUND',
+        `the host requires ${r.name} ${range}${r.source ? ` (${r.source})` : ''}, but no module named ${r.name} is registered`,
+        {
+          module: r.name,
+          range,
+        },
+      );
+    }
+    const mask = rangeMask(c, pkg, parsed);
+    nameRange(pkg, mask, range);
+    roots.push({ pkg, mask, range, source: r.source ?? '' });
+  }
+  const preferred = new Int32Array(c.names.length).fill(-1);
+  for (const [name, version] of Object.entries(input.preferred ?? {})) {
+    const m = c.indexOf.get(name);
+    if (m === undefined) continue;
+    const start = c.versionStart[m] as number;
+    for (let i = 0; i < versionCount(c, m); i++) if (c.versions[start + i] === version) preferred[m] = i;
+  }
+
+  const fast = fastPath(c, roots, hostAllows, preferred);
+  if (!fast.ok && fast.rangeIssues) return rangeFailure(fast.rangeIssues);
+  let selection: Int32Array;
+  let strategy: 'fast-path' | 'solver' = 'fast-path';
+  let stats: SolverStats | undefined;
+  const promoted = new Set<number>();
+  if (fast.ok) {
+    selection = fast.selection;
+  } else {
+    strategy = 'solver';
+    const solved = solve({ catalog: c, roots, hostAllows, host: input.host ?? '', preferred });
+    stats = solved.stats;
+    if (!solved.ok) {
+      if ('rangeIssues' in solved) return rangeFailure(solved.rangeIssues);
+      return solverFailure(c, input, rootList, solved.failure, rangeNames, withHints);
+    }
+    selection = solved.selection;
+    includeOptional(c, roots, hostAllows, input.host ?? '', selection, promoted);
+  }
+  return finish(c, selection, strategy, stats);
+}
+
+/** Greedily adds optional dependencies that can be met, re-solving with each promoted to required. */
+function includeOptional(
+  c: Catalog,
+  roots: readonly RootDependency[],
+  hostAllows: (gv: number) => boolean,
+  host: string,
+  selection: Int32Array,
+  promoted: Set<number>,
+): void {
+  const tried = new Set<number>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let m = 0; m < selection.length; m++) {
+      if ((selection[m] as number) < 0) continue;
+      const gv = (c.versionStart[m] as number) + (selection[m] as number);
+      for (let e = c.depStart[gv] as number; e < (c.depStart[gv + 1] as number); e++) {
+        if (c.depOptional[e] === 0 || tried.has(e)) continue;
+        tried.add(e);
+        const t = c.depTo[e] as number;
+        if ((selection[t] as number) >= 0 && edgeAllows(c, e, selection[t] as number)) continue;
+        if (c.registered[t] === 0 || edgeMaskBig(c, e) === 0n) continue;
+        const attempt = solve({ catalog: c, roots, hostAllows, host, preferred: selection, promoted: new Set([...promoted, e]) });
+        if (attempt.ok) {
+          promoted.add(e);
+          selection.set(attempt.selection);
+          changed = true;
+        }
+      }
+    }
+  }
+}
+
+function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solver', stats: SolverStats | undefined): ResolveResult {
+  // Compact the selected modules (ascending index = name order) and collect their edges.
+  const nodes: number[] = [];
+  const compact = new Int32Array(selection.length).fill(-1);
+  for (let m = 0; m < selection.length; m++) {
+    if ((selection[m] as number) >= 0) {
+      compact[m] = nodes.length;
+      nodes.push(m);
+    }
+  }
+  const from: number[] = [];
+  const to: number[] = [];
+  const edgeOf: number[] = [];
+  const notes: ResolveNote[] = [];
+  const names = nodes.map((m) => c.names[m] as string);
+  const versions = nodes.map((m) => c.versions[(c.versionStart[m] as number) + (selection[m] as number)] as string);
+  for (const [i, m] of nodes.entries()) {
+    const gv = (c.versionStart[m] as number) + (selection[m] as number);
+    for (let e = c.depStart[gv] as number; e < (c.depStart[gv + 1] as number); e++) {
+      const t = c.depTo[e] as number;
+      const sel = selection[t] as number;
+      if (c.depOptional[e] === 1 && (sel < 0 || !edgeAllows(c, e, sel))) {
+        const range = c.ranges[c.depRange[e] as number] as string;
+        const dep = c.names[t] as string;
+        const why =
+          c.registered[t] === 0
+            ? `no module named ${dep} is registered`
+            : sel >= 0
+              ? `${dep} ${c.versions[(c.versionStart[t] as number) + sel]} was chosen for the modules that require it`
+              : `no version of ${dep} matching ${range} fits with the rest`;
+        notes.push({
+          kind: 'optional-left-out',
+          module: names[i] as string,
+          version: versions[i] as string,
+          dependency: dep,
+          range,
+          message: `${names[i]} ${versions[i]} runs without its optional dependency ${dep} ${range}: ${why}`,
+        });
+        continue;
+      }
+      from.push(i);
+      to.push(compact[t] as number);
+      edgeOf.push(e);
+    }
+  }
+  const graph = graphFromEdges(nodes.length, Int32Array.from(from), Int32Array.from(to));
+  const ordered = orderGraph(graph);
+  const plan = createPlan(graph, names, versions, ordered);
+  const record = (keep: (i: number) => boolean) => Object.fromEntries(names.flatMap((n, i) => (keep(i) ? [[n, versions[i] as string]] : [])));
+  if (ordered.ordered === nodes.length) {
+    return { ok: true, selection: record(() => true), plan, notes, strategy, ...(stats ? { stats } : {}) };
+  }
+  // Cycles: report each exactly, block what depends on them, plan the rest.
+  const edgeBetween = new Map<string, number>();
+  for (const [k, f] of from.entries()) edgeBetween.set(`${f}>${to[k]}`, edgeOf[k] as number);
+  const cycles: CycleReport[] = findCycles(graph, ordered.wave).map(({ members, cycle }) => ({
+    modules: members.map((i) => names[i] as string),
+    path: cycle.map((i, k) => {
+      const j = cycle[(k + 1) % cycle.length] as number;
+      const e = edgeBetween.get(`${i}>${j}`) as number;
+      return {
+        module: names[i] as string,
+        version: versions[i] as string,
+        dependsOn: names[j] as string,
+        range: c.ranges[c.depRange[e] as number] as string,
+        field: c.depOptional[e] ? 'optionalDependencies' : 'dependencies',
+      };
+    }),
+  }));
+  const inCycle = new Set(cycles.flatMap((cy) => cy.modules));
+  const blocked = names.filter((n, i) => (ordered.wave[i] as number) < 0 && !inCycle.has(n));
+  const lines = cycles.flatMap((cy, k) => [
+    `${cycles.length > 1 ? `Cycle ${k + 1}: ` : ''}${cy.modules.length === 1 ? `${cy.modules[0]} depends on itself` : `${cy.modules.join(', ')} depend on each other`}, so none of them can start first. The shortest cycle:`,
+    ...cy.path.map(
+      (s) => `  ${s.module} ${s.version} ${s.field === 'optionalDependencies' ? 'optionally depends on' : 'depends on'} ${s.dependsOn} ${s.range}`,
+    ),
+  ]);
+  if (blocked.length > 0) lines.push(`Blocked because they depend on a cycle: ${blocked.join(', ')}.`);
+  lines.push(`Everything else (${ordered.ordered} module${ordered.ordered === 1 ? '' : 's'}) can still activate.`);
+  const text = lines.join('\n');
+  const nodesOut: Record<number, ExplanationNode> = { 0: { id: 0, text: 'dependency cycle', kind: 'derived' } };
+  const error = new ModhostError('DEPENDENCY_CYCLE', `${text}\nBreak the cycle: usually by moving what the modules share into a module they both depend on.`, {
+    details: { cycles, blocked },
+  });
+  return {
+    ok: false,
+    error,
+    explanation: { text, lines, tree: { root: 0, nodes: nodesOut } },
+    hints: [
+      'Break each cycle: move what the modules in it share into a new module they all depend on, or make one of the edges an optional dependency resolved at runtime.',
+    ],
+    cycles,
+    partial: { selection: record((i) => (ordered.wave[i] as number) >= 0), plan, blocked },
+  };
+}
+
+function simpleFailure(code: 'RANGE_INVALID' | 'MODULE_NOT_FOUND', message: string, details: Record<string, unknown>): ResolveFailure {
+  return {
+    ok: false,
+    error: new ModhostError(code, message, { details }),
+    explanation: { text: message, lines: [message], tree: { root: 0, nodes: { 0: { id: 0, text: message, kind: 'external' } } } },
+    hints: [],
+  };
+}
+
+function rangeFailure(issues: readonly RangeIssue[]): ResolveFailure {
+  const [first] = issues as [RangeIssue];
+  const where = first.dependency ? `${first.field}.${first.dependency}` : first.field;
+  return simpleFailure(
+    'RANGE_INVALID',
+    `${first.module} ${first.version} has an invalid range ${JSON.stringify(first.range)} in ${where}: ${first.message}. Fix the manifest; a range like "^1.2.0" or ">=1.0.0 <2.0.0" is expected`,
+    { module: first.module, version: first.version, field: first.field, dependency: first.dependency, range: first.range, issues },
+  );
+}
+
+function solverFailure(
+  c: Catalog,
+  input: ResolveInput,
+  roots: readonly RootRequest[],
+  failure: Incompat,
+  rangeNames: RangeNames,
+  withHints: boolean,
+): ResolveFailure {
+  const ROOT = c.names.length;
+  const nOf = (p: number) => (p === ROOT ? 1 : versionCount(c, p));
+  // Name masks that came straight from ranges, so derived terms print as written.
+  const walk = [failure];
+  const seen = new Set<Incompat>();
+  const facts: Incompat[] = [];
+  while (walk.length > 0) {
+    const inc = walk.pop() as Incompat;
+    if (seen.has(inc)) continue;
+    seen.add(inc);
+    if (inc.cause.kind === 'conflict') walk.push(inc.cause.left, inc.cause.right);
+    else facts.push(inc);
+    if (inc.cause.kind === 'dependency') {
+      const target = inc.terms.find((t) => t.pkg === (inc.cause as { to: number }).to);
+      if (target) {
+        const mask = allVersions(nOf(target.pkg)) & ~target.set;
+        const names = rangeNames.get(target.pkg) ?? new Map<bigint, string>();
+        if (!names.has(mask)) names.set(mask, inc.cause.range);
+        rangeNames.set(target.pkg, names);
+      }
+    }
+  }
+  const d = createDescriber(c, ROOT, rangeNames);
+  const version = (p: number, set: bigint) => d.term({ pkg: p, set }).slice((c.names[p] as string).length + 1);
+  const explanation = explainFailure(failure, d, (inc): ExplanationNode['fact'] => {
+    const cause = inc.cause;
+    const first = inc.terms[0];
+    if (cause.kind === 'dependency' || cause.kind === 'unavailable') {
+      const module = cause.from === ROOT ? '(host)' : (c.names[cause.from] as string);
+      const versions = cause.from === ROOT || !first ? '' : version(cause.from, first.set);
+      if (cause.kind === 'unavailable')
+        return { type: 'unavailable', module: c.names[cause.to] as string, range: cause.range, registered: c.registered[cause.to] === 1, field: cause.field };
+      return { type: 'dependency', module, versions, dependency: c.names[cause.to] as string, range: cause.range, field: cause.field };
+    }
+    if (cause.kind === 'host' && first)
+      return { type: 'host', module: c.names[first.pkg] as string, versions: version(first.pkg, first.set), range: cause.range, host: cause.host };
+    if (cause.kind === 'root') return { type: 'root' };
+    return undefined;
+  });
+  const onlyHost =
+    facts.some((f) => f.cause.kind === 'host') &&
+    facts.every((f) => f.cause.kind !== 'unavailable' && !(f.cause.kind === 'dependency' && f.cause.from !== ROOT));
+  const code = onlyHost ? 'HOST_INCOMPATIBLE' : 'DEPENDENCY_UNSATISFIED';
+  const hints = withHints ? computeHints(c, input, roots, facts, ROOT) : [];
+  const error = new ModhostError(
+    code,
+    `no set of module versions satisfies every requirement:\n${explanation.text}${hints.length ? `\n${hints.map((h) => `Hint: ${h}`).join('\n')}` : ''}`,
+    {
+      details: { explanation: explanation.lines, hints },
+    },
+  );
+  return { ok: false, error, explanation, hints };
+}
+
+/** Where relaxing one root, or registering a missing module, would have worked. Bounded work. */
+function computeHints(c: Catalog, input: ResolveInput, roots: readonly RootRequest[], facts: readonly Incompat[], ROOT: number): string[] {
+  const hints: string[] = [];
+  for (const f of facts) {
+    if (f.cause.kind === 'unavailable' && c.registered[f.cause.to] === 0) {
+      const who = f.cause.from === ROOT ? 'the host roots' : `${c.names[f.cause.from]}'s ${f.cause.field}`;
+      hints.push(`register a module named ${c.names[f.cause.to]}, or remove it from ${who}`);
+    }
+  }
+  for (const f of facts) {
+    if (f.cause.kind !== 'host') continue;
+    const m = f.terms[0]?.pkg as number;
+    hints.push(
+      `${c.names[m]} needs host ${f.cause.range} but this host is ${f.cause.host}: register a version of ${c.names[m]} built for this host, or upgrade the host`,
+    );
+  }
+  const involved = new Set(facts.flatMap((f) => (f.cause.kind === 'dependency' && f.cause.from === ROOT ? [c.names[f.cause.to] as string] : [])));
+  let budget = 3;
+  for (const r of roots) {
+    if (!involved.has(r.name) || budget-- <= 0) continue;
+    const relaxed = roots.map((x) => (x.name === r.name ? { name: x.name } : x));
+    const attempt = resolveWith({ ...input, catalog: c, roots: relaxed }, false);
+    if (attempt.ok) {
+      const v = attempt.selection[r.name] as string;
+      hints.push(
+        `${r.name} ${v} would work with everything else: the host asks for ${r.name} ${r.range ?? '*'}${r.source ? ` (${r.source})` : ''}; allow ${v}, e.g. "^${v}"`,
+      );
+    }
+  }
+  return [...new Set(hints)];
+}
