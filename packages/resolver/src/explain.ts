@@ -35,7 +35,7 @@ export interface Explanation {
 
 /** Describes terms and incompatibilities of one solver run in words. */
 export interface Describer {
-  term(t: Term, form?: 'subject' | 'object'): string;
+  term(t: Term): string;
   incompat(inc: Incompat): string;
   and(a: Incompat, b: Incompat, lineA?: number, lineB?: number): string;
 }
@@ -70,7 +70,7 @@ export function createDescriber(c: Catalog, ROOT: number, rangeNames: RangeNames
     return runs.join(' || ');
   };
 
-  const positiveText = (p: number, mask: bigint, form: 'subject' | 'object'): string => {
+  const positiveText = (p: number, mask: bigint): string => {
     if (p === ROOT) return 'the host';
     const n = nOf(p);
     if (n > 0 && mask === allVersions(n)) return `every version of ${name(p)}`;
@@ -78,12 +78,12 @@ export function createDescriber(c: Catalog, ROOT: number, rangeNames: RangeNames
     return text === '' ? name(p) : `${name(p)} ${text}`;
   };
 
-  const term = (t: Term, form: 'subject' | 'object' = 'subject'): string => {
+  const term = (t: Term): string => {
     const n = nOf(t.pkg);
-    if (isPositive(t.set, n)) return positiveText(t.pkg, t.set, form);
-    return `not ${positiveText(t.pkg, negate(t.set, n), form)}`;
+    if (isPositive(t.set, n)) return positiveText(t.pkg, t.set);
+    return `not ${positiveText(t.pkg, negate(t.set, n))}`;
   };
-  const inverse = (t: Term, form: 'subject' | 'object' = 'object') => positiveText(t.pkg, negate(t.set, nOf(t.pkg)), form);
+  const inverse = (t: Term) => positiveText(t.pkg, negate(t.set, nOf(t.pkg)));
 
   const listVersions = (p: number) => {
     const n = nOf(p);
@@ -123,12 +123,12 @@ export function createDescriber(c: Catalog, ROOT: number, rangeNames: RangeNames
     if (cause.kind === 'conflict' && (inc.terms.length === 0 || (inc.terms.length === 1 && a?.pkg === ROOT && isPositive(a.set, 1))))
       return 'resolution failed';
     if (inc.terms.length === 1 && a) {
-      return isPositive(a.set, nOf(a.pkg)) ? `${term(a)} is forbidden` : `${inverse(a, 'subject')} is required`;
+      return isPositive(a.set, nOf(a.pkg)) ? `${term(a)} is forbidden` : `${inverse(a)} is required`;
     }
     if (inc.terms.length === 2 && a && b) {
       const pa = isPositive(a.set, nOf(a.pkg));
       const pb = isPositive(b.set, nOf(b.pkg));
-      if (pa && pb) return `${term(a)} is incompatible with ${term(b, 'object')}`;
+      if (pa && pb) return `${term(a)} is incompatible with ${term(b)}`;
       if (pa !== pb) {
         const [pos, neg] = pa ? [a, b] : [b, a];
         return `${term(pos)} requires ${inverse(neg)}`;

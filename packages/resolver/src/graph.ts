@@ -128,7 +128,12 @@ export function longestRemainingPath(o: GraphOrder): Int32Array {
 export interface IndexCycle {
   readonly members: readonly number[];
   readonly cycle: readonly number[];
+  /** False when the component was too large to search from every member within the work budget. */
+  readonly exact: boolean;
 }
+
+/** Edge visits the shortest-cycle search may spend per component before it settles for the best found. */
+export const CYCLE_SEARCH_BUDGET = 4_000_000;
 
 /**
  * Finds every strongly connected component with a cycle among the nodes `order` left out,
@@ -193,7 +198,7 @@ export function findCycles(g: IndexGraph, wave: Int32Array): IndexCycle[] {
     const selfLoop = members.length === 1 && hasEdge(g, only, only);
     if (members.length > 1 || selfLoop) {
       const sorted = [...members].sort((a, b) => a - b);
-      cycles.push({ members: sorted, cycle: shortestCycle(g, comp, c, sorted) });
+      cycles.push({ members: sorted, ...shortestCycle(g, comp, c, sorted) });
     }
   }
   return cycles.sort((a, b) => (a.members[0] as number) - (b.members[0] as number));
@@ -204,12 +209,18 @@ function hasEdge(g: IndexGraph, from: number, to: number): boolean {
   return false;
 }
 
-/** BFS from each member (ascending) inside the component; stops a search once it cannot beat the best. */
-function shortestCycle(g: IndexGraph, comp: Int32Array, c: number, members: number[]): number[] {
+/**
+ * BFS from each member (ascending) inside the component; a search stops once it cannot beat the best.
+ * A self-loop wins outright and a 2-cycle can only be beaten by one, so those end the search early.
+ */
+function shortestCycle(g: IndexGraph, comp: Int32Array, c: number, members: number[]): { cycle: number[]; exact: boolean } {
+  for (const s of members) if (hasEdge(g, s, s)) return { cycle: [s], exact: true };
   let best: number[] | undefined;
+  let budget = CYCLE_SEARCH_BUDGET;
   const parent = new Map<number, number>();
-  for (const s of members) {
-    if (best && best.length <= 1) break;
+  for (const [k, s] of members.entries()) {
+    if (best && best.length <= 2) return { cycle: best, exact: true };
+    if (budget <= 0) return { cycle: best ?? members, exact: k >= members.length };
     parent.clear();
     parent.set(s, -1);
     let frontier = [s];
@@ -220,6 +231,7 @@ function shortestCycle(g: IndexGraph, comp: Int32Array, c: number, members: numb
       const next: number[] = [];
       for (const u of frontier) {
         for (let e = g.start[u] as number; e < (g.start[u + 1] as number); e++) {
+          budget--;
           const w = g.targets[e] as number;
           if (comp[w] !== c) continue;
           if (w === s) {
@@ -241,5 +253,5 @@ function shortestCycle(g: IndexGraph, comp: Int32Array, c: number, members: numb
     path.reverse();
     if (!best || path.length < best.length) best = path;
   }
-  return best ?? members;
+  return { cycle: best ?? members, exact: true };
 }

@@ -43,6 +43,11 @@ export interface ResolveNote {
 export interface CycleReport {
   /** Every module in the tangle (a strongly connected component). */
   readonly modules: readonly string[];
+  /**
+   * True when `path` is proven the shortest cycle. A component so large that searching it from every member
+   * would take too long (millions of edges) reports the shortest cycle found within the budget, and false here.
+   */
+  readonly shortest: boolean;
   /** The shortest cycle: each module, and the dependency that leads to the next (the last leads to the first). */
   readonly path: readonly { readonly module: string; readonly version: string; readonly dependsOn: string; readonly range: string; readonly field: string }[];
 }
@@ -272,8 +277,9 @@ function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solv
   // Cycles: report each exactly, block what depends on them, plan the rest.
   const edgeBetween = new Map<string, number>();
   for (const [k, f] of from.entries()) edgeBetween.set(`${f}>${to[k]}`, edgeOf[k] as number);
-  const cycles: CycleReport[] = findCycles(graph, ordered.wave).map(({ members, cycle }) => ({
+  const cycles: CycleReport[] = findCycles(graph, ordered.wave).map(({ members, cycle, exact }) => ({
     modules: members.map((i) => names[i] as string),
+    shortest: exact,
     path: cycle.map((i, k) => {
       const j = cycle[(k + 1) % cycle.length] as number;
       const e = edgeBetween.get(`${i}>${j}`) as number;

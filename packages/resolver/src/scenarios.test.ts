@@ -290,6 +290,7 @@ describe('cycles', () => {
     expect(r.cycles).toEqual([
       {
         modules: ['a', 'b', 'c'],
+        shortest: true,
         path: [
           { module: 'a', version: '1.0.0', dependsOn: 'b', range: '^1.0.0', field: 'dependencies' },
           { module: 'b', version: '1.0.0', dependsOn: 'a', range: '^1.0.0', field: 'dependencies' },
@@ -297,6 +298,7 @@ describe('cycles', () => {
       },
       {
         modules: ['x', 'y'],
+        shortest: true,
         path: [
           { module: 'x', version: '1.0.0', dependsOn: 'y', range: '>=1.0.0', field: 'dependencies' },
           { module: 'y', version: '1.0.0', dependsOn: 'x', range: '>=1.0.0', field: 'dependencies' },
