@@ -12,6 +12,7 @@ export interface Comparison {
 /** Runs `fn` `ops` times (after a warm-up) for `rounds` rounds and returns the median ops/second. */
 export async function measure(fn: (i: number) => unknown, ops: number, rounds = 5): Promise<number> {
   for (let i = 0; i < Math.min(ops, 200); i++) await fn(i);
+  // (warm-up above; with large operations ops is small and the warm-up is one or two runs)
   const rates: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const start = performance.now();
@@ -46,8 +47,15 @@ export async function compare(
   };
 }
 
+/** Runs `fn` once and returns the milliseconds it took (for one-off costs that have no baseline). */
+export function timeOnce(fn: () => unknown): number {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
+
 /** Prints a table and writes `bench/results/<file>.json`. */
-export function report(file: string, title: string, rows: readonly Comparison[]): void {
+export function report(file: string, title: string, rows: readonly Comparison[], facts: Record<string, unknown> = {}): void {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(`\n${title}\n`);
   console.log(`| case | subject | ops/s | baseline | ops/s | subject is N× slower |`);
@@ -56,8 +64,9 @@ export function report(file: string, title: string, rows: readonly Comparison[])
     console.log(
       `| ${r.name} | ${r.subject.label} | ${fmt(r.subject.opsPerSec)} | ${r.baseline.label} | ${fmt(r.baseline.opsPerSec)} | ${r.ratio.toFixed(2)}× |`,
     );
+  for (const [k, v] of Object.entries(facts)) console.log(`- ${k}: ${v}`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const out = new URL(`./results/${file}.json`, import.meta.url);
-  writeFileSync(out, `${JSON.stringify({ title, node: process.version, at: new Date().toISOString(), rows }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ title, node: process.version, at: new Date().toISOString(), rows, facts }, null, 2)}\n`);
   console.log(`\nwrote ${out.pathname}`);
 }

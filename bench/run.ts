@@ -1,5 +1,12 @@
-// Runs every benchmark: `npm run bench`. Each prints a table and writes bench/results/<name>.json.
+// Runs every benchmark: `npm run bench` (or `npm run bench -- resolver` for one). Each prints a table and
+// writes bench/results/<name>.json.
 import { benchCoreRegistry } from './core-registry.js';
 import { report } from './lib.js';
+import { benchResolver } from './resolver.js';
 
-report('core-registry', 'core: registry overhead against the plain algorithm', await benchCoreRegistry());
+const only = process.argv[2];
+if (!only || only === 'core') report('core-registry', 'core: registry overhead against the plain algorithm', await benchCoreRegistry());
+if (!only || only === 'resolver') {
+  const { rows, facts } = await benchResolver();
+  report('resolver', 'resolver: 100,000 modules, ~300,000 edges', rows, facts);
+}

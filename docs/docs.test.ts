@@ -17,6 +17,30 @@ describe('docs/errors.md', () => {
   });
 });
 
+describe('docs/resolving.md: every example prints exactly the text under it', () => {
+  const doc = read('docs/resolving.md');
+  const pairs = [...doc.matchAll(/```ts\n([\s\S]*?)```\n\n```text\n([\s\S]*?)```/g)];
+  const cache = `${root}docs/.readme-cache/`;
+  mkdirSync(cache, { recursive: true });
+  it('has examples', () => expect(pairs.length).toBeGreaterThanOrEqual(8));
+  for (const [n, pair] of pairs.entries()) {
+    it(`example ${n + 1}`, async () => {
+      const file = `${cache}resolving.${n}.ts`;
+      writeFileSync(file, `${pair[1]}\nexport {};\n`);
+      const printed: string[] = [];
+      const spy = vi
+        .spyOn(console, 'log')
+        .mockImplementation((...args) => void printed.push(args.map((a) => (typeof a === 'string' ? a : inspect(a, { breakLength: 100 }))).join(' ')));
+      try {
+        await import(/* @vite-ignore */ file);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(printed.join('\n')).toBe((pair[2] as string).replace(/\n$/, ''));
+    });
+  }
+});
+
 describe('README examples run', () => {
   const packages = readdirSync(`${root}packages`);
   const cache = `${root}docs/.readme-cache/`;

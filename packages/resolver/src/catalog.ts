@@ -38,8 +38,13 @@ export interface Catalog {
   readonly versionStart: Int32Array;
   /** Version strings by global id. */
   readonly versions: readonly string[];
-  /** Dependencies of global version `v` are edges `depStart[v] … depStart[v + 1] - 1`. */
+  /**
+   * Dependencies of global version `v` are edges `depStart[v] … depEnd[v] - 1`. Adjacent versions of a module
+   * with identical dependencies share one edge range, which keeps the arrays small and the solver's
+   * collapsed incompatibilities natural.
+   */
   readonly depStart: Int32Array;
+  readonly depEnd: Int32Array;
   readonly depTo: Int32Array;
   /** Index into `ranges`. */
   readonly depRange: Int32Array;
@@ -52,6 +57,9 @@ export interface Catalog {
   readonly ranges: readonly string[];
   /** Index into `ranges` of each version's `engines.host`, or -1. */
   readonly hostRange: Int32Array;
+  /** Index into `distinctVersions` of each global version: range tests are cached per distinct version string. */
+  readonly versionKey: Int32Array;
+  readonly distinctVersions: readonly string[];
   /** Ranges that failed to parse, by global version id. */
   readonly rangeIssues: ReadonlyMap<number, readonly RangeIssue[]>;
   /** Entries that were left out (invalid version, duplicate), with why. */
@@ -121,6 +129,30 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
   }
   versionStart[names.length] = ordered.length;
 
+  const distinct = new Map<string, number>();
+  const distinctParsed: semver.SemVer[] = [];
+  const versionKey = new Int32Array(ordered.length);
+  for (const [v, o] of ordered.entries()) {
+    let k = distinct.get(o.entry.version);
+    if (k === undefined) {
+      k = distinctParsed.length;
+      distinct.set(o.entry.version, k);
+      distinctParsed.push(o.parsed);
+    }
+    versionKey[v] = k;
+  }
+  // range id → per distinct version: 0 untested, 1 allowed, 2 not.
+  const tested = new Map<number, Int8Array>();
+  const allows = (range: semver.Range, rid: number, gv: number): boolean => {
+    let row = tested.get(rid);
+    if (!row) {
+      row = new Int8Array(distinctParsed.length);
+      tested.set(rid, row);
+    }
+    const k = versionKey[gv] as number;
+    if (row[k] === 0) row[k] = range.test(distinctParsed[k] as semver.SemVer) ? 1 : 2;
+    return row[k] === 1;
+  };
   const ranges: string[] = [];
   const rangeId = new Map<string, number>();
   const idOfRange = (r: string) => {
@@ -134,7 +166,8 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
   };
   let edgeCount = 0;
   for (const { entry } of ordered) edgeCount += Object.keys(entry.dependencies ?? {}).length + Object.keys(entry.optionalDependencies ?? {}).length;
-  const depStart = new Int32Array(ordered.length + 1);
+  const depStart = new Int32Array(ordered.length);
+  const depEnd = new Int32Array(ordered.length);
   const depTo = new Int32Array(edgeCount);
   const depRange = new Int32Array(edgeCount);
   const depOptional = new Uint8Array(edgeCount);
@@ -153,7 +186,7 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
     const offset = words.length;
     for (let w = 0; w < Math.ceil(count / 32); w++) words.push(0);
     for (let i = 0; i < count; i++) {
-      if (range.test((ordered[start + i] as { parsed: semver.SemVer }).parsed)) {
+      if (allows(range, rid, start + i)) {
         words[offset + (i >> 5)] = ((words[offset + (i >> 5)] as number) | (1 << (i & 31))) >>> 0;
       }
     }
@@ -162,11 +195,29 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
   };
 
   let e = 0;
+  let prevName = '';
+  let prevSig = '';
   for (const [v, { entry }] of ordered.entries()) {
+    const lists = (['dependencies', 'optionalDependencies'] as const).map((field) => Object.entries(entry[field] ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const sig = JSON.stringify(lists);
+    const host = entry.engines?.host;
+    if (host !== undefined) {
+      const parsed = parseRange(host);
+      if (parsed instanceof Error)
+        rangeIssues.set(v, [{ module: entry.name, version: entry.version, field: 'engines.host', range: host, message: parsed.message }]);
+      else hostRange[v] = idOfRange(host);
+    }
+    if (entry.name === prevName && sig === prevSig && v > 0 && !rangeIssues.has(v - 1)) {
+      depStart[v] = depStart[v - 1] as number;
+      depEnd[v] = depEnd[v - 1] as number;
+      continue;
+    }
+    prevName = entry.name;
+    prevSig = sig;
     depStart[v] = e;
-    const issues: RangeIssue[] = [];
-    for (const field of ['dependencies', 'optionalDependencies'] as const) {
-      for (const [dep, r] of Object.entries(entry[field] ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const issues: RangeIssue[] = [...(rangeIssues.get(v) ?? [])];
+    for (const [k, field] of (['dependencies', 'optionalDependencies'] as const).entries()) {
+      for (const [dep, r] of lists[k] ?? []) {
         const to = indexOf.get(dep) as number;
         const rid = idOfRange(r);
         const parsed = parseRange(r);
@@ -182,15 +233,12 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
         e++;
       }
     }
-    const host = entry.engines?.host;
-    if (host !== undefined) {
-      const parsed = parseRange(host);
-      if (parsed instanceof Error) issues.push({ module: entry.name, version: entry.version, field: 'engines.host', range: host, message: parsed.message });
-      else hostRange[v] = idOfRange(host);
+    depEnd[v] = e;
+    if (issues.length > 0) {
+      rangeIssues.set(v, issues);
+      prevSig = '';
     }
-    if (issues.length > 0) rangeIssues.set(v, issues);
   }
-  depStart[ordered.length] = e;
   return {
     names,
     indexOf,
@@ -198,16 +246,42 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
     versionStart,
     versions: ordered.map((o) => o.entry.version),
     depStart,
-    depTo,
-    depRange,
-    depOptional,
-    depMask,
+    depEnd,
+    depTo: depTo.slice(0, e),
+    depRange: depRange.slice(0, e),
+    depOptional: depOptional.slice(0, e),
+    depMask: depMask.slice(0, e),
     maskWords: Uint32Array.from(words),
     ranges,
     hostRange,
+    versionKey,
+    distinctVersions: [...distinct.keys()],
     rangeIssues,
     skipped,
   };
+}
+
+const rangeTests = new WeakMap<Catalog, Map<semver.Range, Int8Array>>();
+const parsedDistinct = new WeakMap<Catalog, semver.SemVer[]>();
+
+function testRow(c: Catalog, range: semver.Range): Int8Array {
+  const byRange = rangeTests.get(c) ?? new Map<semver.Range, Int8Array>();
+  rangeTests.set(c, byRange);
+  const row = byRange.get(range) ?? new Int8Array(c.distinctVersions.length);
+  byRange.set(range, row);
+  return row;
+}
+
+/** True when global version `gv` satisfies `range`, cached per distinct version string. */
+export function versionSatisfies(c: Catalog, gv: number, range: semver.Range, cachedRow?: Int8Array): boolean {
+  const row = cachedRow ?? testRow(c, range);
+  const k = c.versionKey[gv] as number;
+  if (row[k] === 0) {
+    const parsed = parsedDistinct.get(c) ?? c.distinctVersions.map((v) => new semver.SemVer(v));
+    parsedDistinct.set(c, parsed);
+    row[k] = range.test(parsed[k] as semver.SemVer) ? 1 : 2;
+  }
+  return row[k] === 1;
 }
 
 /** True when bit `i` of the edge's mask is set: the target's i-th version satisfies the edge's range. */
@@ -229,9 +303,15 @@ export function edgeMaskBig(c: Catalog, edge: number): bigint {
 export function rangeMask(c: Catalog, m: number, range: semver.Range): bigint {
   const start = c.versionStart[m] as number;
   const count = (c.versionStart[m + 1] as number) - start;
+  const row = testRow(c, range);
+  let small = 0;
   let mask = 0n;
-  for (let i = 0; i < count; i++) if (range.test(c.versions[start + i] as string)) mask |= 1n << BigInt(i);
-  return mask;
+  for (let i = 0; i < count; i++) {
+    if (!versionSatisfies(c, start + i, range, row)) continue;
+    if (i < 30) small |= 1 << i;
+    else mask |= 1n << BigInt(i);
+  }
+  return mask | BigInt(small);
 }
 
 /** Number of versions of module `m`. */

@@ -163,27 +163,37 @@ export function createDescriber(c: Catalog, ROOT: number, rangeNames: RangeNames
 
 /** Runs pub's error reporting over the derivation graph of `failure`, with an explicit stack. */
 export function explainFailure(failure: Incompat, d: Describer, describeFact: (inc: Incompat) => ExplanationNode['fact']): Explanation {
-  // Count how many derived incompatibilities each one causes, and build the tree.
+  // Count how many derived incompatibilities each one causes.
   const derivations = new Map<Incompat, number>();
-  const nodes: Record<number, ExplanationNode> = {};
+  const all: Incompat[] = [];
   const seen = new Set<Incompat>();
   const walk: Incompat[] = [failure];
   while (walk.length > 0) {
     const inc = walk.pop() as Incompat;
     if (seen.has(inc)) continue;
     seen.add(inc);
+    all.push(inc);
     if (inc.cause.kind === 'conflict') {
-      const { left, right } = inc.cause;
-      nodes[inc.id] = { id: inc.id, text: d.incompat(inc), kind: 'derived', causes: [left.id, right.id] };
-      for (const cause of [left, right]) {
+      for (const cause of [inc.cause.left, inc.cause.right]) {
         derivations.set(cause, (derivations.get(cause) ?? 0) + 1);
         walk.push(cause);
       }
-    } else {
-      const fact = describeFact(inc);
-      nodes[inc.id] = fact ? { id: inc.id, text: d.incompat(inc), kind: 'external', fact } : { id: inc.id, text: d.incompat(inc), kind: 'external' };
     }
   }
+  // The tree describes every incompatibility; build it only when someone looks (a deep failure has many).
+  let nodes: Record<number, ExplanationNode> | undefined;
+  const buildNodes = () => {
+    const out: Record<number, ExplanationNode> = {};
+    for (const inc of all) {
+      if (inc.cause.kind === 'conflict') {
+        out[inc.id] = { id: inc.id, text: d.incompat(inc), kind: 'derived', causes: [inc.cause.left.id, inc.cause.right.id] };
+      } else {
+        const fact = describeFact(inc);
+        out[inc.id] = fact ? { id: inc.id, text: d.incompat(inc), kind: 'external', fact } : { id: inc.id, text: d.incompat(inc), kind: 'external' };
+      }
+    }
+    return out;
+  };
 
   const lines: { text: string; number?: number }[] = [];
   const lineNumbers = new Map<Incompat, number>();
@@ -259,5 +269,7 @@ export function explainFailure(failure: Incompat, d: Describer, describeFact: (i
   }
   const width = numbersUsed > 0 ? String(numbersUsed).length + 3 : 0;
   const rendered = lines.map((l) => (width === 0 ? l.text : l.text === '' ? '' : `${(l.number === undefined ? '' : `(${l.number}) `).padEnd(width)}${l.text}`));
-  return { text: rendered.join('\n'), lines: rendered, tree: { root: failure.id, nodes } };
+  const tree = { root: failure.id } as { root: number; readonly nodes: Readonly<Record<number, ExplanationNode>> };
+  Object.defineProperty(tree, 'nodes', { enumerable: true, get: () => (nodes ??= buildNodes()) });
+  return { text: rendered.join('\n'), lines: rendered, tree };
 }

@@ -61,14 +61,31 @@ export function reverseGraph(g: IndexGraph): IndexGraph {
  * the order is deterministic).
  */
 export function orderGraph(g: IndexGraph): GraphOrder {
-  const { count, start } = g;
-  const dependents = reverseGraph(g);
-  const remaining = new Int32Array(count);
+  const degree = new Int32Array(g.count);
+  for (let v = 0; v < g.count; v++) degree[v] = (g.start[v + 1] as number) - (g.start[v] as number);
+  return kahn(g.count, degree, reverseGraph(g));
+}
+
+/**
+ * Like {@link orderGraph}, straight from parallel edge arrays (`from[i]` depends on `to[i]`): builds only the
+ * reverse adjacency Kahn's algorithm walks, which is the least work an ordering can do.
+ */
+export function orderEdges(count: number, from: Int32Array, to: Int32Array): GraphOrder {
+  const degree = new Int32Array(count);
+  for (let i = 0; i < from.length; i++) degree[from[i] as number] = (degree[from[i] as number] as number) + 1;
+  return kahn(count, degree, graphFromEdges(count, to, from));
+}
+
+/**
+ * Kahn's algorithm given each node's number of dependencies (consumed) and the reverse adjacency.
+ * @internal
+ */
+export function kahn(count: number, degree: Int32Array, dependents: IndexGraph): GraphOrder {
+  const remaining = degree;
   const wave = new Int32Array(count).fill(-1);
   const queue = new Int32Array(count);
   let tail = 0;
   for (let v = 0; v < count; v++) {
-    remaining[v] = (start[v + 1] as number) - (start[v] as number);
     if (remaining[v] === 0) {
       wave[v] = 0;
       queue[tail++] = v;
@@ -92,7 +109,10 @@ export function orderGraph(g: IndexGraph): GraphOrder {
   // Counting sort by wave, stable by node index.
   const waves = tail === 0 ? 0 : (wave[queue[tail - 1] as number] as number) + 1;
   const waveStart = new Int32Array(waves + 1);
-  for (let v = 0; v < count; v++) if ((wave[v] as number) >= 0) waveStart[(wave[v] as number) + 1] = (waveStart[(wave[v] as number) + 1] as number) + 1;
+  for (let v = 0; v < count; v++) {
+    const w = wave[v] as number;
+    if (w >= 0) waveStart[w + 1] = (waveStart[w + 1] as number) + 1;
+  }
   for (let w = 0; w < waves; w++) waveStart[w + 1] = (waveStart[w + 1] as number) + (waveStart[w] as number);
   const fill = waveStart.slice(0, waves);
   const order = new Int32Array(tail);

@@ -1,6 +1,16 @@
 export { type Catalog, type CatalogEntry, createCatalog, type RangeField, type RangeIssue } from './catalog.js';
 export type { Explanation, ExplanationNode } from './explain.js';
-export { findCycles, type GraphOrder, graphFromEdges, type IndexCycle, type IndexGraph, longestRemainingPath, orderGraph, reverseGraph } from './graph.js';
+export {
+  findCycles,
+  type GraphOrder,
+  graphFromEdges,
+  type IndexCycle,
+  type IndexGraph,
+  longestRemainingPath,
+  orderEdges,
+  orderGraph,
+  reverseGraph,
+} from './graph.js';
 export type { Plan, PlanJSON } from './plan.js';
 export type { SolverStats } from './pubgrub.js';
 export {

@@ -39,15 +39,34 @@ export interface Plan {
  * whether node i belongs in the plan (nodes in or behind a cycle are left out).
  * @internal
  */
-export function createPlan(graph: IndexGraph, names: readonly string[], versions: readonly string[], ordered?: GraphOrder): Plan {
-  const o = ordered ?? orderGraph(graph);
-  const lp = longestRemainingPath(o);
-  const indexOf = new Map<string, number>();
-  for (let i = 0; i < o.ordered; i++) indexOf.set(names[o.order[i] as number] as string, o.order[i] as number);
-  const order = Array.from(o.order.subarray(0, o.ordered), (v) => names[v] as string);
-  const waves: string[][] = [];
-  for (let w = 0; w + 1 < o.waveStart.length; w++) waves.push(order.slice(o.waveStart[w], o.waveStart[w + 1]));
-  const shutdownOrder = [...order].reverse();
+export function createPlan(graph: IndexGraph | (() => IndexGraph), names: readonly string[], versions: readonly string[], ordered?: GraphOrder): Plan {
+  const forward = typeof graph === 'function' ? graph : () => graph;
+  const o = ordered ?? orderGraph(forward());
+  // Per-name lookups, waves and priorities are built on first use: a plan of 100,000 modules is often
+  // only walked in order.
+  let lpCache: Int32Array | undefined;
+  const lp = () => (lpCache ??= longestRemainingPath(o));
+  let indexCache: Map<string, number> | undefined;
+  const index = () => {
+    if (!indexCache) {
+      indexCache = new Map();
+      for (let i = 0; i < o.ordered; i++) indexCache.set(names[o.order[i] as number] as string, o.order[i] as number);
+    }
+    return indexCache;
+  };
+  const indexOf = { has: (n: string) => index().has(n), get: (n: string) => index().get(n) };
+  const order = new Array<string>(o.ordered);
+  for (let i = 0; i < o.ordered; i++) order[i] = names[o.order[i] as number] as string;
+  let wavesCache: string[][] | undefined;
+  const waves = () => {
+    if (!wavesCache) {
+      wavesCache = [];
+      for (let w = 0; w + 1 < o.waveStart.length; w++) wavesCache.push(order.slice(o.waveStart[w], o.waveStart[w + 1]));
+    }
+    return wavesCache;
+  };
+  let shutdownCache: string[] | undefined;
+  const shutdownOrder = () => (shutdownCache ??= [...order].reverse());
   const listOf = (g: IndexGraph, v: number) => {
     const out: string[] = [];
     for (let e = g.start[v] as number; e < (g.start[v + 1] as number); e++) {
@@ -56,21 +75,19 @@ export function createPlan(graph: IndexGraph, names: readonly string[], versions
     }
     return out.sort();
   };
-  const plan: Plan = {
+  const plan = {
     size: o.ordered,
-    waves,
     order,
-    shutdownOrder,
-    has: (name) => indexOf.has(name),
-    versionOf: (name) => (indexOf.has(name) ? versions[indexOf.get(name) as number] : undefined),
-    waveOf: (name) => (indexOf.has(name) ? (o.wave[indexOf.get(name) as number] as number) : undefined),
-    dependenciesOf: (name) => (indexOf.has(name) ? listOf(graph, indexOf.get(name) as number) : []),
-    dependentsOf: (name) => (indexOf.has(name) ? listOf(o.dependents, indexOf.get(name) as number) : []),
-    longestPath: (name) => (indexOf.has(name) ? (lp[indexOf.get(name) as number] as number) : undefined),
-    toJSON: () => ({
-      waves,
+    has: (name: string) => indexOf.has(name),
+    versionOf: (name: string) => (indexOf.has(name) ? versions[indexOf.get(name) as number] : undefined),
+    waveOf: (name: string) => (indexOf.has(name) ? (o.wave[indexOf.get(name) as number] as number) : undefined),
+    dependenciesOf: (name: string) => (indexOf.has(name) ? listOf(forward(), indexOf.get(name) as number) : []),
+    dependentsOf: (name: string) => (indexOf.has(name) ? listOf(o.dependents, indexOf.get(name) as number) : []),
+    longestPath: (name: string) => (indexOf.has(name) ? (lp()[indexOf.get(name) as number] as number) : undefined),
+    toJSON: (): PlanJSON => ({
+      waves: waves(),
       order,
-      shutdownOrder,
+      shutdownOrder: shutdownOrder(),
       modules: Object.fromEntries(
         order.map((name) => [
           name,
@@ -84,6 +101,8 @@ export function createPlan(graph: IndexGraph, names: readonly string[], versions
         ]),
       ),
     }),
-  };
-  return plan;
+  } as Omit<Plan, 'waves' | 'shutdownOrder'>;
+  Object.defineProperty(plan, 'waves', { enumerable: true, get: waves });
+  Object.defineProperty(plan, 'shutdownOrder', { enumerable: true, get: shutdownOrder });
+  return plan as Plan;
 }

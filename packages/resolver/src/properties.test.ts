@@ -272,7 +272,13 @@ describe('plans and cycles', () => {
         const reaches = (s: number) => {
           const seen = new Set([s]);
           const q = [s];
-          while (q.length) for (const w of out(q.shift() as number)) if (!seen.has(w)) seen.add(w), q.push(w);
+          while (q.length) {
+            for (const w of out(q.shift() as number)) {
+              if (seen.has(w)) continue;
+              seen.add(w);
+              q.push(w);
+            }
+          }
           return [...seen].some((x) => onCycle[x]);
         };
         const blocked = Array.from({ length: n }, (_, i) => i)

@@ -37,6 +37,11 @@ export interface SolverInput {
   readonly preferred?: Int32Array;
   /** Optional-dependency edges to treat as required. */
   readonly promoted?: ReadonlySet<number>;
+  /**
+   * Modules to decide first (e.g. those around a requirement the fast path found unmet). Decision order never
+   * changes whether a solution is found, only how soon a conflict surfaces.
+   */
+  readonly focus?: Uint8Array;
 }
 
 /** Solver outcome. `selection[m]` is the chosen version index of module m, or -1. */
@@ -78,14 +83,17 @@ export function solve(input: SolverInput): SolverResult {
   const acc: (bigint | undefined)[] = new Array(M + 1).fill(undefined);
   const decided = new Int32Array(M + 1).fill(-1);
   const hostChecked = new Uint8Array(M + 1);
-  const depKeys = new Set<string>();
+  // Dependency incompatibilities already added, keyed by the first edge of their collapsed run.
+  const edgeAdded = new Uint8Array(c.depTo.length);
   const stats: SolverStats = { decisions: 0, conflicts: 0, incompatibilities: 0 };
   let level = 0;
   let nextId = 0;
 
   // Pending packages: positive, undecided. A lazy min-heap keyed by (candidate count, index).
   const heap: number[] = [];
-  const key = (p: number) => popcount((acc[p] ?? 0n) & allVersions(nOf(p))) * (M + 1) + p;
+  // Key: focused modules first, then fewest candidate versions (pub's heuristic), then index.
+  const focus = input.focus;
+  const key = (p: number) => ((focus && p < M && focus[p] === 1 ? 0 : 1) * 1_000_000 + popcount((acc[p] ?? 0n) & allVersions(nOf(p)))) * (M + 1) + p;
   const heapPush = (k: number) => {
     heap.push(k);
     for (let i = heap.length - 1; i > 0; ) {
@@ -122,6 +130,11 @@ export function solve(input: SolverInput): SolverResult {
   };
 
   const addIncompat = (terms: Term[], cause: Cause): Incompat => {
+    // Common case: one or two terms on different packages need no merging.
+    if (terms.length === 1 || (terms.length === 2 && (terms[0] as Term).pkg !== (terms[1] as Term).pkg)) {
+      const list = cause.kind === 'conflict' && terms.length > 1 ? terms.filter((t) => !(t.pkg === ROOT && isPositive(t.set, 1))) : terms;
+      return { id: nextId++, terms: list, cause };
+    }
     const merged = new Map<number, bigint>();
     for (const t of terms) merged.set(t.pkg, (merged.get(t.pkg) ?? domain(nOf(t.pkg))) & t.set);
     let list = [...merged].map(([pkg, set]) => ({ pkg, set }));
@@ -249,12 +262,13 @@ export function solve(input: SolverInput): SolverResult {
     return undefined;
   };
 
+  /** The edge of version `i` of `p` with the same dependency, or -1. */
   const sameDependency = (p: number, i: number, to: number, rangeId: number) => {
     const gv = (c.versionStart[p] as number) + i;
-    for (let e = c.depStart[gv] as number; e < (c.depStart[gv + 1] as number); e++) {
-      if (c.depTo[e] === to && c.depRange[e] === rangeId && (c.depOptional[e] === 0 || input.promoted?.has(e))) return true;
+    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) {
+      if (c.depTo[e] === to && c.depRange[e] === rangeId && (c.depOptional[e] === 0 || input.promoted?.has(e))) return e;
     }
-    return false;
+    return -1;
   };
 
   /** Adds the dependency incompatibilities of `p`'s version `v`, collapsed over adjacent versions. */
@@ -282,17 +296,21 @@ export function solve(input: SolverInput): SolverResult {
     }
     const n = nOf(p);
     const gv = (c.versionStart[p] as number) + v;
-    for (let e = c.depStart[gv] as number; e < (c.depStart[gv + 1] as number); e++) {
+    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) {
       if (c.depOptional[e] === 1 && !input.promoted?.has(e)) continue;
       const to = c.depTo[e] as number;
       const rid = c.depRange[e] as number;
+      // Collapse the run of adjacent versions with the same dependency; the run's first edge keys it.
       let lo = v;
       let hi = v;
-      while (lo > 0 && sameDependency(p, lo - 1, to, rid)) lo--;
-      while (hi < n - 1 && sameDependency(p, hi + 1, to, rid)) hi++;
-      const k = `${p}:${lo}:${hi}:${to}:${rid}`;
-      if (depKeys.has(k)) continue;
-      depKeys.add(k);
+      let first = e;
+      for (let x = sameDependency(p, lo - 1, to, rid); lo > 0 && x >= 0; x = lo > 0 ? sameDependency(p, lo - 1, to, rid) : -1) {
+        lo--;
+        first = x;
+      }
+      while (hi < n - 1 && sameDependency(p, hi + 1, to, rid) >= 0) hi++;
+      if (edgeAdded[first] === 1) continue;
+      edgeAdded[first] = 1;
       const depender = allVersions(hi + 1) & ~allVersions(lo);
       const field = c.depOptional[e] ? 'optionalDependencies' : 'dependencies';
       const mask = edgeMaskBig(c, e);

@@ -3,7 +3,7 @@ import semver from 'semver';
 import { type Catalog, type CatalogEntry, createCatalog, edgeAllows, edgeMaskBig, parseRange, type RangeIssue, rangeMask, versionCount } from './catalog.js';
 import { createDescriber, type Explanation, type ExplanationNode, explainFailure, type RangeNames } from './explain.js';
 import { fastPath } from './fast-path.js';
-import { findCycles, graphFromEdges, orderGraph } from './graph.js';
+import { findCycles, graphFromEdges, type IndexGraph, kahn } from './graph.js';
 import { createPlan, type Plan } from './plan.js';
 import { type Incompat, type RootDependency, type SolverStats, solve } from './pubgrub.js';
 import { allVersions } from './terms.js';
@@ -108,7 +108,6 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
   const rootList: RootRequest[] = Array.isArray(input.roots)
     ? [...(input.roots as readonly RootRequest[])]
     : Object.entries(input.roots as Record<string, string>).map(([name, range]) => ({ name, range }));
-  rootList.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const hostVersion = input.host === undefined ? undefined : semver.parse(input.host);
   if (input.host !== undefined && !hostVersion) {
@@ -157,9 +156,12 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
       );
     }
     const mask = rangeMask(c, pkg, parsed);
-    nameRange(pkg, mask, range);
     roots.push({ pkg, mask, range, source: r.source ?? '' });
   }
+  // Same roots in any order give the same result: order them by module (catalog index = name order).
+  const byModule = roots.map((r, i) => [r, rootList[i] as RootRequest] as const).sort((a, b) => a[0].pkg - b[0].pkg);
+  roots.splice(0, roots.length, ...byModule.map(([r]) => r));
+  rootList.splice(0, rootList.length, ...byModule.map(([, q]) => q));
   const preferred = new Int32Array(c.names.length).fill(-1);
   for (const [name, version] of Object.entries(input.preferred ?? {})) {
     const m = c.indexOf.get(name);
@@ -178,16 +180,31 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
     selection = fast.selection;
   } else {
     strategy = 'solver';
-    const solved = solve({ catalog: c, roots, hostAllows, host: input.host ?? '', preferred });
+    const focus = fast.conflict && fast.parent ? conflictPaths(c, fast.parent, fast.conflict) : undefined;
+    const solved = solve({ catalog: c, roots, hostAllows, host: input.host ?? '', preferred, ...(focus ? { focus } : {}) });
     stats = solved.stats;
     if (!solved.ok) {
       if ('rangeIssues' in solved) return rangeFailure(solved.rangeIssues);
-      return solverFailure(c, input, rootList, solved.failure, rangeNames, withHints);
+      if (!withHints) return probeFailure;
+      for (const r of roots) nameRange(r.pkg, r.mask, r.range);
+      return solverFailure(c, input, rootList, solved.failure, rangeNames);
     }
     selection = solved.selection;
     includeOptional(c, roots, hostAllows, input.host ?? '', selection, promoted);
   }
   return finish(c, selection, strategy, stats);
+}
+
+/**
+ * The conflict modules and the chain of requirements that led the fast path to each, up to a root:
+ * where a conflict's explanation lives, so the solver decides them first.
+ */
+function conflictPaths(c: Catalog, parent: Int32Array, conflict: readonly number[]): Uint8Array {
+  const focus = new Uint8Array(c.names.length);
+  for (const start of conflict) {
+    for (let m = start; m >= 0 && focus[m] === 0; m = parent[m] as number) focus[m] = 1;
+  }
+  return focus;
 }
 
 /** Greedily adds optional dependencies that can be met, re-solving with each promoted to required. */
@@ -205,7 +222,7 @@ function includeOptional(
     for (let m = 0; m < selection.length; m++) {
       if ((selection[m] as number) < 0) continue;
       const gv = (c.versionStart[m] as number) + (selection[m] as number);
-      for (let e = c.depStart[gv] as number; e < (c.depStart[gv + 1] as number); e++) {
+      for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) {
         if (c.depOptional[e] === 0 || tried.has(e)) continue;
         tried.add(e);
         const t = c.depTo[e] as number;
@@ -232,57 +249,85 @@ function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solv
       nodes.push(m);
     }
   }
-  const from: number[] = [];
-  const to: number[] = [];
-  const edgeOf: number[] = [];
   const notes: ResolveNote[] = [];
+  let edgeCount = 0;
+  for (const m of nodes) {
+    const gv = (c.versionStart[m] as number) + (selection[m] as number);
+    edgeCount += (c.depEnd[gv] as number) - (c.depStart[gv] as number);
+  }
+  // One walk collects the edges, each node's dependency count and its dependents' counts, so Kahn's
+  // algorithm needs only one more pass to build its adjacency.
+  const count = nodes.length;
+  const from = new Int32Array(edgeCount);
+  const to = new Int32Array(edgeCount);
+  const degree = new Int32Array(count);
+  const rstart = new Int32Array(count + 1);
+  let edges = 0;
   const names = nodes.map((m) => c.names[m] as string);
   const versions = nodes.map((m) => c.versions[(c.versionStart[m] as number) + (selection[m] as number)] as string);
-  for (const [i, m] of nodes.entries()) {
+  for (let i = 0; i < count; i++) {
+    const m = nodes[i] as number;
     const gv = (c.versionStart[m] as number) + (selection[m] as number);
-    for (let e = c.depStart[gv] as number; e < (c.depStart[gv + 1] as number); e++) {
+    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) {
       const t = c.depTo[e] as number;
       const sel = selection[t] as number;
       if (c.depOptional[e] === 1 && (sel < 0 || !edgeAllows(c, e, sel))) {
-        const range = c.ranges[c.depRange[e] as number] as string;
-        const dep = c.names[t] as string;
-        const why =
-          c.registered[t] === 0
-            ? `no module named ${dep} is registered`
-            : sel >= 0
-              ? `${dep} ${c.versions[(c.versionStart[t] as number) + sel]} was chosen for the modules that require it`
-              : `no version of ${dep} matching ${range} fits with the rest`;
-        notes.push({
-          kind: 'optional-left-out',
-          module: names[i] as string,
-          version: versions[i] as string,
-          dependency: dep,
-          range,
-          message: `${names[i]} ${versions[i]} runs without its optional dependency ${dep} ${range}: ${why}`,
-        });
+        notes.push(leftOutNote(c, e, t, sel, names[i] as string, versions[i] as string));
         continue;
       }
-      from.push(i);
-      to.push(compact[t] as number);
-      edgeOf.push(e);
+      const ct = compact[t] as number;
+      from[edges] = i;
+      to[edges++] = ct;
+      degree[i] = (degree[i] as number) + 1;
+      rstart[ct + 1] = (rstart[ct + 1] as number) + 1;
     }
   }
-  const graph = graphFromEdges(nodes.length, Int32Array.from(from), Int32Array.from(to));
-  const ordered = orderGraph(graph);
+  for (let v = 0; v < count; v++) rstart[v + 1] = (rstart[v + 1] as number) + (rstart[v] as number);
+  const fill = rstart.slice(0, count);
+  const rtargets = new Int32Array(edges);
+  for (let k = 0; k < edges; k++) {
+    const t = to[k] as number;
+    rtargets[fill[t] as number] = from[k] as number;
+    fill[t] = (fill[t] as number) + 1;
+  }
+  const ordered = kahn(count, degree, { count, start: rstart, targets: rtargets });
+  const fromE = from.subarray(0, edges);
+  const toE = to.subarray(0, edges);
+  // The forward graph is only needed for per-module dependency lists and cycle reports.
+  let forward: IndexGraph | undefined;
+  const graph = () => (forward ??= graphFromEdges(count, fromE, toE));
   const plan = createPlan(graph, names, versions, ordered);
-  const record = (keep: (i: number) => boolean) => Object.fromEntries(names.flatMap((n, i) => (keep(i) ? [[n, versions[i] as string]] : [])));
+  // A 100,000-key object is costly to build: make it on first read.
+  const record = (keep: (i: number) => boolean) => {
+    let built: Record<string, string> | undefined;
+    return () => {
+      if (!built) {
+        built = {};
+        for (let i = 0; i < names.length; i++) if (keep(i)) built[names[i] as string] = versions[i] as string;
+      }
+      return built;
+    };
+  };
   if (ordered.ordered === nodes.length) {
-    return { ok: true, selection: record(() => true), plan, notes, strategy, ...(stats ? { stats } : {}) };
+    const result = { ok: true as const, plan, notes, strategy, ...(stats ? { stats } : {}) };
+    return withLazy(
+      result,
+      'selection',
+      record(() => true),
+    ) as ResolveSuccess;
   }
   // Cycles: report each exactly, block what depends on them, plan the rest.
-  const edgeBetween = new Map<string, number>();
-  for (const [k, f] of from.entries()) edgeBetween.set(`${f}>${to[k]}`, edgeOf[k] as number);
-  const cycles: CycleReport[] = findCycles(graph, ordered.wave).map(({ members, cycle, exact }) => ({
+  const edgeBetween = (i: number, j: number) => {
+    const gv = (c.versionStart[nodes[i] as number] as number) + (selection[nodes[i] as number] as number);
+    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) if (c.depTo[e] === nodes[j]) return e;
+    return -1;
+  };
+  const cycles: CycleReport[] = findCycles(graph(), ordered.wave).map(({ members, cycle, exact }) => ({
     modules: members.map((i) => names[i] as string),
     shortest: exact,
     path: cycle.map((i, k) => {
       const j = cycle[(k + 1) % cycle.length] as number;
-      const e = edgeBetween.get(`${i}>${j}`) as number;
+      const e = edgeBetween(i, j);
       return {
         module: names[i] as string,
         version: versions[i] as string,
@@ -315,7 +360,36 @@ function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solv
       'Break each cycle: move what the modules in it share into a new module they all depend on, or make one of the edges an optional dependency resolved at runtime.',
     ],
     cycles,
-    partial: { selection: record((i) => (ordered.wave[i] as number) >= 0), plan, blocked },
+    partial: withLazy(
+      { plan, blocked },
+      'selection',
+      record((i) => (ordered.wave[i] as number) >= 0),
+    ) as NonNullable<ResolveFailure['partial']>,
+  };
+}
+
+/** Adds an enumerable property computed on first read (JSON and spreading still see it). */
+function withLazy<T extends object, K extends string, V>(target: T, key: K, get: () => V): T & Record<K, V> {
+  Object.defineProperty(target, key, { enumerable: true, get });
+  return target as T & Record<K, V>;
+}
+
+function leftOutNote(c: Catalog, e: number, t: number, sel: number, name: string, version: string): ResolveNote {
+  const range = c.ranges[c.depRange[e] as number] as string;
+  const dep = c.names[t] as string;
+  const why =
+    c.registered[t] === 0
+      ? `no module named ${dep} is registered`
+      : sel >= 0
+        ? `${dep} ${c.versions[(c.versionStart[t] as number) + sel]} was chosen for the modules that require it`
+        : `no version of ${dep} matching ${range} fits with the rest`;
+  return {
+    kind: 'optional-left-out',
+    module: name,
+    version,
+    dependency: dep,
+    range,
+    message: `${name} ${version} runs without its optional dependency ${dep} ${range}: ${why}`,
   };
 }
 
@@ -338,14 +412,15 @@ function rangeFailure(issues: readonly RangeIssue[]): ResolveFailure {
   );
 }
 
-function solverFailure(
-  c: Catalog,
-  input: ResolveInput,
-  roots: readonly RootRequest[],
-  failure: Incompat,
-  rangeNames: RangeNames,
-  withHints: boolean,
-): ResolveFailure {
+/** What a hint probe gets back on failure: it only needs to know that the change did not help. */
+const probeFailure: ResolveFailure = {
+  ok: false,
+  error: new ModhostError('DEPENDENCY_UNSATISFIED', 'probe: no solution'),
+  explanation: { text: '', lines: [], tree: { root: 0, nodes: {} } },
+  hints: [],
+};
+
+function solverFailure(c: Catalog, input: ResolveInput, roots: readonly RootRequest[], failure: Incompat, rangeNames: RangeNames): ResolveFailure {
   const ROOT = c.names.length;
   const nOf = (p: number) => (p === ROOT ? 1 : versionCount(c, p));
   // Name masks that came straight from ranges, so derived terms print as written.
@@ -389,7 +464,7 @@ function solverFailure(
     facts.some((f) => f.cause.kind === 'host') &&
     facts.every((f) => f.cause.kind !== 'unavailable' && !(f.cause.kind === 'dependency' && f.cause.from !== ROOT));
   const code = onlyHost ? 'HOST_INCOMPATIBLE' : 'DEPENDENCY_UNSATISFIED';
-  const hints = withHints ? computeHints(c, input, roots, facts, ROOT) : [];
+  const hints = computeHints(c, input, roots, facts, ROOT);
   const error = new ModhostError(
     code,
     `no set of module versions satisfies every requirement:\n${explanation.text}${hints.length ? `\n${hints.map((h) => `Hint: ${h}`).join('\n')}` : ''}`,
