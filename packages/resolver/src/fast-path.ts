@@ -2,8 +2,51 @@ import { type Catalog, type RangeIssue, versionCount } from './catalog.js';
 import type { RootDependency } from './pubgrub.js';
 
 /** What the fast path found: a selection, or that it needs the full solver. */
+/** A plan's edges in module-index space, with the counts Kahn's algorithm needs. @internal */
+export interface PlanEdges {
+  readonly from: Int32Array;
+  readonly to: Int32Array;
+  readonly length: number;
+  /** Dependencies per module. */
+  readonly degree: Int32Array;
+  /** Dependents of module t counted at index t + 1 (ready for a prefix sum). */
+  readonly dependentCounts: Int32Array;
+  /** Optional edges left out, as (module, edge) pairs. */
+  readonly leftOut: readonly number[];
+}
+
+/** Collects a plan's edges for a final selection: required edges, and optional ones whose target fits. @internal */
+export function collectEdges(c: Catalog, selection: Int32Array): PlanEdges {
+  const M = c.names.length;
+  const cap = c.depTo.length;
+  const from = new Int32Array(cap);
+  const to = new Int32Array(cap);
+  const degree = new Int32Array(M);
+  const dependentCounts = new Int32Array(M + 1);
+  const leftOut: number[] = [];
+  let n = 0;
+  for (let m = 0; m < M; m++) {
+    const sel = selection[m] as number;
+    if (sel < 0) continue;
+    const gv = (c.versionStart[m] as number) + sel;
+    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) {
+      const t = c.depTo[e] as number;
+      const ts = selection[t] as number;
+      if (c.depOptional[e] === 1 && (ts < 0 || (((c.maskWords[(c.depMask[e] as number) + (ts >> 5)] as number) >>> (ts & 31)) & 1) === 0)) {
+        leftOut.push(m, e);
+        continue;
+      }
+      from[n] = m;
+      to[n++] = t;
+      degree[m] = (degree[m] as number) + 1;
+      dependentCounts[t + 1] = (dependentCounts[t + 1] as number) + 1;
+    }
+  }
+  return { from, to, length: n, degree, dependentCounts, leftOut };
+}
+
 export type FastPathResult =
-  | { readonly ok: true; readonly selection: Int32Array }
+  | { readonly ok: true; readonly selection: Int32Array; readonly edges: PlanEdges }
   | {
       readonly ok: false;
       readonly rangeIssues?: readonly RangeIssue[];
@@ -24,6 +67,14 @@ export function fastPath(c: Catalog, roots: readonly RootDependency[], hostAllow
   const M = c.names.length;
   const selection = new Int32Array(M).fill(-1);
   const parent = new Int32Array(M).fill(-1);
+  // The plan's edges are recorded as they are checked, so nothing walks the catalog twice.
+  const cap = c.depTo.length;
+  const from = new Int32Array(cap);
+  const to = new Int32Array(cap);
+  const degree = new Int32Array(M);
+  const dependentCounts = new Int32Array(M + 1);
+  const leftOut: number[] = [];
+  let n = 0;
   const queue = new Int32Array(M);
   let tail = 0;
   const chooseForRoot = (m: number, mask: bigint): number => {
@@ -35,7 +86,6 @@ export function fastPath(c: Catalog, roots: readonly RootDependency[], hostAllow
   };
   // Hot loops below run once per edge of the reachable graph: keep the arrays in locals.
   const { versionStart, depStart, depEnd, depTo, depOptional, depMask, maskWords } = c;
-  const bit = (e: number, i: number) => (((maskWords[(depMask[e] as number) + (i >> 5)] as number) >>> (i & 31)) & 1) === 1;
   const chooseForEdge = (m: number, e: number): number => {
     const start = versionStart[m] as number;
     const pref = preferred === undefined ? -1 : (preferred[m] as number);
@@ -62,21 +112,34 @@ export function fastPath(c: Catalog, roots: readonly RootDependency[], hostAllow
       if (issues) return { ok: false, rangeIssues: issues };
     }
     // One pass: a selection never changes once made, so checking each edge when its source is visited is enough.
-    for (let e = depStart[gv] as number; e < (depEnd[gv] as number); e++) {
+    const end = depEnd[gv] as number;
+    for (let e = depStart[gv] as number; e < end; e++) {
       const t = depTo[e] as number;
-      if (selection[t] !== -1) {
-        if (depOptional[e] === 0 && !bit(e, selection[t] as number)) return { ok: false, conflict: [m, t], parent };
-        continue;
+      const st = selection[t] as number;
+      if (st !== -1) {
+        if ((((maskWords[(depMask[e] as number) + (st >> 5)] as number) >>> (st & 31)) & 1) === 0) {
+          if (depOptional[e] === 0) return { ok: false, conflict: [m, t], parent };
+          leftOut.push(m, e);
+          continue;
+        }
+      } else {
+        const i = chooseForEdge(t, e);
+        if (i < 0) {
+          if (depOptional[e] === 1) {
+            leftOut.push(m, e);
+            continue;
+          }
+          return { ok: false, conflict: [m, t], parent };
+        }
+        selection[t] = i;
+        parent[t] = m;
+        queue[tail++] = t;
       }
-      const i = chooseForEdge(t, e);
-      if (i < 0) {
-        if (depOptional[e] === 1) continue;
-        return { ok: false, conflict: [m, t], parent };
-      }
-      selection[t] = i;
-      parent[t] = m;
-      queue[tail++] = t;
+      from[n] = m;
+      to[n++] = t;
+      degree[m] = (degree[m] as number) + 1;
+      dependentCounts[t + 1] = (dependentCounts[t + 1] as number) + 1;
     }
   }
-  return { ok: true, selection };
+  return { ok: true, selection, edges: { from, to, length: n, degree, dependentCounts, leftOut } };
 }

@@ -39,7 +39,7 @@ export interface Plan {
  * whether node i belongs in the plan (nodes in or behind a cycle are left out).
  * @internal
  */
-export function createPlan(graph: IndexGraph | (() => IndexGraph), names: readonly string[], versions: readonly string[], ordered?: GraphOrder): Plan {
+export function createPlan(graph: IndexGraph | (() => IndexGraph), names: readonly string[], versionOf: (node: number) => string, ordered?: GraphOrder): Plan {
   const forward = typeof graph === 'function' ? graph : () => graph;
   const o = ordered ?? orderGraph(forward());
   // Per-name lookups, waves and priorities are built on first use: a plan of 100,000 modules is often
@@ -79,7 +79,7 @@ export function createPlan(graph: IndexGraph | (() => IndexGraph), names: readon
     size: o.ordered,
     order,
     has: (name: string) => indexOf.has(name),
-    versionOf: (name: string) => (indexOf.has(name) ? versions[indexOf.get(name) as number] : undefined),
+    versionOf: (name: string) => (indexOf.has(name) ? versionOf(indexOf.get(name) as number) : undefined),
     waveOf: (name: string) => (indexOf.has(name) ? (o.wave[indexOf.get(name) as number] as number) : undefined),
     dependenciesOf: (name: string) => (indexOf.has(name) ? listOf(forward(), indexOf.get(name) as number) : []),
     dependentsOf: (name: string) => (indexOf.has(name) ? listOf(o.dependents, indexOf.get(name) as number) : []),

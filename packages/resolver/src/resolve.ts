@@ -2,7 +2,7 @@ import { ModhostError } from '@modhost/core';
 import semver from 'semver';
 import { type Catalog, type CatalogEntry, createCatalog, edgeAllows, edgeMaskBig, parseRange, type RangeIssue, rangeMask, versionCount } from './catalog.js';
 import { createDescriber, type Explanation, type ExplanationNode, explainFailure, type RangeNames } from './explain.js';
-import { fastPath } from './fast-path.js';
+import { collectEdges, fastPath, type PlanEdges } from './fast-path.js';
 import { findCycles, graphFromEdges, type IndexGraph, kahn } from './graph.js';
 import { createPlan, type Plan } from './plan.js';
 import { type Incompat, type RootDependency, type SolverStats, solve } from './pubgrub.js';
@@ -192,7 +192,7 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
     selection = solved.selection;
     includeOptional(c, roots, hostAllows, input.host ?? '', selection, promoted);
   }
-  return finish(c, selection, strategy, stats);
+  return finish(c, selection, strategy, stats, fast.ok ? fast.edges : undefined);
 }
 
 /**
@@ -239,76 +239,50 @@ function includeOptional(
   }
 }
 
-function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solver', stats: SolverStats | undefined): ResolveResult {
-  // Compact the selected modules (ascending index = name order) and collect their edges.
-  const nodes: number[] = [];
-  const compact = new Int32Array(selection.length).fill(-1);
-  for (let m = 0; m < selection.length; m++) {
-    if ((selection[m] as number) >= 0) {
-      compact[m] = nodes.length;
-      nodes.push(m);
-    }
-  }
+function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solver', stats: SolverStats | undefined, found?: PlanEdges): ResolveResult {
+  // Plan nodes are catalog module indices, which are in name order: waves come out sorted by name.
+  const M = c.names.length;
+  const E = found ?? collectEdges(c, selection);
+  const selected = (m: number) => (selection[m] as number) >= 0;
+  const versionOf = (m: number) => c.versions[(c.versionStart[m] as number) + (selection[m] as number)] as string;
   const notes: ResolveNote[] = [];
-  let edgeCount = 0;
-  for (const m of nodes) {
-    const gv = (c.versionStart[m] as number) + (selection[m] as number);
-    edgeCount += (c.depEnd[gv] as number) - (c.depStart[gv] as number);
+  for (let k = 0; k < E.leftOut.length; k += 2) {
+    const m = E.leftOut[k] as number;
+    const e = E.leftOut[k + 1] as number;
+    const t = c.depTo[e] as number;
+    notes.push(leftOutNote(c, e, t, selection[t] as number, c.names[m] as string, versionOf(m)));
   }
-  // One walk collects the edges, each node's dependency count and its dependents' counts, so Kahn's
-  // algorithm needs only one more pass to build its adjacency.
-  const count = nodes.length;
-  const from = new Int32Array(edgeCount);
-  const to = new Int32Array(edgeCount);
-  const degree = new Int32Array(count);
-  const rstart = new Int32Array(count + 1);
-  let edges = 0;
-  const names = nodes.map((m) => c.names[m] as string);
-  const versions = nodes.map((m) => c.versions[(c.versionStart[m] as number) + (selection[m] as number)] as string);
-  for (let i = 0; i < count; i++) {
-    const m = nodes[i] as number;
-    const gv = (c.versionStart[m] as number) + (selection[m] as number);
-    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) {
-      const t = c.depTo[e] as number;
-      const sel = selection[t] as number;
-      if (c.depOptional[e] === 1 && (sel < 0 || !edgeAllows(c, e, sel))) {
-        notes.push(leftOutNote(c, e, t, sel, names[i] as string, versions[i] as string));
-        continue;
-      }
-      const ct = compact[t] as number;
-      from[edges] = i;
-      to[edges++] = ct;
-      degree[i] = (degree[i] as number) + 1;
-      rstart[ct + 1] = (rstart[ct + 1] as number) + 1;
-    }
-  }
-  for (let v = 0; v < count; v++) rstart[v + 1] = (rstart[v + 1] as number) + (rstart[v] as number);
-  const fill = rstart.slice(0, count);
-  const rtargets = new Int32Array(edges);
-  for (let k = 0; k < edges; k++) {
-    const t = to[k] as number;
-    rtargets[fill[t] as number] = from[k] as number;
+  const rstart = E.dependentCounts.slice();
+  for (let v = 0; v < M; v++) rstart[v + 1] = (rstart[v + 1] as number) + (rstart[v] as number);
+  const fill = rstart.slice(0, M);
+  const rtargets = new Int32Array(E.length);
+  for (let k = 0; k < E.length; k++) {
+    const t = E.to[k] as number;
+    rtargets[fill[t] as number] = E.from[k] as number;
     fill[t] = (fill[t] as number) + 1;
   }
-  const ordered = kahn(count, degree, { count, start: rstart, targets: rtargets });
-  const fromE = from.subarray(0, edges);
-  const toE = to.subarray(0, edges);
+  const ordered = kahn(M, E.degree.slice(), { count: M, start: rstart, targets: rtargets }, selected);
+  const fromE = E.from.subarray(0, E.length);
+  const toE = E.to.subarray(0, E.length);
   // The forward graph is only needed for per-module dependency lists and cycle reports.
   let forward: IndexGraph | undefined;
-  const graph = () => (forward ??= graphFromEdges(count, fromE, toE));
-  const plan = createPlan(graph, names, versions, ordered);
+  const graph = () => (forward ??= graphFromEdges(M, fromE, toE));
+  const names = c.names;
+  const plan = createPlan(graph, names, versionOf, ordered);
+  let selectedCount = 0;
+  for (let m = 0; m < M; m++) if (selected(m)) selectedCount++;
   // A 100,000-key object is costly to build: make it on first read.
   const record = (keep: (i: number) => boolean) => {
     let built: Record<string, string> | undefined;
     return () => {
       if (!built) {
         built = {};
-        for (let i = 0; i < names.length; i++) if (keep(i)) built[names[i] as string] = versions[i] as string;
+        for (let i = 0; i < M; i++) if (selected(i) && keep(i)) built[names[i] as string] = versionOf(i);
       }
       return built;
     };
   };
-  if (ordered.ordered === nodes.length) {
+  if (ordered.ordered === selectedCount) {
     const result = { ok: true as const, plan, notes, strategy, ...(stats ? { stats } : {}) };
     return withLazy(
       result,
@@ -318,8 +292,8 @@ function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solv
   }
   // Cycles: report each exactly, block what depends on them, plan the rest.
   const edgeBetween = (i: number, j: number) => {
-    const gv = (c.versionStart[nodes[i] as number] as number) + (selection[nodes[i] as number] as number);
-    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) if (c.depTo[e] === nodes[j]) return e;
+    const gv = (c.versionStart[i] as number) + (selection[i] as number);
+    for (let e = c.depStart[gv] as number; e < (c.depEnd[gv] as number); e++) if (c.depTo[e] === j) return e;
     return -1;
   };
   const cycles: CycleReport[] = findCycles(graph(), ordered.wave).map(({ members, cycle, exact }) => ({
@@ -330,7 +304,7 @@ function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solv
       const e = edgeBetween(i, j);
       return {
         module: names[i] as string,
-        version: versions[i] as string,
+        version: versionOf(i),
         dependsOn: names[j] as string,
         range: c.ranges[c.depRange[e] as number] as string,
         field: c.depOptional[e] ? 'optionalDependencies' : 'dependencies',
@@ -338,7 +312,7 @@ function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solv
     }),
   }));
   const inCycle = new Set(cycles.flatMap((cy) => cy.modules));
-  const blocked = names.filter((n, i) => (ordered.wave[i] as number) < 0 && !inCycle.has(n));
+  const blocked = names.filter((n, i) => selected(i) && (ordered.wave[i] as number) < 0 && !inCycle.has(n));
   const lines = cycles.flatMap((cy, k) => [
     `${cycles.length > 1 ? `Cycle ${k + 1}: ` : ''}${cy.modules.length === 1 ? `${cy.modules[0]} depends on itself` : `${cy.modules.join(', ')} depend on each other`}, so none of them can start first. The shortest cycle:`,
     ...cy.path.map(
