@@ -179,8 +179,8 @@ export async function benchResolver(): Promise<{ rows: Comparison[]; facts: Reco
       'explanation lines': stats,
       'explanation first line': failure.explanation.lines[0] ?? '',
       'heap baseline MB (catalog loaded)': heap.baseline,
-      'resolve: peak extra heap MB': heap.resolvePeak,
-      'conflict explanation: peak extra heap MB': heap.conflictPeak,
+      'resolve: peak extra memory MB (JS heap + typed arrays)': heap.resolvePeak,
+      'conflict explanation: peak extra memory MB (JS heap + typed arrays)': heap.conflictPeak,
       'resolve: extra heap retained by the result MB': heap.retained,
     },
   };
@@ -198,6 +198,7 @@ function heapCheck(): { baseline: number; resolvePeak: number; conflictPeak: num
   let current: string | undefined;
   let peak = 0;
   let facts: { baseline: number; retained: number; ends: Record<string, number> } | undefined;
+  // Peak = JS heap peak from the GC trace, plus the typed-array memory the operation allocated (outside the heap).
   for (const line of out.split('\n')) {
     const mark = /^MARK (begin|end) (\w+) ([\d.]+)$/.exec(line);
     if (mark) {
@@ -217,8 +218,8 @@ function heapCheck(): { baseline: number; resolvePeak: number; conflictPeak: num
   const base = facts?.baseline ?? 0;
   return {
     baseline: Math.round(base),
-    resolvePeak: Math.round((peaks.resolve ?? 0) - base),
-    conflictPeak: Math.round((peaks.conflict ?? 0) - (facts?.ends.conflictBase ?? base)),
+    resolvePeak: Math.round((peaks.resolve ?? 0) - base + (facts?.ends.resolveBuffers ?? 0)),
+    conflictPeak: Math.round((peaks.conflict ?? 0) - (facts?.ends.conflictBase ?? base) + (facts?.ends.conflictBuffers ?? 0)),
     retained: Math.round(facts?.retained ?? 0),
   };
 }
