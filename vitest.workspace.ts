@@ -6,6 +6,7 @@ const alias = {
   '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
   '@modhost/testkit': fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url)),
   '@modhost/resolver': fileURLToPath(new URL('./packages/resolver/src/index.ts', import.meta.url)),
+  '@modhost/activation': fileURLToPath(new URL('./packages/activation/src/index.ts', import.meta.url)),
 };
 
 const project = (name: string, root: string): TestProjectInlineConfiguration => ({
@@ -19,6 +20,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('core', 'packages/core'),
   project('testkit', 'packages/testkit'),
   project('resolver', 'packages/resolver'),
+  project('activation', 'packages/activation'),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];

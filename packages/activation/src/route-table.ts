@@ -1,0 +1,156 @@
+/** Which module version a route table belongs to. */
+export interface RouteOwner {
+  readonly module: string;
+  readonly version: string;
+}
+
+/** A route to compile: method, path (with `:params`) and whatever the host calls to serve it. */
+export interface RouteSpec<H> {
+  readonly method: string;
+  readonly path: string;
+  readonly handler: H;
+}
+
+/** A matched route. `params` has no prototype, so a `:__proto__` segment is just a key. */
+export interface RouteMatch<H> {
+  readonly handler: H;
+  readonly params: Readonly<Record<string, string>>;
+  /** The route's pattern, e.g. `/tasks/:id`. */
+  readonly pattern: string;
+  readonly owner: RouteOwner;
+}
+
+/**
+ * The routes of one module version, compiled once and never changed. A hot swap builds a new table and
+ * points the module's slot at it; no route is ever removed from a table that is serving.
+ * The in-flight counter is what lets the old version drain.
+ */
+export interface RouteTable<H> {
+  readonly owner: RouteOwner;
+  readonly routes: readonly { readonly method: string; readonly path: string }[];
+  match(method: string, path: string): RouteMatch<H> | undefined;
+  /** Methods that would match `path` (for a 405 with an `Allow` header). */
+  allowedMethods(path: string): string[];
+  /** Requests this table is serving now. */
+  readonly inFlight: number;
+  /** Resolves when no request is in flight (at once if none is). */
+  idle(): Promise<void>;
+  /** @internal Called by the router around each request. */
+  enter(): void;
+  /** @internal */
+  leave(): void;
+}
+
+interface Node<H> {
+  readonly statics: Map<string, Node<H>>;
+  param?: { readonly name: string; readonly node: Node<H> };
+  readonly handlers: Map<string, { readonly handler: H; readonly pattern: string; readonly names: readonly string[] }>;
+}
+
+const newNode = <H>(): Node<H> => ({ statics: new Map(), handlers: new Map() });
+
+/** Splits a path into decoded segments; `undefined` for a malformed escape. Query and fragment are ignored. */
+export function pathSegments(path: string): string[] | undefined {
+  const clean = path.split(/[?#]/, 1)[0] ?? '';
+  const out: string[] = [];
+  for (const raw of clean.split('/')) {
+    if (raw === '') continue;
+    try {
+      out.push(decodeURIComponent(raw));
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** Compiles a module version's routes into an immutable table (a trie per path; static segments win over params). */
+export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec<H>[]): RouteTable<H> {
+  const root = newNode<H>();
+  for (const spec of specs) {
+    let node = root;
+    const names: string[] = [];
+    for (const seg of spec.path.split('/').filter((s) => s !== '')) {
+      if (seg.startsWith(':')) {
+        // `/a/:id` (GET) and `/a/:key` (POST) share a node; each route keeps its own parameter names.
+        node.param ??= { name: seg.slice(1), node: newNode<H>() };
+        names.push(seg.slice(1));
+        node = node.param.node;
+      } else {
+        const next = node.statics.get(seg) ?? newNode<H>();
+        node.statics.set(seg, next);
+        node = next;
+      }
+    }
+    const method = spec.method.toUpperCase();
+    if (node.handlers.has(method)) throw new TypeError(`createRouteTable: duplicate route ${method} ${spec.path} in ${owner.module}@${owner.version}`);
+    node.handlers.set(method, { handler: spec.handler, pattern: spec.path, names });
+  }
+
+  /** Finds the node for a path: static before param, with backtracking, no recursion. */
+  const find = (segments: readonly string[], accept: (n: Node<H>) => boolean): { node: Node<H>; values: string[] } | undefined => {
+    const stack: { node: Node<H>; depth: number; values: string[]; triedStatic: boolean }[] = [{ node: root, depth: 0, values: [], triedStatic: false }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as (typeof stack)[number];
+      if (top.depth === segments.length) {
+        stack.pop();
+        if (accept(top.node)) return { node: top.node, values: top.values };
+        continue;
+      }
+      const seg = segments[top.depth] as string;
+      if (!top.triedStatic) {
+        top.triedStatic = true;
+        const next = top.node.statics.get(seg);
+        if (next) {
+          stack.push({ node: next, depth: top.depth + 1, values: top.values, triedStatic: false });
+          continue;
+        }
+      }
+      stack.pop();
+      if (top.node.param) stack.push({ node: top.node.param.node, depth: top.depth + 1, values: [...top.values, seg], triedStatic: false });
+    }
+    return undefined;
+  };
+
+  let inFlight = 0;
+  let waiters: (() => void)[] = [];
+  const table: RouteTable<H> = {
+    owner: Object.freeze({ ...owner }),
+    routes: Object.freeze(specs.map((s) => Object.freeze({ method: s.method.toUpperCase(), path: s.path }))),
+    match(method, path) {
+      const segments = pathSegments(path);
+      if (!segments) return undefined;
+      const m = method.toUpperCase();
+      const found = find(segments, (n) => n.handlers.has(m) || (m === 'HEAD' && n.handlers.has('GET')));
+      if (!found) return undefined;
+      const h = found.node.handlers.get(m) ?? found.node.handlers.get('GET');
+      if (!h) return undefined;
+      const params: Record<string, string> = Object.create(null);
+      h.names.forEach((name, i) => {
+        params[name] = found.values[i] as string;
+      });
+      return { handler: h.handler, params: Object.freeze(params), pattern: h.pattern, owner: table.owner };
+    },
+    allowedMethods(path) {
+      const segments = pathSegments(path);
+      const found = segments && find(segments, (n) => n.handlers.size > 0);
+      return found ? [...found.node.handlers.keys()].sort() : [];
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    enter() {
+      inFlight++;
+    },
+    leave() {
+      inFlight--;
+      if (inFlight === 0) {
+        const done = waiters;
+        waiters = [];
+        for (const w of done) w();
+      }
+    },
+  };
+  return table;
+}

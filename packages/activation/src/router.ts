@@ -1,0 +1,172 @@
+import { ModhostError } from '@modhost/core';
+import type { RouteMatch, RouteTable } from './route-table.js';
+import { pathSegments } from './route-table.js';
+
+/** What a slot points at: one assignment replaces it whole, so a request sees either the old state or the new. */
+interface SlotState<H> {
+  readonly stable: RouteTable<H>;
+  readonly canary?: { readonly table: RouteTable<H>; readonly percent: number };
+}
+
+/**
+ * A module's place in the router: a prefix and a reference to the table serving it. Switching versions is one
+ * assignment; requests already running finish on the table they started with.
+ */
+export interface RouteSlot<H> {
+  readonly prefix: string;
+  /** The table that serves requests not sent to a canary. */
+  readonly current: RouteTable<H>;
+  readonly canary: { readonly table: RouteTable<H>; readonly percent: number } | undefined;
+  /** Points the slot at `table` (ending any canary) and returns the table it replaced. */
+  switchTo(table: RouteTable<H>): RouteTable<H>;
+  /** Sends `percent` (0–100) of requests, chosen by a stable request key, to `table`. */
+  setCanary(table: RouteTable<H>, percent: number): void;
+  /** Makes the canary the stable table; returns the table it replaced. */
+  promoteCanary(): RouteTable<H>;
+  /** Sends everything back to the stable table; returns the canary table, if any. */
+  abortCanary(): RouteTable<H> | undefined;
+  /** The table that serves a request with this key. */
+  pick(key: string | undefined): RouteTable<H>;
+}
+
+/** A dispatched request: what to call, and on which table it runs. */
+export interface Dispatch<H> extends RouteMatch<H> {
+  readonly table: RouteTable<H>;
+  readonly slot: RouteSlot<H>;
+}
+
+/** The framework-agnostic dispatcher HTTP adapters use: method + path (+ a stable key) → handler and params. */
+export interface Router<H> {
+  /** Gives a module its prefix. One slot per prefix; `/` is allowed. */
+  mount(prefix: string, table: RouteTable<H>): RouteSlot<H>;
+  /** Removes a module's slot (after it has drained); returns the table it held. */
+  unmount(prefix: string): RouteTable<H> | undefined;
+  slot(prefix: string): RouteSlot<H> | undefined;
+  readonly prefixes: readonly string[];
+  /** Finds the handler for a request, by the longest mounted prefix. */
+  dispatch(method: string, path: string, key?: string): Dispatch<H> | undefined;
+  /**
+   * Dispatches and runs `invoke` while counting the request as in flight on its table, so a swapped-out version
+   * can drain. Returns `undefined` when no route matches.
+   */
+  handle<R>(method: string, path: string, invoke: (d: Dispatch<H>) => R | Promise<R>, key?: string): Promise<R | undefined>;
+}
+
+/** A stable bucket in [0, 10000) for a request key (FNV-1a), so a user stays on one side of a canary. */
+export function canaryBucket(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % 10_000;
+}
+
+const normalizePrefix = (prefix: string): string => {
+  const segs = pathSegments(prefix);
+  if (!segs || !prefix.startsWith('/'))
+    throw new ModhostError('MANIFEST_INVALID', `route prefix ${JSON.stringify(prefix)} must start with "/"`, { details: { prefix } });
+  return `/${segs.join('/')}`;
+};
+
+function createSlot<H>(prefix: string, initial: RouteTable<H>): RouteSlot<H> {
+  let state: SlotState<H> = { stable: initial };
+  const slot: RouteSlot<H> = {
+    prefix,
+    get current() {
+      return state.stable;
+    },
+    get canary() {
+      return state.canary;
+    },
+    switchTo(table) {
+      const previous = state.stable;
+      state = { stable: table };
+      return previous;
+    },
+    setCanary(table, percent) {
+      if (!(percent >= 0 && percent <= 100)) throw new RangeError(`canary percent must be between 0 and 100, got ${percent}`);
+      state = { stable: state.stable, canary: { table, percent } };
+    },
+    promoteCanary() {
+      const canary = state.canary;
+      if (!canary) throw new ModhostError('ILLEGAL_TRANSITION', `slot ${prefix} has no canary to promote`, { details: { prefix } });
+      const previous = state.stable;
+      state = { stable: canary.table };
+      return previous;
+    },
+    abortCanary() {
+      const canary = state.canary?.table;
+      state = { stable: state.stable };
+      return canary;
+    },
+    pick(key) {
+      const s = state;
+      if (!s.canary || s.canary.percent <= 0) return s.stable;
+      if (s.canary.percent >= 100) return s.canary.table;
+      // Without a key there is no way to keep a caller on one side: such requests stay on the stable version.
+      if (key === undefined) return s.stable;
+      return canaryBucket(key) < s.canary.percent * 100 ? s.canary.table : s.stable;
+    },
+  };
+  return slot;
+}
+
+/** Creates an empty router. */
+export function createRouter<H>(): Router<H> {
+  const slots = new Map<string, RouteSlot<H>>();
+  const router: Router<H> = {
+    mount(prefix, table) {
+      const p = normalizePrefix(prefix);
+      if (slots.has(p)) {
+        throw new ModhostError(
+          'MODULE_VERSION_CONFLICT',
+          `prefix ${p} is already mounted by ${slots.get(p)?.current.owner.module}; swap versions with slot.switchTo()`,
+          {
+            details: { prefix: p },
+          },
+        );
+      }
+      const slot = createSlot(p, table);
+      slots.set(p, slot);
+      return slot;
+    },
+    unmount(prefix) {
+      const p = normalizePrefix(prefix);
+      const slot = slots.get(p);
+      slots.delete(p);
+      return slot?.current;
+    },
+    slot: (prefix) => slots.get(normalizePrefix(prefix)),
+    get prefixes() {
+      return [...slots.keys()].sort();
+    },
+    dispatch(method, path, key) {
+      const segs = pathSegments(path);
+      if (!segs) return undefined;
+      for (let n = segs.length; n >= 0; n--) {
+        // Prefix keys are decoded segments (as mount stores them); the rest is re-encoded so an escaped "/"
+        // inside a segment stays one segment when the table decodes it.
+        const slot = slots.get(`/${segs.slice(0, n).join('/')}`);
+        if (!slot) continue;
+        // Read the slot once: the whole request runs on this table even if the slot switches meanwhile.
+        const table = slot.pick(key);
+        const rest = `/${segs.slice(n).map(encodeURIComponent).join('/')}`;
+        const match = table.match(method, rest);
+        if (match) return { ...match, table, slot };
+      }
+      return undefined;
+    },
+    async handle(method, path, invoke, key) {
+      const d = router.dispatch(method, path, key);
+      if (!d) return undefined;
+      d.table.enter();
+      try {
+        return await invoke(d);
+      } finally {
+        d.table.leave();
+      }
+    },
+  };
+  return router;
+}
