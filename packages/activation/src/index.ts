@@ -1,2 +1,6 @@
+export { type ActivationReport, type Activator, type ActivatorOptions, createActivator, type ModuleOutcome, type PhaseTimeouts } from './activator.js';
+export { type HealthGateOptions, healthGate, isHealthy } from './health.js';
+export { type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
 export { createRouteTable, pathSegments, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';
 export { canaryBucket, createRouter, type Dispatch, type Router, type RouteSlot } from './router.js';
+export { timeoutError, withTimeout } from './timeouts.js';

@@ -29,9 +29,15 @@ export interface FakeClockOptions {
   now?: number;
 }
 
+// Lets every queued promise callback run. A macrotask boundary drains the whole microtask queue, however long
+// the chain of awaits; runtimes without setImmediate fall back to many microtask rounds.
+const immediate = (globalThis as { setImmediate?: (cb: () => void) => unknown }).setImmediate;
 const flushMicrotasks = async () => {
-  // A few rounds so chains of awaits settle; no timers involved.
-  for (let i = 0; i < 10; i++) await Promise.resolve();
+  if (immediate) {
+    await new Promise<void>((resolve) => immediate(resolve));
+    return;
+  }
+  for (let i = 0; i < 1000; i++) await Promise.resolve();
 };
 
 /**

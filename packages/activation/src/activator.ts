@@ -1,0 +1,451 @@
+import {
+  type AnyModuleDefinition,
+  type Clock,
+  isModhostError,
+  type LifecycleState,
+  type Logger,
+  ModhostError,
+  type ModuleContext,
+  memoryStorage,
+  type Registry,
+  type StorageAdapter,
+  summarizeCause,
+  systemClock,
+} from '@modhost/core';
+import type { Plan } from '@modhost/resolver';
+import { type HealthGateOptions, healthGate } from './health.js';
+import { consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
+import { timeoutError, withTimeout } from './timeouts.js';
+
+/** Per-phase timeouts in ms. `Infinity` disables one. */
+export interface PhaseTimeouts {
+  /** Getting the module's definition (default 30 s). */
+  load: number;
+  /** `activate(ctx)` (default 30 s). */
+  start: number;
+  /** The whole health gate (default 60 s). */
+  verify: number;
+  /** `deactivate(ctx)` and draining (default 30 s). */
+  stop: number;
+}
+
+/** Options for {@link createActivator}. */
+export interface ActivatorOptions {
+  registry: Registry;
+  /** Time for every timeout and timing. Default: the system clock; tests pass the testkit's fake clock. */
+  clock?: Clock;
+  /** How many modules may be loading or starting at once. Default 4. */
+  slots?: number;
+  timeouts?: Partial<PhaseTimeouts>;
+  health?: HealthGateOptions;
+  /** The whole activation must finish within this (ms), else it aborts. Default 10 minutes. */
+  progressDeadlineMs?: number;
+  /** Modules whose failure aborts (and rolls back) the whole activation instead of blocking only dependents. */
+  required?: readonly string[];
+  /** Host services modules may use (`ctx.services`). Sandbox permissions narrow this later. */
+  services?: Readonly<Record<string, unknown>>;
+  /** Where modules' own storage lives. Default: an in-memory adapter. */
+  storage?: StorageAdapter;
+  /** Key prefix for modules' storage. Default `"modhost"`. */
+  namespace?: string;
+  /** The logger a module gets. Default: console with the module's name. */
+  logger?: (module: string) => Logger;
+}
+
+/** What happened to one module. */
+export interface ModuleOutcome {
+  readonly name: string;
+  readonly version: string;
+  readonly state: 'active' | 'already-active' | 'failed' | 'blocked' | 'stopped';
+  readonly phase?: 'load' | 'start' | 'verify';
+  readonly error?: { readonly code: string; readonly message: string; readonly timedOut: boolean };
+  /** For `blocked`: the failed module it depends on (directly or through others), or why the activation aborted. */
+  readonly blockedBy?: string;
+  /** Milliseconds spent in each phase, from the injected clock. */
+  readonly timings: { readonly load?: number; readonly start?: number; readonly verify?: number };
+}
+
+/** The result of an activation. */
+export interface ActivationReport {
+  /** True when every module in the plan is active. */
+  readonly ok: boolean;
+  /** Set when a required module failed or the progress deadline passed: everything started was rolled back. */
+  readonly aborted?: { readonly reason: string };
+  /** Every module of the plan, in plan order. */
+  readonly modules: readonly ModuleOutcome[];
+  /** The most modules that were loading or starting at once (never above `slots`). */
+  readonly peakConcurrency: number;
+}
+
+/** A running module instance. */
+interface Running {
+  readonly name: string;
+  readonly version: string;
+  readonly def: AnyModuleDefinition;
+  readonly ctx: ModuleContext;
+  api: unknown;
+}
+
+/** The activation engine: starts planned modules and stops them again. */
+export interface Activator {
+  /** Activates every module of the plan: dependencies first, in parallel up to `slots`, each through the health gate. */
+  activate(plan: Plan): Promise<ActivationReport>;
+  /**
+   * Stops modules (all active ones by default) dependents first. Refuses with `MODULE_IN_USE` to stop a module
+   * that active modules depend on, unless `cascade` stops those too.
+   */
+  deactivate(names?: readonly string[], options?: { cascade?: boolean }): Promise<ModuleOutcome[]>;
+  /** The public API of an active module (what its `activate` returned). */
+  api(name: string): unknown;
+  /** Names of active modules. */
+  readonly active: readonly string[];
+}
+
+const DEFAULT_TIMEOUTS: PhaseTimeouts = { load: 30_000, start: 30_000, verify: 60_000, stop: 30_000 };
+
+/** Walks the lifecycle table from wherever the version is to `to`, through the states in `via`. */
+async function moveTo(registry: Registry, name: string, version: string, via: readonly LifecycleState[]): Promise<void> {
+  const current = (await registry.get(name, version))?.status;
+  const start = current === undefined ? 0 : via.indexOf(current) + 1;
+  for (const s of via.slice(start)) await registry.transition(name, version, s);
+}
+
+/**
+ * Creates the activation engine.
+ *
+ * Scheduling is event-driven: a module enters the ready queue when its last dependency becomes active, and a
+ * slot is filled the moment one frees up; no timer polls. The queue serves the module with the longest chain of
+ * modules waiting on it first (the plan's `longestPath`), which shortens the total time.
+ */
+export function createActivator(options: ActivatorOptions): Activator {
+  const { registry } = options;
+  const clock = options.clock ?? systemClock;
+  const slots = Math.max(1, options.slots ?? 4);
+  const timeouts: PhaseTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const required = new Set(options.required ?? []);
+  const storage = options.storage ?? memoryStorage();
+  const loggerFor = options.logger ?? consoleLogger;
+  const running = new Map<string, Running>();
+  let activeOrder: string[] = [];
+
+  const stopOne = async (r: Running): Promise<{ error?: ModhostError }> => {
+    try {
+      if (r.def.deactivate)
+        await withTimeout(
+          clock,
+          timeouts.stop,
+          () => r.def.deactivate?.(r.ctx),
+          () => timeoutError(r.name, 'stop', timeouts.stop),
+        );
+      return {};
+    } catch (e) {
+      return {
+        error: isModhostError(e)
+          ? e
+          : new ModhostError('ROLLBACK_FAILED', `${r.name}: deactivate failed: ${summarizeCause(e)}`, { cause: e, details: { module: r.name } }),
+      };
+    }
+  };
+
+  const activator: Activator = {
+    get active() {
+      return [...activeOrder];
+    },
+    api: (name) => running.get(name)?.api,
+
+    async activate(plan) {
+      const outcomes = new Map<string, ModuleOutcome>();
+      const order = [...plan.order];
+      const index = new Map(order.map((n, i) => [n, i]));
+      const waitingOn = new Map(order.map((n) => [n, plan.dependenciesOf(n).length]));
+      const started: string[] = [];
+      let aborted: string | undefined;
+      let inFlight = 0;
+      let peak = 0;
+
+      // Ready queue: a binary heap, longest remaining path first, then plan order.
+      const heap: string[] = [];
+      const before = (a: string, b: string) => {
+        const d = (plan.longestPath(b) ?? 0) - (plan.longestPath(a) ?? 0);
+        return d !== 0 ? d < 0 : (index.get(a) as number) < (index.get(b) as number);
+      };
+      const push = (n: string) => {
+        heap.push(n);
+        for (let i = heap.length - 1; i > 0; ) {
+          const p = (i - 1) >> 1;
+          if (!before(heap[i] as string, heap[p] as string)) break;
+          [heap[i], heap[p]] = [heap[p] as string, heap[i] as string];
+          i = p;
+        }
+      };
+      const pop = (): string | undefined => {
+        const top = heap[0];
+        const last = heap.pop();
+        if (heap.length > 0 && last !== undefined) {
+          heap[0] = last;
+          for (let i = 0; ; ) {
+            const l = 2 * i + 1;
+            const r = l + 1;
+            let m = i;
+            if (l < heap.length && before(heap[l] as string, heap[m] as string)) m = l;
+            if (r < heap.length && before(heap[r] as string, heap[m] as string)) m = r;
+            if (m === i) break;
+            [heap[i], heap[m]] = [heap[m] as string, heap[i] as string];
+            i = m;
+          }
+        }
+        return top;
+      };
+
+      // Plan everything first, so the registry shows what is coming.
+      for (const name of order) {
+        const version = plan.versionOf(name) as string;
+        if (running.get(name)?.version === version) {
+          outcomes.set(name, { name, version, state: 'already-active', timings: {} });
+          continue;
+        }
+        if (!registry.getDefinition(name, version) && !(await registry.get(name, version))) {
+          throw new ModhostError('MODULE_NOT_FOUND', `${name}@${version} is in the plan but not registered; register it before activating`, {
+            details: { module: name, version },
+          });
+        }
+        await moveTo(registry, name, version, ['resolved']);
+      }
+
+      let finish!: () => void;
+      const done = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      const deadline = Number.isFinite(options.progressDeadlineMs ?? 600_000)
+        ? clock.setTimeout(() => {
+            aborted ??= `the progress deadline of ${options.progressDeadlineMs ?? 600_000} ms passed`;
+            settle();
+          }, options.progressDeadlineMs ?? 600_000)
+        : undefined;
+
+      /** Blocks everything that (transitively) depends on `failed`, so independent modules go on. */
+      const blockDependents = async (failed: string) => {
+        const queue = plan.dependentsOf(failed);
+        for (let i = 0; i < queue.length; i++) {
+          const d = queue[i] as string;
+          if (outcomes.has(d)) continue;
+          const version = plan.versionOf(d) as string;
+          outcomes.set(d, { name: d, version, state: 'blocked', blockedBy: failed, timings: {} });
+          await registry.transition(d, version, 'blocked', { reason: `dependency ${failed} failed` });
+          queue.push(...plan.dependentsOf(d));
+        }
+      };
+
+      const runOne = async (name: string): Promise<void> => {
+        const version = plan.versionOf(name) as string;
+        const timings: { load?: number; start?: number; verify?: number } = {};
+        let phase: 'load' | 'start' | 'verify' = 'load';
+        let instance: Running | undefined;
+        let t = clock.now();
+        const lap = (p: 'load' | 'start' | 'verify') => {
+          const now = clock.now();
+          timings[p] = now - t;
+          t = now;
+        };
+        try {
+          await registry.transition(name, version, 'queued');
+          await registry.transition(name, version, 'loading');
+          const def = await withTimeout(
+            clock,
+            timeouts.load,
+            () => registry.getDefinition(name, version),
+            () => timeoutError(name, 'load', timeouts.load),
+          );
+          if (!def)
+            throw new ModhostError('MODULE_NOT_FOUND', `${name}@${version} has no loaded code in this process; register its definition here`, {
+              details: { module: name, version },
+            });
+          if ((def.migrations?.length ?? 0) > 0) {
+            throw new ModhostError(
+              'MANIFEST_INVALID',
+              `${name}@${version} declares migrations, which this version of @modhost/activation does not run yet; it will not start without them`,
+              {
+                details: { module: name, version, issues: [{ path: ['migrations'], message: 'migrations are not supported yet' }] },
+              },
+            );
+          }
+          lap('load');
+          phase = 'start';
+          await registry.transition(name, version, 'starting');
+          const config = (await registry.getConfig(name, { reveal: true }).catch(() => undefined))?.values ?? {};
+          const deps = new Map(plan.dependenciesOf(name).map((d) => [d, () => running.get(d)?.api] as const));
+          const ctx = createModuleContext({
+            module: name,
+            version,
+            config,
+            logger: loggerFor(name),
+            storage: createModuleStorage(storage, options.namespace ?? 'modhost', name),
+            deps,
+            services: options.services ?? {},
+          });
+          instance = { name, version, def, ctx, api: undefined };
+          const inst = instance;
+          inst.api = await withTimeout(
+            clock,
+            timeouts.start,
+            () => def.activate?.(ctx),
+            () => timeoutError(name, 'start', timeouts.start),
+            // activate finished after its deadline: undo what it did.
+            () => void stopOne(inst),
+          );
+          lap('start');
+          phase = 'verify';
+          await registry.transition(name, version, 'verifying');
+          if (def.health) {
+            const probe = def.health;
+            await withTimeout(
+              clock,
+              timeouts.verify,
+              () => healthGate(clock, name, () => probe(ctx), options.health),
+              () => timeoutError(name, 'verify', timeouts.verify),
+            );
+          }
+          lap('verify');
+          await registry.transition(name, version, 'ready');
+          await registry.transition(name, version, 'active');
+          running.set(name, inst);
+          activeOrder = [...activeOrder.filter((n) => n !== name), name];
+          started.push(name);
+          outcomes.set(name, { name, version, state: 'active', timings });
+        } catch (e) {
+          lap(phase);
+          const code = isModhostError(e) ? e.code : e instanceof Error ? e.name : 'Error';
+          const timedOut = isModhostError(e, 'ACTIVATION_TIMEOUT');
+          // A module that started but failed its health gate is stopped again. One whose activate threw cleans up
+          // after itself; one whose activate timed out is stopped when (if) it finishes.
+          if (instance && phase === 'verify') await stopOne(instance);
+          await registry.transition(name, version, 'failed', { phase, error: e, timedOut });
+          outcomes.set(name, {
+            name,
+            version,
+            state: 'failed',
+            phase,
+            error: { code, message: e instanceof Error ? e.message : summarizeCause(e), timedOut },
+            timings,
+          });
+          if (required.has(name)) aborted ??= `required module ${name} failed in ${phase}`;
+          else await blockDependents(name);
+        }
+      };
+
+      let settled = false;
+      const settle = () => {
+        if (!settled && inFlight === 0 && (heap.length === 0 || aborted !== undefined)) {
+          settled = true;
+          finish();
+        }
+      };
+      const launch = () => {
+        while (aborted === undefined && inFlight < slots && heap.length > 0) {
+          const name = pop() as string;
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          void runOne(name).then(async () => {
+            inFlight--;
+            if (outcomes.get(name)?.state === 'active') {
+              for (const d of plan.dependentsOf(name)) {
+                const left = (waitingOn.get(d) as number) - 1;
+                waitingOn.set(d, left);
+                if (left === 0 && !outcomes.has(d)) push(d);
+              }
+            }
+            launch();
+            settle();
+          });
+        }
+      };
+      for (const name of order) {
+        if (outcomes.get(name)?.state === 'already-active') {
+          for (const d of plan.dependentsOf(name)) waitingOn.set(d, (waitingOn.get(d) as number) - 1);
+        }
+      }
+      for (const name of order) if (!outcomes.has(name) && waitingOn.get(name) === 0) push(name);
+      launch();
+      settle();
+      await done;
+      if (deadline !== undefined) clock.clearTimeout(deadline);
+
+      if (aborted !== undefined) {
+        // Roll back everything this activation started, dependents first; skip what never ran.
+        for (const name of [...started].reverse()) {
+          const r = running.get(name);
+          if (!r) continue;
+          await registry.transition(name, r.version, 'draining', { reason: aborted });
+          await stopOne(r);
+          running.delete(name);
+          activeOrder = activeOrder.filter((n) => n !== name);
+          await registry.transition(name, r.version, 'stopped', { reason: aborted });
+          outcomes.set(name, { ...(outcomes.get(name) as ModuleOutcome), state: 'stopped', blockedBy: aborted });
+        }
+        for (const name of order) {
+          if (outcomes.has(name)) continue;
+          const version = plan.versionOf(name) as string;
+          outcomes.set(name, { name, version, state: 'blocked', blockedBy: aborted, timings: {} });
+          await registry.transition(name, version, 'blocked', { reason: aborted });
+        }
+      }
+      const modules = order.map((n) => outcomes.get(n) as ModuleOutcome);
+      return {
+        ok: aborted === undefined && modules.every((m) => m.state === 'active' || m.state === 'already-active'),
+        ...(aborted === undefined ? {} : { aborted: { reason: aborted } }),
+        modules,
+        peakConcurrency: peak,
+      };
+    },
+
+    async deactivate(names, opts = {}) {
+      const targets = new Set(names ?? activeOrder);
+      for (const n of targets) if (!running.has(n)) throw new ModhostError('MODULE_NOT_FOUND', `${n} is not active`, { details: { module: n } });
+      // Who depends on what among active modules: from each running module's declared dependencies.
+      const dependentsOf = (n: string) => activeOrder.filter((m) => m !== n && Object.hasOwn(running.get(m)?.def.dependencies ?? {}, n));
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const n of [...targets]) {
+          const users = dependentsOf(n).filter((d) => !targets.has(d));
+          if (users.length === 0) continue;
+          if (!opts.cascade) {
+            throw new ModhostError(
+              'MODULE_IN_USE',
+              `cannot stop ${n}: active module${users.length === 1 ? '' : 's'} ${users.join(', ')} depend${users.length === 1 ? 's' : ''} on it; stop them first or pass { cascade: true }`,
+              {
+                details: { module: n, dependents: users },
+              },
+            );
+          }
+          for (const u of users) targets.add(u);
+          grew = true;
+        }
+      }
+      const outcomes: ModuleOutcome[] = [];
+      // Reverse activation order: dependents stop before what they depend on.
+      for (const name of [...activeOrder].reverse()) {
+        if (!targets.has(name)) continue;
+        const r = running.get(name) as Running;
+        await registry.transition(name, r.version, 'draining');
+        const { error } = await stopOne(r);
+        running.delete(name);
+        activeOrder = activeOrder.filter((n) => n !== name);
+        if (error) {
+          await registry.transition(name, r.version, 'failed', { phase: 'drain', error });
+          outcomes.push({
+            name,
+            version: r.version,
+            state: 'failed',
+            error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' },
+            timings: {},
+          });
+        } else {
+          await registry.transition(name, r.version, 'stopped');
+          outcomes.push({ name, version: r.version, state: 'stopped', timings: {} });
+        }
+      }
+      return outcomes;
+    },
+  };
+  return activator;
+}
