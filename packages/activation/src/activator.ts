@@ -8,6 +8,8 @@ import {
   type ModuleContext,
   memoryStorage,
   type Registry,
+  type RouteRequest,
+  type RouteResponse,
   type StorageAdapter,
   summarizeCause,
   systemClock,
@@ -15,7 +17,10 @@ import {
 import type { Plan } from '@modhost/resolver';
 import { type HealthGateOptions, healthGate } from './health.js';
 import { consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
+import { createRouteTable, type RouteTable } from './route-table.js';
+import type { Router } from './router.js';
 import { timeoutError, withTimeout } from './timeouts.js';
+import { finishWarm, rollbackModule, type UpgradeOptions, type UpgradeReport, upgradeModule } from './upgrade.js';
 
 /** Per-phase timeouts in ms. `Infinity` disables one. */
 export interface PhaseTimeouts {
@@ -50,6 +55,12 @@ export interface ActivatorOptions {
   namespace?: string;
   /** The logger a module gets. Default: console with the module's name. */
   logger?: (module: string) => Logger;
+  /** Where module routes are mounted and swapped. Without one, routes are not served. */
+  router?: Router<BoundHandler>;
+  /** The prefix a module's routes live under. Default `/<name>`. */
+  routePrefix?: (name: string) => string;
+  /** How long an upgraded module's previous version stays warm for a rollback, ms. Default 0. */
+  rollbackWindowMs?: number;
 }
 
 /** What happened to one module. */
@@ -77,13 +88,44 @@ export interface ActivationReport {
   readonly peakConcurrency: number;
 }
 
-/** A running module instance. */
-interface Running {
+type Phase = 'load' | 'start' | 'verify';
+type Timings = { load?: number; start?: number; verify?: number };
+
+/** A route handler bound to one module version's context. */
+export type BoundHandler = (req: RouteRequest) => RouteResponse | Promise<RouteResponse>;
+
+/** Why a version did not reach `ready`. @internal */
+export interface StartFailure {
+  readonly phase: Phase;
+  readonly timings: Timings;
+  readonly error: unknown;
+  readonly summary: { readonly code: string; readonly message: string; readonly timedOut: boolean };
+}
+
+/** A running module instance. @internal */
+export interface Running {
   readonly name: string;
   readonly version: string;
   readonly def: AnyModuleDefinition;
   readonly ctx: ModuleContext;
   api: unknown;
+  /** Its route table, when it has routes and the host gave a router. */
+  table?: RouteTable<BoundHandler>;
+}
+
+/** What upgrades need from the activator. @internal */
+export interface Engine {
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly timeouts: PhaseTimeouts;
+  readonly options: ActivatorOptions;
+  readonly running: Map<string, Running>;
+  startVersion(name: string, version: string, depNames: readonly string[]): Promise<{ instance: Running; timings: Timings }>;
+  stopOne(r: Running): Promise<{ error?: ModhostError }>;
+  tableOf(r: Running): RouteTable<BoundHandler>;
+  prefixOf(name: string): string;
+  active(): string[];
+  setActive(order: string[]): void;
 }
 
 /** The activation engine: starts planned modules and stops them again. */
@@ -99,6 +141,13 @@ export interface Activator {
   api(name: string): unknown;
   /** Names of active modules. */
   readonly active: readonly string[];
+  /**
+   * Upgrades (or downgrades) a running module without a restart: the new version starts beside the old one,
+   * passes the health gate, then takes over in one switch; the old one drains. See {@link UpgradeReport}.
+   */
+  upgrade(name: string, version: string, options?: UpgradeOptions): Promise<UpgradeReport>;
+  /** Points a module back at the version it replaced, while that version is still warm. */
+  rollback(name: string): Promise<UpgradeReport>;
 }
 
 const DEFAULT_TIMEOUTS: PhaseTimeouts = { load: 30_000, start: 30_000, verify: 60_000, stop: 30_000 };
@@ -147,7 +196,126 @@ export function createActivator(options: ActivatorOptions): Activator {
     }
   };
 
+  const prefixOf = options.routePrefix ?? ((name: string) => `/${name}`);
+  /** Compiles a version's routes, each handler bound to that version's context. */
+  const tableOf = (r: Running) =>
+    createRouteTable<BoundHandler>(
+      { module: r.name, version: r.version },
+      (r.def.routes ?? []).map((route) => ({ method: route.method, path: route.path, handler: (req) => route.handler(req, r.ctx) })),
+    );
+  const mountRoutes = (r: Running) => {
+    if (!options.router || (r.def.routes?.length ?? 0) === 0) return;
+    r.table = tableOf(r);
+    const slot = options.router.slot(prefixOf(r.name));
+    if (slot) slot.switchTo(r.table);
+    else options.router.mount(prefixOf(r.name), r.table);
+  };
+
+  /**
+   * Takes one version from `resolved` through load, start and the health gate to `ready`. On failure it undoes
+   * what the module did, records the failure in the registry and throws a {@link StartFailure}.
+   */
+  const startVersion = async (name: string, version: string, depNames: readonly string[]): Promise<{ instance: Running; timings: Timings }> => {
+    const timings: Timings = {};
+    let phase: Phase = 'load';
+    let instance: Running | undefined;
+    let t = clock.now();
+    const lap = (p: Phase) => {
+      const now = clock.now();
+      timings[p] = now - t;
+      t = now;
+    };
+    try {
+      await registry.transition(name, version, 'queued');
+      await registry.transition(name, version, 'loading');
+      const def = await withTimeout(
+        clock,
+        timeouts.load,
+        () => registry.getDefinition(name, version),
+        () => timeoutError(name, 'load', timeouts.load),
+      );
+      if (!def)
+        throw new ModhostError('MODULE_NOT_FOUND', `${name}@${version} has no loaded code in this process; register its definition here`, {
+          details: { module: name, version },
+        });
+      if ((def.migrations?.length ?? 0) > 0) {
+        throw new ModhostError(
+          'MANIFEST_INVALID',
+          `${name}@${version} declares migrations, which this version of @modhost/activation does not run yet; it will not start without them`,
+          {
+            details: { module: name, version, issues: [{ path: ['migrations'], message: 'migrations are not supported yet' }] },
+          },
+        );
+      }
+      lap('load');
+      phase = 'start';
+      await registry.transition(name, version, 'starting');
+      const config = (await registry.getConfig(name, { reveal: true }).catch(() => undefined))?.values ?? {};
+      const deps = new Map(depNames.map((d) => [d, () => running.get(d)?.api] as const));
+      const ctx = createModuleContext({
+        module: name,
+        version,
+        config,
+        logger: loggerFor(name),
+        storage: createModuleStorage(storage, options.namespace ?? 'modhost', name),
+        deps,
+        services: options.services ?? {},
+      });
+      const inst: Running = { name, version, def, ctx, api: undefined };
+      instance = inst;
+      inst.api = await withTimeout(
+        clock,
+        timeouts.start,
+        () => def.activate?.(ctx),
+        () => timeoutError(name, 'start', timeouts.start),
+        // activate finished after its deadline: undo what it did.
+        () => void stopOne(inst),
+      );
+      lap('start');
+      phase = 'verify';
+      await registry.transition(name, version, 'verifying');
+      if (def.health) {
+        const probe = def.health;
+        await withTimeout(
+          clock,
+          timeouts.verify,
+          () => healthGate(clock, name, () => probe(ctx), options.health),
+          () => timeoutError(name, 'verify', timeouts.verify),
+        );
+      }
+      lap('verify');
+      await registry.transition(name, version, 'ready');
+      return { instance: inst, timings };
+    } catch (e) {
+      lap(phase);
+      const code = isModhostError(e) ? e.code : e instanceof Error ? e.name : 'Error';
+      const timedOut = isModhostError(e, 'ACTIVATION_TIMEOUT');
+      // A module that started but failed its health gate is stopped again. One whose activate threw cleans up
+      // after itself; one whose activate timed out is stopped when (if) it finishes.
+      if (instance && phase === 'verify') await stopOne(instance);
+      await registry.transition(name, version, 'failed', { phase, error: e, timedOut });
+      const failure: StartFailure = { phase, timings, error: e, summary: { code, message: e instanceof Error ? e.message : summarizeCause(e), timedOut } };
+      throw failure;
+    }
+  };
+
+  const engine: Engine = {
+    registry,
+    clock,
+    timeouts,
+    options,
+    running,
+    startVersion,
+    stopOne,
+    tableOf,
+    prefixOf,
+    active: () => activeOrder,
+    setActive: (o) => (activeOrder = o),
+  };
+
   const activator: Activator = {
+    upgrade: (name, version, o) => upgradeModule(engine, name, version, o),
+    rollback: (name) => rollbackModule(engine, name),
     get active() {
       return [...activeOrder];
     },
@@ -238,97 +406,20 @@ export function createActivator(options: ActivatorOptions): Activator {
 
       const runOne = async (name: string): Promise<void> => {
         const version = plan.versionOf(name) as string;
-        const timings: { load?: number; start?: number; verify?: number } = {};
-        let phase: 'load' | 'start' | 'verify' = 'load';
-        let instance: Running | undefined;
-        let t = clock.now();
-        const lap = (p: 'load' | 'start' | 'verify') => {
-          const now = clock.now();
-          timings[p] = now - t;
-          t = now;
-        };
         try {
-          await registry.transition(name, version, 'queued');
-          await registry.transition(name, version, 'loading');
-          const def = await withTimeout(
-            clock,
-            timeouts.load,
-            () => registry.getDefinition(name, version),
-            () => timeoutError(name, 'load', timeouts.load),
-          );
-          if (!def)
-            throw new ModhostError('MODULE_NOT_FOUND', `${name}@${version} has no loaded code in this process; register its definition here`, {
-              details: { module: name, version },
-            });
-          if ((def.migrations?.length ?? 0) > 0) {
-            throw new ModhostError(
-              'MANIFEST_INVALID',
-              `${name}@${version} declares migrations, which this version of @modhost/activation does not run yet; it will not start without them`,
-              {
-                details: { module: name, version, issues: [{ path: ['migrations'], message: 'migrations are not supported yet' }] },
-              },
-            );
-          }
-          lap('load');
-          phase = 'start';
-          await registry.transition(name, version, 'starting');
-          const config = (await registry.getConfig(name, { reveal: true }).catch(() => undefined))?.values ?? {};
-          const deps = new Map(plan.dependenciesOf(name).map((d) => [d, () => running.get(d)?.api] as const));
-          const ctx = createModuleContext({
-            module: name,
-            version,
-            config,
-            logger: loggerFor(name),
-            storage: createModuleStorage(storage, options.namespace ?? 'modhost', name),
-            deps,
-            services: options.services ?? {},
-          });
-          instance = { name, version, def, ctx, api: undefined };
-          const inst = instance;
-          inst.api = await withTimeout(
-            clock,
-            timeouts.start,
-            () => def.activate?.(ctx),
-            () => timeoutError(name, 'start', timeouts.start),
-            // activate finished after its deadline: undo what it did.
-            () => void stopOne(inst),
-          );
-          lap('start');
-          phase = 'verify';
-          await registry.transition(name, version, 'verifying');
-          if (def.health) {
-            const probe = def.health;
-            await withTimeout(
-              clock,
-              timeouts.verify,
-              () => healthGate(clock, name, () => probe(ctx), options.health),
-              () => timeoutError(name, 'verify', timeouts.verify),
-            );
-          }
-          lap('verify');
-          await registry.transition(name, version, 'ready');
+          const { instance, timings } = await startVersion(name, version, plan.dependenciesOf(name));
           await registry.transition(name, version, 'active');
-          running.set(name, inst);
+          // The desired state says what should run, so an upgrade that is rolled back has a version to fall back to.
+          await registry.setDesiredVersion(name, version);
+          running.set(name, instance);
+          mountRoutes(instance);
           activeOrder = [...activeOrder.filter((n) => n !== name), name];
           started.push(name);
           outcomes.set(name, { name, version, state: 'active', timings });
         } catch (e) {
-          lap(phase);
-          const code = isModhostError(e) ? e.code : e instanceof Error ? e.name : 'Error';
-          const timedOut = isModhostError(e, 'ACTIVATION_TIMEOUT');
-          // A module that started but failed its health gate is stopped again. One whose activate threw cleans up
-          // after itself; one whose activate timed out is stopped when (if) it finishes.
-          if (instance && phase === 'verify') await stopOne(instance);
-          await registry.transition(name, version, 'failed', { phase, error: e, timedOut });
-          outcomes.set(name, {
-            name,
-            version,
-            state: 'failed',
-            phase,
-            error: { code, message: e instanceof Error ? e.message : summarizeCause(e), timedOut },
-            timings,
-          });
-          if (required.has(name)) aborted ??= `required module ${name} failed in ${phase}`;
+          const f = e as StartFailure;
+          outcomes.set(name, { name, version, state: 'failed', phase: f.phase, error: f.summary, timings: f.timings });
+          if (required.has(name)) aborted ??= `required module ${name} failed in ${f.phase}`;
           else await blockDependents(name);
         }
       };
@@ -421,12 +512,23 @@ export function createActivator(options: ActivatorOptions): Activator {
           grew = true;
         }
       }
+      // A module still inside an upgrade's rollback window: its warm previous version stops first.
+      for (const n of targets) await finishWarm(engine, n);
       const outcomes: ModuleOutcome[] = [];
       // Reverse activation order: dependents stop before what they depend on.
       for (const name of [...activeOrder].reverse()) {
         if (!targets.has(name)) continue;
         const r = running.get(name) as Running;
         await registry.transition(name, r.version, 'draining');
+        if (r.table && options.router) {
+          options.router.unmount(prefixOf(name));
+          await withTimeout(
+            clock,
+            timeouts.stop,
+            () => r.table?.idle(),
+            () => timeoutError(name, 'stop', timeouts.stop),
+          ).catch(() => {});
+        }
         const { error } = await stopOne(r);
         running.delete(name);
         activeOrder = activeOrder.filter((n) => n !== name);

@@ -4,3 +4,4 @@ export { type ContextParts, consoleLogger, createModuleContext, createModuleStor
 export { createRouteTable, pathSegments, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';
 export { canaryBucket, createRouter, type Dispatch, type Router, type RouteSlot } from './router.js';
 export { timeoutError, withTimeout } from './timeouts.js';
+export type { UpgradeOptions, UpgradeReport } from './upgrade.js';

@@ -32,6 +32,7 @@ export type LifecyclePhase = 'resolve' | 'load' | 'migrate' | 'start' | 'verify'
  * - `failed` is reachable from every working state; a failed version is kept, never deleted.
  * - `rolled-back`: a new version discarded before the switch (from `ready` or after `failed`),
  *   or pointed away from after it (from `active`/`draining`).
+ * - `draining → active`: a version kept warm behind an upgrade serves again when the upgrade is rolled back.
  * - `blocked`: a dependency failed; it re-enters planning (`resolved`) when the dependency recovers.
  * - `stopped`, `failed`, `rolled-back` and `blocked` may be planned again (`resolved`), which is
  *   how a host retries after a fix.
@@ -46,7 +47,7 @@ export const LIFECYCLE_TRANSITIONS: Readonly<Record<LifecycleState, readonly Lif
   verifying: ['ready', 'failed'],
   ready: ['active', 'draining', 'failed', 'rolled-back'],
   active: ['draining', 'failed', 'rolled-back'],
-  draining: ['stopped', 'failed', 'rolled-back'],
+  draining: ['stopped', 'failed', 'rolled-back', 'active'],
   stopped: ['resolved', 'queued'],
   failed: ['rolled-back', 'resolved', 'stopped'],
   'rolled-back': ['resolved', 'stopped'],

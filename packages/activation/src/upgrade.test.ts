@@ -1,0 +1,176 @@
+import { type AnyModuleDefinition, createRegistry, defineModule, type HealthResult, type ModuleDefinition } from '@modhost/core';
+import { resolve } from '@modhost/resolver';
+import { createFakeClock, type FakeClock } from '@modhost/testkit';
+import { describe, expect, it } from 'vitest';
+import { type ActivatorOptions, type BoundHandler, createActivator } from './activator.js';
+import { createRouter } from './router.js';
+
+const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
+
+/** A module version that answers GET / with its version, and counts its stops. */
+function version(v: string, extra: Partial<ModuleDefinition> = {}, log: string[] = []): AnyModuleDefinition {
+  return defineModule({
+    name: 'tasks',
+    version: v,
+    routes: [{ method: 'GET', path: '/', handler: () => ({ body: v }) }],
+    activate: () => ({ version: v }),
+    deactivate: () => void log.push(`stop ${v}`),
+    ...extra,
+  } as ModuleDefinition);
+}
+
+async function setup(defs: AnyModuleDefinition[], options: Partial<ActivatorOptions> = {}) {
+  const clock = createFakeClock();
+  const registry = createRegistry({ clock });
+  for (const d of defs) await registry.register(d);
+  const router = createRouter<BoundHandler>();
+  const activator = createActivator({ registry, clock, router, logger: quiet, health: { periodMs: 100, failureThreshold: 2 }, ...options });
+  const first = defs.filter((d, i) => defs.findIndex((x) => x.name === d.name) === i);
+  const plan = resolve({ roots: Object.fromEntries(first.map((d) => [d.name, d.version])), catalog: first });
+  if (!plan.ok) throw new Error(plan.error.message);
+  const report = await activator.activate(plan.plan);
+  if (!report.ok) throw new Error(JSON.stringify(report));
+  const get = async () => {
+    const res = await router.handle('GET', '/tasks', (d) => d.handler({ method: 'GET', path: '/', params: d.params, query: {}, headers: {} }));
+    return res?.body as string | undefined;
+  };
+  return { clock, registry, router, activator, get };
+}
+
+/** Drives the fake clock while firing requests; returns every answer in order. */
+async function underTraffic<T>(
+  clock: FakeClock,
+  get: () => Promise<string | undefined>,
+  work: Promise<T>,
+): Promise<{ result: T; answers: (string | undefined)[] }> {
+  const answers: (string | undefined)[] = [];
+  let done = false;
+  const finished = work.finally(() => {
+    done = true;
+  });
+  for (let i = 0; i < 1000 && !done; i++) {
+    const batch = await Promise.all(Array.from({ length: 5 }, get));
+    answers.push(...batch);
+    await clock.advanceAsync(50);
+  }
+  const result = await finished;
+  answers.push(...(await Promise.all(Array.from({ length: 5 }, get))));
+  return { result, answers };
+}
+
+describe('upgrade', () => {
+  it('swaps to a healthy new version with no failed request, then drains and stops the old one', async () => {
+    const log: string[] = [];
+    let probes = 0;
+    const v2 = version('1.1.0', { health: () => ++probes >= 2 }, log);
+    const { clock, registry, router, activator, get } = await setup([version('1.0.0', {}, log), v2]);
+    const { result, answers } = await underTraffic(clock, get, activator.upgrade('tasks', '1.1.0'));
+    expect(result).toMatchObject({ ok: true, outcome: 'switched', from: '1.0.0', to: '1.1.0' });
+    expect(answers.every((a) => a === '1.0.0' || a === '1.1.0')).toBe(true);
+    // Once the new version answered, the old one never did again.
+    const firstNew = answers.indexOf('1.1.0');
+    expect(firstNew).toBeGreaterThan(0);
+    expect(answers.slice(firstNew).every((a) => a === '1.1.0')).toBe(true);
+    expect(log).toEqual(['stop 1.0.0']);
+    expect((await registry.get('tasks', '1.0.0'))?.status).toBe('stopped');
+    expect((await registry.get('tasks', '1.1.0'))?.status).toBe('active');
+    expect((await registry.getModule('tasks'))?.desiredVersion).toBe('1.1.0');
+    expect(router.prefixes).toEqual(['/tasks']);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('discards a new version that fails its health gate, marks it rejected, and keeps the old one serving', async () => {
+    const log: string[] = [];
+    const bad = version('2.0.0', { health: (): HealthResult => ({ status: 'fail', detail: 'schema mismatch' }) }, log);
+    const { clock, registry, activator, get } = await setup([version('1.0.0', {}, log), bad]);
+    const { result, answers } = await underTraffic(clock, get, activator.upgrade('tasks', '2.0.0'));
+    expect(result).toMatchObject({ ok: false, outcome: 'failed', phase: 'verify', error: { code: 'HEALTH_CHECK_FAILED' } });
+    expect(answers.every((a) => a === '1.0.0')).toBe(true);
+    expect(log).toEqual(['stop 2.0.0']);
+    expect((await registry.get('tasks', '2.0.0'))?.status).toBe('failed');
+    expect((await registry.getModule('tasks'))?.rejected.map((r) => r.version)).toEqual(['2.0.0']);
+    // Not retried in a loop: a second attempt is refused until the rejection is cleared.
+    const again = await activator.upgrade('tasks', '2.0.0');
+    expect(again).toMatchObject({ ok: false, outcome: 'refused' });
+    expect(again.error?.message).toContain('clearRejection');
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('refuses an upgrade that would break an active dependent, with the resolver’s explanation', async () => {
+    const reports = defineModule({ name: 'reports', version: '1.0.0', dependencies: { tasks: '^1.0.0' }, activate: () => ({}) });
+    const { registry, activator } = await setup([version('1.0.0'), reports, version('2.0.0')]);
+    const r = await activator.upgrade('tasks', '2.0.0');
+    expect(r).toMatchObject({ ok: false, outcome: 'refused', error: { code: 'DEPENDENCY_UNSATISFIED' } });
+    expect(r.explanation).toContain('reports');
+    expect(r.explanation).toContain('tasks ^1.0.0');
+    expect((await registry.get('tasks', '2.0.0'))?.status).toBe('registered');
+  });
+
+  it('hands dependents the new version through their dependency handle', async () => {
+    let ctxDeps: Record<string, unknown> = {};
+    const reports = defineModule({
+      name: 'reports',
+      version: '1.0.0',
+      dependencies: { tasks: '^1.0.0' },
+      activate: (ctx) => {
+        ctxDeps = ctx.deps as Record<string, unknown>;
+        return {};
+      },
+    });
+    const { activator } = await setup([version('1.0.0'), reports, version('1.2.0')]);
+    expect(ctxDeps.tasks).toEqual({ version: '1.0.0' });
+    await activator.upgrade('tasks', '1.2.0');
+    expect(ctxDeps.tasks).toEqual({ version: '1.2.0' });
+  });
+
+  it('keeps the old version warm for a rollback window and points back on request', async () => {
+    const log: string[] = [];
+    const { clock, registry, activator, get } = await setup([version('1.0.0', {}, log), version('1.1.0', {}, log)], { rollbackWindowMs: 10_000 });
+    const up = await activator.upgrade('tasks', '1.1.0');
+    expect(up.rollbackUntil).toBe(clock.now() + 10_000);
+    expect(await get()).toBe('1.1.0');
+    expect((await registry.get('tasks', '1.0.0'))?.status).toBe('draining');
+    const back = await activator.rollback('tasks');
+    expect(back).toMatchObject({ ok: true, outcome: 'rolled-back', from: '1.1.0', to: '1.0.0' });
+    expect(await get()).toBe('1.0.0');
+    expect(log).toEqual(['stop 1.1.0']);
+    expect((await registry.get('tasks', '1.0.0'))?.status).toBe('active');
+    expect((await registry.get('tasks', '1.1.0'))?.status).toBe('rolled-back');
+    expect((await registry.getModule('tasks'))?.desiredVersion).toBe('1.0.0');
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('stops the old version when the window passes; after that there is nothing to roll back to', async () => {
+    const log: string[] = [];
+    const { clock, registry, activator } = await setup([version('1.0.0', {}, log), version('1.1.0', {}, log)], { rollbackWindowMs: 5000 });
+    await activator.upgrade('tasks', '1.1.0');
+    await clock.advanceAsync(5000);
+    expect(log).toEqual(['stop 1.0.0']);
+    expect((await registry.get('tasks', '1.0.0'))?.status).toBe('stopped');
+    await expect(activator.rollback('tasks')).rejects.toMatchObject({ code: 'ROLLBACK_FAILED' });
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('rolls back by itself when the new version turns unhealthy inside the window, with no failed request', async () => {
+    let healthy = true;
+    const log: string[] = [];
+    const { clock, registry, activator, get } = await setup([version('1.0.0', {}, log), version('1.1.0', { health: () => healthy }, log)], {
+      rollbackWindowMs: 60_000,
+    });
+    await activator.upgrade('tasks', '1.1.0');
+    expect(await get()).toBe('1.1.0');
+    healthy = false;
+    const { answers } = await underTraffic(
+      clock,
+      get,
+      (async () => {
+        while ((await registry.get('tasks', '1.1.0'))?.status !== 'rolled-back') await clock.advanceAsync(100);
+      })(),
+    );
+    expect(answers.every((a) => a === '1.0.0' || a === '1.1.0')).toBe(true);
+    expect(await get()).toBe('1.0.0');
+    expect((await registry.getModule('tasks'))?.rejected[0]).toMatchObject({ version: '1.1.0', reason: 'failed 2 health probes after the switch' });
+    expect(log).toEqual(['stop 1.1.0']);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});

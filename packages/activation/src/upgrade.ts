@@ -1,0 +1,231 @@
+import { ModhostError } from '@modhost/core';
+import { type CatalogEntry, resolve } from '@modhost/resolver';
+import type { Engine, Running, StartFailure } from './activator.js';
+import { isHealthy } from './health.js';
+import { timeoutError, withTimeout } from './timeouts.js';
+
+/** Options for one upgrade. */
+export interface UpgradeOptions {
+  /** How long the old version stays warm for a rollback, ms. Default: the activator's `rollbackWindowMs` (0). */
+  rollbackWindowMs?: number;
+}
+
+/** What an upgrade (or a rollback) did. The previous version serves in every outcome but `switched`. */
+export interface UpgradeReport {
+  readonly ok: boolean;
+  readonly module: string;
+  readonly from: string;
+  readonly to: string;
+  /**
+   * `switched`: the new version serves. `unchanged`: it already did. `refused`: the change would break a
+   * dependent (or was rejected before); nothing started. `failed`: the new version did not pass its health
+   * gate; it was discarded and marked rejected. `rolled-back`: after the switch, traffic went back to the old one.
+   */
+  readonly outcome: 'switched' | 'unchanged' | 'refused' | 'failed' | 'rolled-back';
+  readonly phase?: 'load' | 'start' | 'verify' | 'serve';
+  readonly error?: { readonly code: string; readonly message: string; readonly timedOut: boolean };
+  /** When refused for compatibility: the resolver's explanation. */
+  readonly explanation?: string;
+  /** While the old version is warm: until when (injected clock time) a rollback can point back at it. */
+  readonly rollbackUntil?: number;
+}
+
+/** An upgrade inside its rollback window. @internal */
+export interface WarmState {
+  readonly previous: Running;
+  readonly next: Running;
+  readonly timers: unknown[];
+  readonly until: number;
+}
+
+const warmOf = new WeakMap<Engine, Map<string, WarmState>>();
+const warmMap = (e: Engine) => {
+  const m = warmOf.get(e) ?? new Map<string, WarmState>();
+  warmOf.set(e, m);
+  return m;
+};
+
+/** Points the module's route slot at `r`'s table (mounting it if the module had no routes before). */
+function switchRoutes(e: Engine, r: Running): void {
+  const router = e.options.router;
+  if (!router) return;
+  if ((r.def.routes?.length ?? 0) === 0) {
+    router.unmount(e.prefixOf(r.name));
+    return;
+  }
+  r.table ??= e.tableOf(r);
+  const slot = router.slot(e.prefixOf(r.name));
+  if (slot) slot.switchTo(r.table);
+  else router.mount(e.prefixOf(r.name), r.table);
+}
+
+/** Waits for a version's in-flight requests (bounded by the stop timeout), then stops it. */
+async function drainAndStop(e: Engine, r: Running): Promise<{ error?: ModhostError }> {
+  if (r.table)
+    await withTimeout(
+      e.clock,
+      e.timeouts.stop,
+      () => r.table?.idle(),
+      () => timeoutError(r.name, 'stop', e.timeouts.stop),
+    ).catch(() => {});
+  return e.stopOne(r);
+}
+
+/** Ends a rollback window: the previous version drains and stops for good. @internal */
+export async function finishWarm(e: Engine, name: string): Promise<void> {
+  const w = warmMap(e).get(name);
+  if (!w) return;
+  warmMap(e).delete(name);
+  for (const t of w.timers) e.clock.clearTimeout(t);
+  const { error } = await drainAndStop(e, w.previous);
+  if (error) await e.registry.transition(name, w.previous.version, 'failed', { phase: 'drain', error });
+  else await e.registry.transition(name, w.previous.version, 'stopped', { reason: `replaced by ${w.next.version}` });
+}
+
+/** Checks that every active dependent still accepts `to`, and that `to`'s own dependencies are active. */
+async function compatibility(e: Engine, name: string, to: string): Promise<string | undefined> {
+  const def = e.registry.getDefinition(name, to);
+  const record = await e.registry.get(name, to);
+  const next: CatalogEntry | undefined = def ?? record?.manifest;
+  if (!next) return `${name}@${to} is not registered`;
+  const catalog: CatalogEntry[] = [next];
+  const roots: Record<string, string> = { [name]: to };
+  for (const [n, r] of e.running) {
+    if (n === name) continue;
+    catalog.push(r.def);
+    roots[n] = r.version;
+  }
+  const result = resolve({ roots, catalog });
+  if (!result.ok) return result.explanation.text;
+  return undefined;
+}
+
+/** @internal See `Activator.upgrade`. */
+export async function upgradeModule(e: Engine, name: string, to: string, options: UpgradeOptions = {}): Promise<UpgradeReport> {
+  const current = e.running.get(name);
+  if (!current) throw new ModhostError('MODULE_NOT_FOUND', `${name} is not active; activate it before upgrading`, { details: { module: name } });
+  const base = { module: name, from: current.version, to };
+  if (current.version === to) return { ...base, ok: true, outcome: 'unchanged' };
+  // Finish any earlier upgrade's window first: one warm version per module.
+  await finishWarm(e, name);
+
+  const rejected = (await e.registry.getModule(name))?.rejected.find((r) => r.version === to);
+  if (rejected) {
+    return {
+      ...base,
+      ok: false,
+      outcome: 'refused',
+      error: {
+        code: 'HEALTH_CHECK_FAILED',
+        message: `${name}@${to} was rejected earlier (${rejected.reason}); registry.clearRejection("${name}", "${to}") to try it again`,
+        timedOut: false,
+      },
+    };
+  }
+  const problem = await compatibility(e, name, to);
+  if (problem) {
+    return {
+      ...base,
+      ok: false,
+      outcome: 'refused',
+      explanation: problem,
+      error: { code: 'DEPENDENCY_UNSATISFIED', message: `upgrading ${name} to ${to} would break what runs now:\n${problem}`, timedOut: false },
+    };
+  }
+
+  // Start the new version beside the old one. The old one serves throughout.
+  const status = (await e.registry.get(name, to))?.status;
+  if (status !== 'resolved') await e.registry.transition(name, to, 'resolved');
+  let next: Running;
+  try {
+    const def = e.registry.getDefinition(name, to);
+    next = (await e.startVersion(name, to, Object.keys(def?.dependencies ?? {}))).instance;
+  } catch (err) {
+    const f = err as StartFailure;
+    await e.registry.rejectVersion(name, to, `${f.phase}: ${f.summary.message}`);
+    return { ...base, ok: false, outcome: 'failed', phase: f.phase, error: f.summary };
+  }
+
+  // The switch: API handles and routes move in one step each; requests in flight finish on the old table.
+  await e.registry.transition(name, to, 'active');
+  await e.registry.transition(name, current.version, 'draining', { reason: `upgrading to ${to}` });
+  e.running.set(name, next);
+  switchRoutes(e, next);
+  await e.registry.setDesiredVersion(name, to);
+
+  const windowMs = options.rollbackWindowMs ?? e.options.rollbackWindowMs ?? 0;
+  if (windowMs <= 0) {
+    warmMap(e).set(name, { previous: current, next, timers: [], until: e.clock.now() });
+    await finishWarm(e, name);
+    return { ...base, ok: true, outcome: 'switched' };
+  }
+  const until = e.clock.now() + windowMs;
+  const w: WarmState = { previous: current, next, timers: [], until };
+  warmMap(e).set(name, w);
+  w.timers.push(e.clock.setTimeout(() => void finishWarm(e, name), windowMs));
+  // Keep probing the new version while the old one is warm: a failing gate points traffic back.
+  const probe = next.def.health;
+  if (probe) {
+    const period = e.options.health?.periodMs ?? 1000;
+    const threshold = e.options.health?.failureThreshold ?? 3;
+    let failures = 0;
+    const tick = async () => {
+      if (warmMap(e).get(name) !== w) return;
+      let healthy = false;
+      try {
+        healthy = isHealthy(
+          await withTimeout(
+            e.clock,
+            e.options.health?.timeoutMs ?? 5000,
+            () => probe(next.ctx),
+            () => new Error('probe timed out'),
+          ),
+        );
+      } catch {
+        healthy = false;
+      }
+      if (warmMap(e).get(name) !== w) return;
+      failures = healthy ? 0 : failures + 1;
+      if (failures >= threshold) {
+        await rollbackModule(e, name, `failed ${failures} health probes after the switch`);
+        return;
+      }
+      w.timers.push(e.clock.setTimeout(() => void tick(), period));
+    };
+    w.timers.push(e.clock.setTimeout(() => void tick(), period));
+  }
+  return { ...base, ok: true, outcome: 'switched', rollbackUntil: until };
+}
+
+/** @internal See `Activator.rollback`. */
+export async function rollbackModule(e: Engine, name: string, reason = 'rolled back by the host'): Promise<UpgradeReport> {
+  const w = warmMap(e).get(name);
+  if (!w) {
+    throw new ModhostError(
+      'ROLLBACK_FAILED',
+      `${name} has no warm previous version to point back at (no upgrade, or its rollback window has passed); upgrade to the version you want instead`,
+      {
+        details: { module: name },
+      },
+    );
+  }
+  warmMap(e).delete(name);
+  for (const t of w.timers) e.clock.clearTimeout(t);
+  const { previous, next } = w;
+  // Point back first, so no request waits on the bookkeeping.
+  e.running.set(name, previous);
+  switchRoutes(e, previous);
+  await e.registry.transition(name, previous.version, 'active', { reason });
+  await e.registry.transition(name, next.version, 'rolled-back', { reason });
+  await e.registry.rejectVersion(name, next.version, reason);
+  const { error } = await drainAndStop(e, next);
+  return {
+    module: name,
+    from: next.version,
+    to: previous.version,
+    ok: true,
+    outcome: 'rolled-back',
+    phase: 'serve',
+    ...(error ? { error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' } } : {}),
+  };
+}
