@@ -1,5 +1,6 @@
 // Runs every benchmark: `npm run bench` (or `npm run bench -- resolver` for one). Each prints a table and
 // writes bench/results/<name>.json.
+import { benchActivation } from './activation.js';
 import { benchCoreRegistry } from './core-registry.js';
 import { report } from './lib.js';
 import { benchResolver } from './resolver.js';
@@ -9,4 +10,8 @@ if (!only || only === 'core') report('core-registry', 'core: registry overhead a
 if (!only || only === 'resolver') {
   const { rows, facts } = await benchResolver();
   report('resolver', 'resolver: 100,000 modules, ~300,000 edges', rows, facts);
+}
+if (!only || only === 'activation') {
+  const { rows, facts } = await benchActivation();
+  report('activation', 'activation: scheduling against the ideal, host overhead per module', rows, facts);
 }

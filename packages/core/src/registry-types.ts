@@ -58,6 +58,8 @@ export interface ModuleRecord {
   /** What `desiredVersion` was before the last change (a failed upgrade falls back to it). */
   readonly previousDesiredVersion: string | null;
   readonly rejected: readonly RejectedVersion[];
+  /** Every registered version, ascending: finding a module's versions is one read, whatever the storage. */
+  readonly versions: readonly string[];
 }
 
 /** A module enabled for a tenant. */

@@ -86,11 +86,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   });
   const clock = options.clock ?? systemClock;
   const events = createEmitter<RegistryEvents>(options.onListenerError ? { onListenerError: options.onListenerError } : {});
+  // The module record lists its versions, so this is one read plus one per version (no key scan).
   const versionsOf = async (name: string) => {
-    const keys = await store.keys(...KEYS.versionsOf(name));
-    const records = await Promise.all(keys.map((k) => store.read<ModuleVersionRecord>(k, KIND.version)));
+    const m = await store.read<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module);
+    const records = await Promise.all((m?.versions ?? []).map((v) => store.read<ModuleVersionRecord>(store.key(...KEYS.version(name, v)), KIND.version)));
     return records.filter((r): r is ModuleVersionRecord => r !== undefined).sort((a, b) => compareSemver(a.version, b.version));
   };
+  const withVersion = (versions: readonly string[], v: string) => (versions.includes(v) ? versions : [...versions, v].sort(compareSemver));
   const internals: RegistryInternals = {
     store,
     clock,
@@ -120,7 +122,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const tenantConfig = createTenantConfig(internals);
   const updateModule = (name: string, fn: (m: ModuleRecord) => ModuleRecord | typeof KEEP) =>
     store.update<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module, (m) =>
-      fn(m ?? { name, desiredVersion: null, previousDesiredVersion: null, rejected: [] }),
+      fn(m ?? { name, desiredVersion: null, previousDesiredVersion: null, rejected: [], versions: [] }),
     ) as Promise<ModuleRecord>;
 
   const registry: Registry = {
@@ -158,7 +160,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         };
       })) as ModuleVersionRecord;
       await store.update<ModuleRecord>(store.key(...KEYS.module(def.name)), KIND.module, (m) =>
-        m ? KEEP : { name: def.name, desiredVersion: null, previousDesiredVersion: null, rejected: [] },
+        m
+          ? m.versions.includes(def.version)
+            ? KEEP
+            : { ...m, versions: withVersion(m.versions, def.version) }
+          : { name: def.name, desiredVersion: null, previousDesiredVersion: null, rejected: [], versions: [def.version] },
       );
       internals.definitions.set(defKey(def.name, def.version), def);
       if (created) {
@@ -200,7 +206,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         events.emit('module:unregistered', { name: r.name, version: r.version });
       }
       for (const n of new Set(all.filter((r) => removing.has(defKey(r.name, r.version))).map((r) => r.name))) {
-        if ((await versionsOf(n)).length === 0) await store.update(store.key(...KEYS.module(n)), KIND.module, () => undefined);
+        await store.update<ModuleRecord>(store.key(...KEYS.module(n)), KIND.module, (m) => {
+          if (!m) return KEEP;
+          const versions = m.versions.filter((v) => !removing.has(defKey(n, v)));
+          return versions.length === 0 ? undefined : { ...m, versions };
+        });
       }
       return removed;
     },
