@@ -174,3 +174,77 @@ describe('upgrade', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 });
+
+describe('canary upgrade', () => {
+  const keyed = (router: ReturnType<typeof createRouter<BoundHandler>>) => async (key: string) =>
+    (await router.handle('GET', '/tasks', (d) => d.handler({ method: 'GET', path: '/', params: d.params, query: {}, headers: {} }), key))?.body as
+      | string
+      | undefined;
+
+  it('moves traffic in steps by stable key, then promotes, with no failed request', async () => {
+    const log: string[] = [];
+    const { clock, registry, router, activator } = await setup([version('1.0.0', {}, log), version('1.1.0', { health: () => true }, log)]);
+    const get = keyed(router);
+    const keys = Array.from({ length: 400 }, (_, i) => `user-${i}`);
+    const shares: number[] = [];
+    let done = false;
+    const up = activator.upgrade('tasks', '1.1.0', { canary: { steps: [10, 50], stepMs: 1000 } }).finally(() => {
+      done = true;
+    });
+    const answers: (string | undefined)[] = [];
+    for (let i = 0; i < 200 && !done; i++) {
+      const batch = await Promise.all(keys.map(get));
+      answers.push(...batch);
+      shares.push(batch.filter((a) => a === '1.1.0').length / keys.length);
+      await clock.advanceAsync(250);
+    }
+    const result = await up;
+    expect(result).toMatchObject({ ok: true, outcome: 'switched' });
+    expect(answers.every((a) => a === '1.0.0' || a === '1.1.0')).toBe(true);
+    // The share of keys on the new version rises through the steps and never falls back.
+    // (0 first: while the new version passes its health gate, everything stays on the old one.)
+    const seen = [...new Set(shares.map((s) => Math.round(s * 10) / 10))];
+    expect(seen.slice(0, 2)).toEqual([0, 0.1]);
+    expect(seen).toContain(0.5);
+    for (let i = 1; i < shares.length; i++) expect(shares[i] as number).toBeGreaterThanOrEqual((shares[i - 1] as number) - 1e-9);
+    expect(await get('anyone')).toBe('1.1.0');
+    expect(log).toEqual(['stop 1.0.0']);
+    expect((await registry.get('tasks', '1.0.0'))?.status).toBe('stopped');
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('sends everything back when the new version fails during the canary', async () => {
+    const log: string[] = [];
+    let probes = 0;
+    const { clock, registry, router, activator } = await setup([version('1.0.0', {}, log), version('1.1.0', { health: () => ++probes <= 2 }, log)]);
+    const get = keyed(router);
+    let done = false;
+    const up = activator.upgrade('tasks', '1.1.0', { canary: { steps: [20, 60], stepMs: 1000 } }).finally(() => {
+      done = true;
+    });
+    const answers: (string | undefined)[] = [];
+    for (let i = 0; i < 200 && !done; i++) {
+      answers.push(...(await Promise.all(Array.from({ length: 50 }, (_, k) => get(`k${k}`)))));
+      await clock.advanceAsync(100);
+    }
+    const result = await up;
+    expect(result).toMatchObject({ ok: false, outcome: 'rolled-back', phase: 'serve', error: { code: 'HEALTH_CHECK_FAILED' } });
+    expect(answers.every((a) => a === '1.0.0' || a === '1.1.0')).toBe(true);
+    expect(answers).toContain('1.1.0');
+    expect(await Promise.all(Array.from({ length: 50 }, (_, k) => get(`k${k}`)))).toEqual(Array(50).fill('1.0.0'));
+    expect((await registry.get('tasks', '1.1.0'))?.status).toBe('rolled-back');
+    expect((await registry.get('tasks', '1.0.0'))?.status).toBe('active');
+    expect((await registry.getModule('tasks'))?.rejected.map((r) => r.version)).toEqual(['1.1.0']);
+    expect(log).toEqual(['stop 1.1.0']);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('refuses a canary for a module that keeps state in the process, before starting anything', async () => {
+    const stateful = version('1.1.0', { stateMode: 'snapshot', exportState: () => ({}), importState: () => {} });
+    const { registry, activator } = await setup([version('1.0.0'), stateful]);
+    const r = await activator.upgrade('tasks', '1.1.0', { canary: { steps: [10], stepMs: 1000 } });
+    expect(r).toMatchObject({ ok: false, outcome: 'refused' });
+    expect(r.error?.message).toContain('keeps state in the process');
+    expect((await registry.get('tasks', '1.1.0'))?.status).toBe('registered');
+  });
+});

@@ -8,6 +8,12 @@ import { timeoutError, withTimeout } from './timeouts.js';
 export interface UpgradeOptions {
   /** How long the old version stays warm for a rollback, ms. Default: the activator's `rollbackWindowMs` (0). */
   rollbackWindowMs?: number;
+  /**
+   * Move traffic in steps instead of all at once: each step sends `percent` of request keys to the new version
+   * for `stepMs` while its health is probed; a failing step sends everything back. Only for `stateless` modules
+   * with routes and a router (state that lives in the process cannot be split between two versions).
+   */
+  canary?: { readonly steps: readonly number[]; readonly stepMs: number };
 }
 
 /** What an upgrade (or a rollback) did. The previous version serves in every outcome but `switched`. */
@@ -133,6 +139,25 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     };
   }
 
+  if (options.canary) {
+    const nextDef = e.registry.getDefinition(name, to);
+    const why =
+      (nextDef?.stateMode ?? 'stateless') !== 'stateless' || (current.def.stateMode ?? 'stateless') !== 'stateless'
+        ? `${name} keeps state in the process (stateMode "${nextDef?.stateMode ?? current.def.stateMode}"), which two versions cannot share; upgrade it without a canary`
+        : !e.options.router || !current.table || (nextDef?.routes?.length ?? 0) === 0
+          ? 'a canary splits route traffic, so it needs a router and routes in both versions'
+          : options.canary.steps.some((p) => !(p > 0 && p < 100))
+            ? 'canary steps are percentages between 0 and 100 (exclusive); the last step is followed by promotion'
+            : undefined;
+    if (why)
+      return {
+        ...base,
+        ok: false,
+        outcome: 'refused',
+        error: { code: 'MANIFEST_INVALID', message: `canary upgrade of ${name} to ${to} refused: ${why}`, timedOut: false },
+      };
+  }
+
   // Start the new version beside the old one. The old one serves throughout.
   const status = (await e.registry.get(name, to))?.status;
   if (status !== 'resolved') await e.registry.transition(name, to, 'resolved');
@@ -146,11 +171,32 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     return { ...base, ok: false, outcome: 'failed', phase: f.phase, error: f.summary };
   }
 
+  if (options.canary) {
+    const ok = await runCanary(e, current, next, options.canary);
+    if (!ok) {
+      await e.registry.transition(name, to, 'rolled-back', { reason: 'failed its health probes during the canary' });
+      await e.registry.rejectVersion(name, to, 'failed its health probes during the canary');
+      await drainAndStop(e, next);
+      return {
+        ...base,
+        ok: false,
+        outcome: 'rolled-back',
+        phase: 'serve',
+        error: {
+          code: 'HEALTH_CHECK_FAILED',
+          message: `${name}@${to} failed its health probes during the canary; all traffic is back on ${current.version}`,
+          timedOut: false,
+        },
+      };
+    }
+  } else {
+    await e.registry.transition(name, to, 'active');
+  }
   // The switch: API handles and routes move in one step each; requests in flight finish on the old table.
-  await e.registry.transition(name, to, 'active');
   await e.registry.transition(name, current.version, 'draining', { reason: `upgrading to ${to}` });
   e.running.set(name, next);
-  switchRoutes(e, next);
+  if (options.canary) e.options.router?.slot(e.prefixOf(name))?.promoteCanary();
+  else switchRoutes(e, next);
   await e.registry.setDesiredVersion(name, to);
 
   const windowMs = options.rollbackWindowMs ?? e.options.rollbackWindowMs ?? 0;
@@ -195,6 +241,48 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     w.timers.push(e.clock.setTimeout(() => void tick(), period));
   }
   return { ...base, ok: true, outcome: 'switched', rollbackUntil: until };
+}
+
+/**
+ * Steps traffic onto `next` while probing its health; returns false (with all traffic back on `previous`) as soon
+ * as it fails `failureThreshold` probes in a row. The new version is `active` from the first step.
+ */
+async function runCanary(e: Engine, previous: Running, next: Running, canary: NonNullable<UpgradeOptions['canary']>): Promise<boolean> {
+  const slot = e.options.router?.slot(e.prefixOf(previous.name));
+  if (!slot) return false;
+  next.table ??= e.tableOf(next);
+  await e.registry.transition(next.name, next.version, 'active', { reason: 'canary' });
+  const period = Math.min(e.options.health?.periodMs ?? 1000, canary.stepMs);
+  const threshold = e.options.health?.failureThreshold ?? 3;
+  const probe = next.def.health;
+  let failures = 0;
+  for (const percent of canary.steps) {
+    slot.setCanary(next.table, percent);
+    for (let waited = 0; waited < canary.stepMs; waited += period) {
+      await new Promise<void>((r) => e.clock.setTimeout(r, period));
+      if (!probe) continue;
+      let healthy = false;
+      try {
+        healthy = isHealthy(
+          await withTimeout(
+            e.clock,
+            e.options.health?.timeoutMs ?? 5000,
+            () => probe(next.ctx),
+            () => new Error('probe timed out'),
+          ),
+        );
+      } catch {
+        healthy = false;
+      }
+      failures = healthy ? 0 : failures + 1;
+      if (failures >= threshold) {
+        slot.abortCanary();
+        return false;
+      }
+    }
+  }
+  // Promotion happens in the caller, together with the API handles.
+  return true;
 }
 
 /** @internal See `Activator.rollback`. */
