@@ -27,6 +27,13 @@ export interface RouteSlot<H> {
   abortCanary(): RouteTable<H> | undefined;
   /** The table that serves a request with this key. */
   pick(key: string | undefined): RouteTable<H>;
+  /**
+   * Holds new requests for this slot (in `router.handle`) until the returned function is called: what a
+   * `quiesce` hand-off uses, so no request reaches either version while state moves between them.
+   */
+  hold(): () => void;
+  /** @internal Resolves when the slot is not held. */
+  whenOpen(): Promise<void> | undefined;
 }
 
 /** A dispatched request: what to call, and on which table it runs. */
@@ -47,7 +54,7 @@ export interface Router<H> {
   dispatch(method: string, path: string, key?: string): Dispatch<H> | undefined;
   /**
    * Dispatches and runs `invoke` while counting the request as in flight on its table, so a swapped-out version
-   * can drain. Returns `undefined` when no route matches.
+   * can drain. Waits while the module's slot is held. Returns `undefined` when no route matches.
    */
   handle<R>(method: string, path: string, invoke: (d: Dispatch<H>) => R | Promise<R>, key?: string): Promise<R | undefined>;
 }
@@ -71,6 +78,7 @@ const normalizePrefix = (prefix: string): string => {
 
 function createSlot<H>(prefix: string, initial: RouteTable<H>): RouteSlot<H> {
   let state: SlotState<H> = { stable: initial };
+  let held: { promise: Promise<void>; release: () => void } | undefined;
   const slot: RouteSlot<H> = {
     prefix,
     get current() {
@@ -100,6 +108,21 @@ function createSlot<H>(prefix: string, initial: RouteTable<H>): RouteSlot<H> {
       state = { stable: state.stable };
       return canary;
     },
+    hold() {
+      if (!held) {
+        let release!: () => void;
+        const promise = new Promise<void>((r) => {
+          release = r;
+        });
+        held = { promise, release };
+      }
+      const h = held;
+      return () => {
+        if (held === h) held = undefined;
+        h.release();
+      };
+    },
+    whenOpen: () => held?.promise,
     pick(key) {
       const s = state;
       if (!s.canary || s.canary.percent <= 0) return s.stable;
@@ -158,7 +181,12 @@ export function createRouter<H>(): Router<H> {
       return undefined;
     },
     async handle(method, path, invoke, key) {
-      const d = router.dispatch(method, path, key);
+      let d = router.dispatch(method, path, key);
+      // A held slot (a quiesce hand-off): wait, then dispatch again, to whichever version serves by then.
+      for (let open = d?.slot.whenOpen(); d && open; open = d?.slot.whenOpen()) {
+        await open;
+        d = router.dispatch(method, path, key);
+      }
       if (!d) return undefined;
       d.table.enter();
       try {

@@ -28,7 +28,7 @@ export interface UpgradeReport {
    * gate; it was discarded and marked rejected. `rolled-back`: after the switch, traffic went back to the old one.
    */
   readonly outcome: 'switched' | 'unchanged' | 'refused' | 'failed' | 'rolled-back';
-  readonly phase?: 'load' | 'start' | 'verify' | 'serve';
+  readonly phase?: 'load' | 'start' | 'verify' | 'switch' | 'serve';
   readonly error?: { readonly code: string; readonly message: string; readonly timedOut: boolean };
   /** When refused for compatibility: the resolver's explanation. */
   readonly explanation?: string;
@@ -171,6 +171,55 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     return { ...base, ok: false, outcome: 'failed', phase: f.phase, error: f.summary };
   }
 
+  // State hand-off, declared by the module: stateless (nothing), snapshot (export → import just before the
+  // switch), quiesce (hold new requests, drain in-flight ones, then export → import, switch, release).
+  const mode = next.def.stateMode ?? 'stateless';
+  let release: (() => void) | undefined;
+  if (mode !== 'stateless' && !options.canary) {
+    try {
+      if (mode === 'quiesce') {
+        release = e.options.router?.slot(e.prefixOf(name))?.hold();
+        if (current.table)
+          await withTimeout(
+            e.clock,
+            e.timeouts.stop,
+            () => current.table?.idle(),
+            () => timeoutError(name, 'switch', e.timeouts.stop),
+          );
+      }
+      const state = await withTimeout(
+        e.clock,
+        e.timeouts.stop,
+        () => current.def.exportState?.(current.ctx),
+        () => timeoutError(name, 'switch', e.timeouts.stop),
+      );
+      await withTimeout(
+        e.clock,
+        e.timeouts.start,
+        () => next.def.importState?.(state, current.version, next.ctx),
+        () => timeoutError(name, 'switch', e.timeouts.start),
+      );
+    } catch (err) {
+      // Nothing switched: the old version keeps serving (held requests go to it), the new one is discarded.
+      release?.();
+      await e.stopOne(next);
+      await e.registry.transition(name, to, 'failed', {
+        phase: 'switch',
+        error: err,
+        timedOut: err instanceof ModhostError && err.code === 'ACTIVATION_TIMEOUT',
+      });
+      await e.registry.rejectVersion(name, to, `state hand-off failed: ${err instanceof Error ? err.message : String(err)}`);
+      const code = err instanceof ModhostError ? err.code : err instanceof Error ? err.name : 'Error';
+      return {
+        ...base,
+        ok: false,
+        outcome: 'failed',
+        phase: 'switch',
+        error: { code, message: err instanceof Error ? err.message : String(err), timedOut: code === 'ACTIVATION_TIMEOUT' },
+      };
+    }
+  }
+
   if (options.canary) {
     const ok = await runCanary(e, current, next, options.canary);
     if (!ok) {
@@ -197,6 +246,8 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
   e.running.set(name, next);
   if (options.canary) e.options.router?.slot(e.prefixOf(name))?.promoteCanary();
   else switchRoutes(e, next);
+  // Held requests (quiesce) now go to the new version.
+  release?.();
   await e.registry.setDesiredVersion(name, to);
 
   const windowMs = options.rollbackWindowMs ?? e.options.rollbackWindowMs ?? 0;
