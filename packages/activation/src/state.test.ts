@@ -114,7 +114,14 @@ describe('state hand-off', () => {
     });
     const v1 = counter('1.0.0', 'quiesce', {
       routes: [
-        { method: 'GET', path: '/stuck', handler: async () => (await stuckGate, { body: 'late' }) },
+        {
+          method: 'GET',
+          path: '/stuck',
+          handler: async () => {
+            await stuckGate;
+            return { body: 'late' };
+          },
+        },
         { method: 'GET', path: '/', handler: () => ({ body: { v: '1.0.0' } }) },
       ],
     } as Partial<ModuleDefinition>);
