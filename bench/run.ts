@@ -2,6 +2,7 @@
 // writes bench/results/<name>.json.
 import { benchActivation } from './activation.js';
 import { benchCoreRegistry } from './core-registry.js';
+import { benchHotSwap } from './hot-swap.js';
 import { report } from './lib.js';
 import { benchResolver } from './resolver.js';
 
@@ -14,4 +15,8 @@ if (!only || only === 'resolver') {
 if (!only || only === 'activation') {
   const { rows, facts } = await benchActivation();
   report('activation', 'activation: scheduling against the ideal, host overhead per module', rows, facts);
+}
+if (!only || only === 'hot-swap') {
+  const { rows, facts } = await benchHotSwap();
+  report('hot-swap', 'activation: hot swap under HTTP load', rows, facts);
 }

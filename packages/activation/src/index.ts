@@ -1,4 +1,12 @@
-export { type ActivationReport, type Activator, type ActivatorOptions, createActivator, type ModuleOutcome, type PhaseTimeouts } from './activator.js';
+export {
+  type ActivationReport,
+  type Activator,
+  type ActivatorOptions,
+  type BoundHandler,
+  createActivator,
+  type ModuleOutcome,
+  type PhaseTimeouts,
+} from './activator.js';
 export { type HealthGateOptions, healthGate, isHealthy } from './health.js';
 export { type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
 export { createRouteTable, pathSegments, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';

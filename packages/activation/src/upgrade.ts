@@ -34,7 +34,14 @@ export interface UpgradeReport {
   readonly explanation?: string;
   /** While the old version is warm: until when (injected clock time) a rollback can point back at it. */
   readonly rollbackUntil?: number;
+  /**
+   * For a switch: milliseconds from "the new version passed its gate (and took the state)" to "it serves",
+   * measured with the high-resolution timer.
+   */
+  readonly switchMs?: number;
 }
+
+const now = () => (globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now();
 
 /** An upgrade inside its rollback window. @internal */
 export interface WarmState {
@@ -238,23 +245,25 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
         },
       };
     }
-  } else {
-    await e.registry.transition(name, to, 'active');
   }
+  const healthyAt = now();
   // The switch: API handles and routes move in one step each; requests in flight finish on the old table.
-  await e.registry.transition(name, current.version, 'draining', { reason: `upgrading to ${to}` });
+  // Serving comes first; recording it in the registry follows (a storage round trip must not delay traffic).
   e.running.set(name, next);
   if (options.canary) e.options.router?.slot(e.prefixOf(name))?.promoteCanary();
   else switchRoutes(e, next);
   // Held requests (quiesce) now go to the new version.
   release?.();
+  const switchMs = now() - healthyAt;
+  if (!options.canary) await e.registry.transition(name, to, 'active');
+  await e.registry.transition(name, current.version, 'draining', { reason: `upgrading to ${to}` });
   await e.registry.setDesiredVersion(name, to);
 
   const windowMs = options.rollbackWindowMs ?? e.options.rollbackWindowMs ?? 0;
   if (windowMs <= 0) {
     warmMap(e).set(name, { previous: current, next, timers: [], until: e.clock.now() });
     await finishWarm(e, name);
-    return { ...base, ok: true, outcome: 'switched' };
+    return { ...base, ok: true, outcome: 'switched', switchMs };
   }
   const until = e.clock.now() + windowMs;
   const w: WarmState = { previous: current, next, timers: [], until };
@@ -291,7 +300,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     };
     w.timers.push(e.clock.setTimeout(() => void tick(), period));
   }
-  return { ...base, ok: true, outcome: 'switched', rollbackUntil: until };
+  return { ...base, ok: true, outcome: 'switched', rollbackUntil: until, switchMs };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Clock } from './clock.js';
 import { ModhostError } from './errors.js';
 import type { Emitter } from './events.js';
 import type { AnyModuleDefinition } from './module.js';
-import type { ModuleVersionRecord, RegistryEvents } from './registry-types.js';
+import type { ModuleRecord, ModuleVersionRecord, RegistryEvents } from './registry-types.js';
 import type { Store } from './store.js';
 
 /** Record kinds, as written in envelopes. */
@@ -38,6 +38,8 @@ export interface RegistryInternals {
   /** All registered versions of `name`, oldest first. */
   versionsOf(name: string): Promise<ModuleVersionRecord[]>;
   requireModule(name: string): Promise<ModuleVersionRecord[]>;
+  /** The module record, without reading its versions; `MODULE_NOT_FOUND` if none is registered. */
+  requireModuleRecord(name: string): Promise<ModuleRecord>;
 }
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

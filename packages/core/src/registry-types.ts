@@ -60,6 +60,10 @@ export interface ModuleRecord {
   readonly rejected: readonly RejectedVersion[];
   /** Every registered version, ascending: finding a module's versions is one read, whatever the storage. */
   readonly versions: readonly string[];
+  /** Config paths marked sensitive in any registered version (masked in all of them). */
+  readonly sensitive: readonly string[];
+  /** True when any registered version declares config. */
+  readonly hasConfig: boolean;
 }
 
 /** A module enabled for a tenant. */

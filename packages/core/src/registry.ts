@@ -118,11 +118,16 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       if (versions.length === 0) throw notFound(name);
       return versions;
     },
+    async requireModuleRecord(name) {
+      const m = await store.read<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module);
+      if (!m || m.versions.length === 0) throw notFound(name);
+      return m;
+    },
   };
   const tenantConfig = createTenantConfig(internals);
   const updateModule = (name: string, fn: (m: ModuleRecord) => ModuleRecord | typeof KEEP) =>
     store.update<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module, (m) =>
-      fn(m ?? { name, desiredVersion: null, previousDesiredVersion: null, rejected: [], versions: [] }),
+      fn(m ?? { name, desiredVersion: null, previousDesiredVersion: null, rejected: [], versions: [], sensitive: [], hasConfig: false }),
     ) as Promise<ModuleRecord>;
 
   const registry: Registry = {
@@ -163,8 +168,21 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         m
           ? m.versions.includes(def.version)
             ? KEEP
-            : { ...m, versions: withVersion(m.versions, def.version) }
-          : { name: def.name, desiredVersion: null, previousDesiredVersion: null, rejected: [], versions: [def.version] },
+            : {
+                ...m,
+                versions: withVersion(m.versions, def.version),
+                sensitive: [...new Set([...m.sensitive, ...(def.config?.sensitive ?? [])])],
+                hasConfig: m.hasConfig || def.config !== undefined,
+              }
+          : {
+              name: def.name,
+              desiredVersion: null,
+              previousDesiredVersion: null,
+              rejected: [],
+              versions: [def.version],
+              sensitive: [...(def.config?.sensitive ?? [])],
+              hasConfig: def.config !== undefined,
+            },
       );
       internals.definitions.set(defKey(def.name, def.version), def);
       if (created) {
@@ -270,14 +288,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     getModule: (name) => store.read<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module),
 
     async setDesiredVersion(name, version) {
-      const versions = await internals.requireModule(name);
-      if (version !== null && !versions.some((v) => v.version === version)) {
-        throw notFound(
-          name,
-          version,
-          versions.map((v) => v.version),
-        );
-      }
+      const record = await internals.requireModuleRecord(name);
+      if (version !== null && !record.versions.includes(version)) throw notFound(name, version, [...record.versions]);
       let previous: string | null = null;
       const m = await updateModule(name, (cur) => {
         previous = cur.desiredVersion;
@@ -306,7 +318,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     },
 
     async clearRejection(name, version) {
-      await internals.requireModule(name);
+      await internals.requireModuleRecord(name);
       return updateModule(name, (cur) =>
         cur.rejected.some((r) => r.version === version) ? { ...cur, rejected: cur.rejected.filter((r) => r.version !== version) } : KEEP,
       );

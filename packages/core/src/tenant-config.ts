@@ -37,18 +37,19 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
   const current = (doc: ConfigDoc): ConfigValues => doc.versions[doc.versions.length - 1]?.values ?? {};
   const currentVersion = (doc: ConfigDoc) => doc.versions[doc.versions.length - 1]?.version ?? 0;
 
+  // Reads the module record and one version record, however many versions are registered.
   const rulesFor = async (name: string): Promise<ConfigRules> => {
-    const versions = await r.requireModule(name);
-    const module = await store.read<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module);
-    const newestFirst = [...versions].sort((a, b) => compareSemver(b.version, a.version));
-    const preferred = [module?.desiredVersion, ...newestFirst.map((v) => v.version)];
+    const module = await r.requireModuleRecord(name);
+    const newestFirst = [...module.versions].sort((a, b) => compareSemver(b, a));
+    const preferred = [module.desiredVersion, ...newestFirst];
     const definition: AnyModuleDefinition | undefined = preferred.map((v) => (v ? r.definitions.get(defKey(name, v)) : undefined)).find((d) => d !== undefined);
-    const manifest = versions.find((v) => v.version === definition?.version)?.manifest ?? newestFirst[0]?.manifest;
+    const chosen = definition?.version ?? newestFirst[0];
+    const manifest = chosen === undefined ? undefined : (await r.readVersion(name, chosen))?.manifest;
     return {
       definition,
       defaults: (manifest?.config?.defaults ?? {}) as ConfigValues,
-      sensitive: [...new Set(versions.flatMap((v) => v.manifest.config?.sensitive ?? []))],
-      hasConfig: versions.some((v) => v.manifest.config !== undefined),
+      sensitive: module.sensitive,
+      hasConfig: module.hasConfig,
     };
   };
 
@@ -117,7 +118,7 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
   const api: TenantConfigApi = {
     async enable(name, { tenant, range }) {
       assertTenant(tenant);
-      await r.requireModule(name);
+      await r.requireModuleRecord(name);
       if (range !== undefined && (typeof range !== 'string' || range.trim() === '')) {
         throw new ModhostError('MANIFEST_INVALID', `enable("${name}"): range must be a non-empty semver range such as "^1.0.0"`, {
           details: { module: name, issues: [{ path: ['range'], message: 'must be a non-empty string' }] },
