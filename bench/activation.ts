@@ -4,17 +4,7 @@
 import { createActivator } from '@modhost/activation';
 import { type AnyModuleDefinition, createRegistry, defineModule } from '@modhost/core';
 import { resolve } from '@modhost/resolver';
-import { type Comparison, compare, report } from './lib.js';
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { type Comparison, compare, prng, report } from './lib.js';
 
 const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
 const name = (i: number) => `m${String(i).padStart(5, '0')}`;

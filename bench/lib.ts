@@ -70,3 +70,14 @@ export function report(file: string, title: string, rows: readonly Comparison[],
   writeFileSync(out, `${JSON.stringify({ title, node: process.version, at: new Date().toISOString(), rows, facts }, null, 2)}\n`);
   console.log(`\nwrote ${out.pathname}`);
 }
+
+/** A seeded PRNG (mulberry32), so every run measures the same generated input. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

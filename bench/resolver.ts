@@ -4,20 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { type CatalogEntry, createCatalog, orderEdges, resolve } from '@modhost/resolver';
 import { DepGraph } from 'dependency-graph';
 import toposort from 'toposort';
-import { type Comparison, compare, report, timeOnce } from './lib.js';
+import { type Comparison, compare, prng, report, timeOnce } from './lib.js';
 
 const N = Number(process.env.MODULES ?? 100_000);
-
-/** Seeded PRNG so every run measures the same catalog. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const name = (i: number) => `mod-${String(i).padStart(6, '0')}`;
 

@@ -277,19 +277,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     let failures = 0;
     const tick = async () => {
       if (warmMap(e).get(name) !== w) return;
-      let healthy = false;
-      try {
-        healthy = isHealthy(
-          await withTimeout(
-            e.clock,
-            e.options.health?.timeoutMs ?? 5000,
-            () => probe(next.ctx),
-            () => new Error('probe timed out'),
-          ),
-        );
-      } catch {
-        healthy = false;
-      }
+      const healthy = await probeOnce(e, next);
       if (warmMap(e).get(name) !== w) return;
       failures = healthy ? 0 : failures + 1;
       if (failures >= threshold) {
@@ -321,19 +309,7 @@ async function runCanary(e: Engine, previous: Running, next: Running, canary: No
     for (let waited = 0; waited < canary.stepMs; waited += period) {
       await new Promise<void>((r) => e.clock.setTimeout(r, period));
       if (!probe) continue;
-      let healthy = false;
-      try {
-        healthy = isHealthy(
-          await withTimeout(
-            e.clock,
-            e.options.health?.timeoutMs ?? 5000,
-            () => probe(next.ctx),
-            () => new Error('probe timed out'),
-          ),
-        );
-      } catch {
-        healthy = false;
-      }
+      const healthy = await probeOnce(e, next);
       failures = healthy ? 0 : failures + 1;
       if (failures >= threshold) {
         slot.abortCanary();
@@ -343,6 +319,24 @@ async function runCanary(e: Engine, previous: Running, next: Running, canary: No
   }
   // Promotion happens in the caller, together with the API handles.
   return true;
+}
+
+/** One health probe of a serving version, bounded by the probe timeout; a throw or timeout counts as unhealthy. */
+async function probeOnce(e: Engine, r: Running): Promise<boolean> {
+  const probe = r.def.health;
+  if (!probe) return true;
+  try {
+    return isHealthy(
+      await withTimeout(
+        e.clock,
+        e.options.health?.timeoutMs ?? 5000,
+        () => probe(r.ctx),
+        () => new Error('probe timed out'),
+      ),
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** @internal See `Activator.rollback`. */
