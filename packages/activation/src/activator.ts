@@ -16,6 +16,7 @@ import {
 } from '@modhost/core';
 import type { Plan } from '@modhost/resolver';
 import { type HealthGateOptions, healthGate } from './health.js';
+import { compileSchedules, createJobRunner, type JobEvent, type JobRunner } from './jobs.js';
 import { consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import type { Router } from './router.js';
@@ -61,6 +62,8 @@ export interface ActivatorOptions {
   routePrefix?: (name: string) => string;
   /** How long an upgraded module's previous version stays warm for a rollback, ms. Default 0. */
   rollbackWindowMs?: number;
+  /** Told about every job run (and skipped tick). */
+  onJobEvent?: (module: string, event: JobEvent) => void;
 }
 
 /** What happened to one module. */
@@ -111,6 +114,8 @@ export interface Running {
   api: unknown;
   /** Its route table, when it has routes and the host gave a router. */
   table?: RouteTable<BoundHandler>;
+  /** Its jobs, when it declares any. */
+  jobs?: JobRunner;
 }
 
 /** What upgrades need from the activator. @internal */
@@ -124,6 +129,10 @@ export interface Engine {
   stopOne(r: Running): Promise<{ error?: ModhostError }>;
   tableOf(r: Running): RouteTable<BoundHandler>;
   prefixOf(name: string): string;
+  /** Starts a running version's jobs (after it became active). */
+  startJobs(r: Running): void;
+  /** Stops a version's jobs, waiting for a run in progress. */
+  stopJobs(r: Running): Promise<void>;
   active(): string[];
   setActive(order: string[]): void;
 }
@@ -250,6 +259,7 @@ export function createActivator(options: ActivatorOptions): Activator {
       lap('load');
       phase = 'start';
       await registry.transition(name, version, 'starting');
+      compileSchedules(name, def.jobs ?? []);
       const config = (await registry.getConfig(name, { reveal: true }).catch(() => undefined))?.values ?? {};
       const deps = new Map(depNames.map((d) => [d, () => running.get(d)?.api] as const));
       const ctx = createModuleContext({
@@ -299,6 +309,22 @@ export function createActivator(options: ActivatorOptions): Activator {
     }
   };
 
+  const startJobs = (r: Running) => {
+    if ((r.def.jobs?.length ?? 0) === 0) return;
+    r.jobs ??= createJobRunner({
+      module: r.name,
+      clock,
+      ctx: r.ctx,
+      jobs: r.def.jobs ?? [],
+      stopTimeoutMs: timeouts.stop,
+      onEvent: (ev) => options.onJobEvent?.(r.name, ev),
+    });
+    r.jobs.start();
+  };
+  const stopJobs = async (r: Running) => {
+    await r.jobs?.stop();
+  };
+
   const engine: Engine = {
     registry,
     clock,
@@ -309,6 +335,8 @@ export function createActivator(options: ActivatorOptions): Activator {
     stopOne,
     tableOf,
     prefixOf,
+    startJobs,
+    stopJobs,
     active: () => activeOrder,
     setActive: (o) => (activeOrder = o),
   };
@@ -413,6 +441,7 @@ export function createActivator(options: ActivatorOptions): Activator {
           await registry.setDesiredVersion(name, version);
           running.set(name, instance);
           mountRoutes(instance);
+          startJobs(instance);
           activeOrder = [...activeOrder.filter((n) => n !== name), name];
           started.push(name);
           outcomes.set(name, { name, version, state: 'active', timings });
@@ -467,6 +496,7 @@ export function createActivator(options: ActivatorOptions): Activator {
           const r = running.get(name);
           if (!r) continue;
           await registry.transition(name, r.version, 'draining', { reason: aborted });
+          await stopJobs(r);
           await stopOne(r);
           running.delete(name);
           activeOrder = activeOrder.filter((n) => n !== name);
@@ -520,6 +550,7 @@ export function createActivator(options: ActivatorOptions): Activator {
         if (!targets.has(name)) continue;
         const r = running.get(name) as Running;
         await registry.transition(name, r.version, 'draining');
+        await stopJobs(r);
         if (r.table && options.router) {
           options.router.unmount(prefixOf(name));
           await withTimeout(

@@ -7,7 +7,9 @@ export {
   type ModuleOutcome,
   type PhaseTimeouts,
 } from './activator.js';
+export { type Cron, parseCron } from './cron.js';
 export { type HealthGateOptions, healthGate, isHealthy } from './health.js';
+export { compileSchedules, createJobRunner, type JobEvent, type JobRunner, type JobRunnerOptions } from './jobs.js';
 export { type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
 export { createRouteTable, pathSegments, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';
 export { canaryBucket, createRouter, type Dispatch, type Router, type RouteSlot } from './router.js';

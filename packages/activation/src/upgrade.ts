@@ -255,6 +255,9 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
   // Held requests (quiesce) now go to the new version.
   release?.();
   const switchMs = now() - healthyAt;
+  // Jobs move with the traffic: the old version's stop (after a run in progress ends), the new version's start.
+  await e.stopJobs(current);
+  e.startJobs(next);
   if (!options.canary) await e.registry.transition(name, to, 'active');
   await e.registry.transition(name, current.version, 'draining', { reason: `upgrading to ${to}` });
   await e.registry.setDesiredVersion(name, to);
@@ -357,6 +360,8 @@ export async function rollbackModule(e: Engine, name: string, reason = 'rolled b
   // Point back first, so no request waits on the bookkeeping.
   e.running.set(name, previous);
   switchRoutes(e, previous);
+  await e.stopJobs(next);
+  e.startJobs(previous);
   await e.registry.transition(name, previous.version, 'active', { reason });
   await e.registry.transition(name, next.version, 'rolled-back', { reason });
   await e.registry.rejectVersion(name, next.version, reason);
