@@ -206,13 +206,6 @@ describe('activation', () => {
     expect((await registry.get('config', '1.0.0'))?.status).toBe('stopped');
     expect(activator.active).toEqual([]);
   });
-
-  it('refuses modules that declare migrations until migrations are supported', async () => {
-    const defs = [mod('withdb', [], { migrations: [{ name: '001', up: () => {} }] })];
-    const { activator, plan } = await setup(defs);
-    const report = await activator.activate(plan);
-    expect(report.modules[0]).toMatchObject({ state: 'failed', phase: 'load', error: { code: 'MANIFEST_INVALID' } });
-  });
 });
 
 describe('deactivation', () => {

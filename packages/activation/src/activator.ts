@@ -17,6 +17,7 @@ import {
 import type { Plan } from '@modhost/resolver';
 import { type HealthGateOptions, healthGate } from './health.js';
 import { compileSchedules, createJobRunner, type JobEvent, type JobRunner } from './jobs.js';
+import { markServed as markMigrationsServed, migrate, undoBatch } from './migrations.js';
 import { consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import type { Router } from './router.js';
@@ -27,6 +28,8 @@ import { finishWarm, rollbackModule, type UpgradeOptions, type UpgradeReport, up
 export interface PhaseTimeouts {
   /** Getting the module's definition (default 30 s). */
   load: number;
+  /** Running the version's pending migrations (default 120 s). */
+  migrate: number;
   /** `activate(ctx)` (default 30 s). */
   start: number;
   /** The whole health gate (default 60 s). */
@@ -62,6 +65,8 @@ export interface ActivatorOptions {
   routePrefix?: (name: string) => string;
   /** How long an upgraded module's previous version stays warm for a rollback, ms. Default 0. */
   rollbackWindowMs?: number;
+  /** Names this host in the migration lock. Default: a random id. */
+  hostId?: string;
   /** Told about every job run (and skipped tick). */
   onJobEvent?: (module: string, event: JobEvent) => void;
 }
@@ -71,12 +76,12 @@ export interface ModuleOutcome {
   readonly name: string;
   readonly version: string;
   readonly state: 'active' | 'already-active' | 'failed' | 'blocked' | 'stopped';
-  readonly phase?: 'load' | 'start' | 'verify';
+  readonly phase?: 'load' | 'migrate' | 'start' | 'verify';
   readonly error?: { readonly code: string; readonly message: string; readonly timedOut: boolean };
   /** For `blocked`: the failed module it depends on (directly or through others), or why the activation aborted. */
   readonly blockedBy?: string;
   /** Milliseconds spent in each phase, from the injected clock. */
-  readonly timings: { readonly load?: number; readonly start?: number; readonly verify?: number };
+  readonly timings: { readonly load?: number; readonly migrate?: number; readonly start?: number; readonly verify?: number };
 }
 
 /** The result of an activation. */
@@ -91,8 +96,8 @@ export interface ActivationReport {
   readonly peakConcurrency: number;
 }
 
-type Phase = 'load' | 'start' | 'verify';
-type Timings = { load?: number; start?: number; verify?: number };
+type Phase = 'load' | 'migrate' | 'start' | 'verify';
+type Timings = { load?: number; migrate?: number; start?: number; verify?: number };
 
 /** A route handler bound to one module version's context. */
 export type BoundHandler = (req: RouteRequest) => RouteResponse | Promise<RouteResponse>;
@@ -116,6 +121,8 @@ export interface Running {
   table?: RouteTable<BoundHandler>;
   /** Its jobs, when it declares any. */
   jobs?: JobRunner;
+  /** The migration batch this version ran, if any: undone if it never serves. */
+  batch?: number;
 }
 
 /** What upgrades need from the activator. @internal */
@@ -133,6 +140,8 @@ export interface Engine {
   startJobs(r: Running): void;
   /** Stops a version's jobs, waiting for a run in progress. */
   stopJobs(r: Running): Promise<void>;
+  /** Records that a version serves: its migration batch becomes permanent. */
+  markServed(r: Running): Promise<void>;
   active(): string[];
   setActive(order: string[]): void;
 }
@@ -159,7 +168,7 @@ export interface Activator {
   rollback(name: string): Promise<UpgradeReport>;
 }
 
-const DEFAULT_TIMEOUTS: PhaseTimeouts = { load: 30_000, start: 30_000, verify: 60_000, stop: 30_000 };
+const DEFAULT_TIMEOUTS: PhaseTimeouts = { load: 30_000, migrate: 120_000, start: 30_000, verify: 60_000, stop: 30_000 };
 
 /** Walks the lifecycle table from wherever the version is to `to`, through the states in `via`. */
 async function moveTo(registry: Registry, name: string, version: string, via: readonly LifecycleState[]): Promise<void> {
@@ -247,19 +256,7 @@ export function createActivator(options: ActivatorOptions): Activator {
         throw new ModhostError('MODULE_NOT_FOUND', `${name}@${version} has no loaded code in this process; register its definition here`, {
           details: { module: name, version },
         });
-      if ((def.migrations?.length ?? 0) > 0) {
-        throw new ModhostError(
-          'MANIFEST_INVALID',
-          `${name}@${version} declares migrations, which this version of @modhost/activation does not run yet; it will not start without them`,
-          {
-            details: { module: name, version, issues: [{ path: ['migrations'], message: 'migrations are not supported yet' }] },
-          },
-        );
-      }
       lap('load');
-      phase = 'start';
-      await registry.transition(name, version, 'starting');
-      compileSchedules(name, def.jobs ?? []);
       const config = (await registry.getConfig(name, { reveal: true }).catch(() => undefined))?.values ?? {};
       const deps = new Map(depNames.map((d) => [d, () => running.get(d)?.api] as const));
       const ctx = createModuleContext({
@@ -273,6 +270,21 @@ export function createActivator(options: ActivatorOptions): Activator {
       });
       const inst: Running = { name, version, def, ctx, api: undefined };
       instance = inst;
+      if ((def.migrations?.length ?? 0) > 0) {
+        phase = 'migrate';
+        await registry.transition(name, version, 'migrating');
+        const result = await withTimeout(
+          clock,
+          timeouts.migrate,
+          () => migrate(migrationStore, name, version, def.migrations ?? [], ctx),
+          () => timeoutError(name, 'migrate', timeouts.migrate),
+        );
+        if (result.batch !== undefined) inst.batch = result.batch;
+        lap('migrate');
+      }
+      phase = 'start';
+      await registry.transition(name, version, 'starting');
+      compileSchedules(name, def.jobs ?? []);
       inst.api = await withTimeout(
         clock,
         timeouts.start,
@@ -303,12 +315,28 @@ export function createActivator(options: ActivatorOptions): Activator {
       // A module that started but failed its health gate is stopped again. One whose activate threw cleans up
       // after itself; one whose activate timed out is stopped when (if) it finishes.
       if (instance && phase === 'verify') await stopOne(instance);
+      // A batch whose version never served is undone.
+      if (instance?.batch !== undefined) {
+        const inst = instance;
+        await undoBatch(migrationStore, name, inst.batch as number, inst.def.migrations ?? [], inst.ctx).catch((err: unknown) =>
+          loggerFor(name).error(`undoing migrations failed: ${summarizeCause(err)}`),
+        );
+      }
       await registry.transition(name, version, 'failed', { phase, error: e, timedOut });
       const failure: StartFailure = { phase, timings, error: e, summary: { code, message: e instanceof Error ? e.message : summarizeCause(e), timedOut } };
       throw failure;
     }
   };
 
+  const migrationStore = {
+    storage,
+    namespace: options.namespace ?? 'modhost',
+    clock,
+    owner: options.hostId ?? `host-${Math.random().toString(36).slice(2, 10)}`,
+  };
+  const markServed = async (r: Running) => {
+    if (r.batch !== undefined) await markMigrationsServed(migrationStore, r.name, r.batch);
+  };
   const startJobs = (r: Running) => {
     if ((r.def.jobs?.length ?? 0) === 0) return;
     r.jobs ??= createJobRunner({
@@ -337,6 +365,7 @@ export function createActivator(options: ActivatorOptions): Activator {
     prefixOf,
     startJobs,
     stopJobs,
+    markServed,
     active: () => activeOrder,
     setActive: (o) => (activeOrder = o),
   };
@@ -442,6 +471,7 @@ export function createActivator(options: ActivatorOptions): Activator {
           running.set(name, instance);
           mountRoutes(instance);
           startJobs(instance);
+          await markServed(instance);
           activeOrder = [...activeOrder.filter((n) => n !== name), name];
           started.push(name);
           outcomes.set(name, { name, version, state: 'active', timings });

@@ -28,7 +28,7 @@ export interface UpgradeReport {
    * gate; it was discarded and marked rejected. `rolled-back`: after the switch, traffic went back to the old one.
    */
   readonly outcome: 'switched' | 'unchanged' | 'refused' | 'failed' | 'rolled-back';
-  readonly phase?: 'load' | 'start' | 'verify' | 'switch' | 'serve';
+  readonly phase?: 'load' | 'migrate' | 'start' | 'verify' | 'switch' | 'serve';
   readonly error?: { readonly code: string; readonly message: string; readonly timedOut: boolean };
   /** When refused for compatibility: the resolver's explanation. */
   readonly explanation?: string;
@@ -258,6 +258,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
   // Jobs move with the traffic: the old version's stop (after a run in progress ends), the new version's start.
   await e.stopJobs(current);
   e.startJobs(next);
+  await e.markServed(next);
   if (!options.canary) await e.registry.transition(name, to, 'active');
   await e.registry.transition(name, current.version, 'draining', { reason: `upgrading to ${to}` });
   await e.registry.setDesiredVersion(name, to);
@@ -303,6 +304,8 @@ async function runCanary(e: Engine, previous: Running, next: Running, canary: No
   if (!slot) return false;
   next.table ??= e.tableOf(next);
   await e.registry.transition(next.name, next.version, 'active', { reason: 'canary' });
+  // Serving part of the traffic is serving: from here its migrations are permanent.
+  await e.markServed(next);
   const period = Math.min(e.options.health?.periodMs ?? 1000, canary.stepMs);
   const threshold = e.options.health?.failureThreshold ?? 3;
   const probe = next.def.health;
