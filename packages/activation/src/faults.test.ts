@@ -9,7 +9,7 @@ import { type BoundHandler, createActivator } from './activator.js';
 import { createRouter } from './router.js';
 
 type Fault = 'throw' | 'reject' | 'hang' | 'unhealthy';
-type Hook = 'activate' | 'health';
+type Hook = 'activate' | 'health' | 'migration';
 
 const faulty = (fault: Fault): (() => unknown) => {
   switch (fault) {
@@ -26,7 +26,10 @@ const faulty = (fault: Fault): (() => unknown) => {
   }
 };
 
-const cases: [Hook, Fault, 'start' | 'verify', string][] = [
+const cases: [Hook, Fault, 'migrate' | 'start' | 'verify', string][] = [
+  ['migration', 'throw', 'migrate', 'MIGRATION_FAILED'],
+  ['migration', 'reject', 'migrate', 'MIGRATION_FAILED'],
+  ['migration', 'hang', 'migrate', 'ACTIVATION_TIMEOUT'],
   ['activate', 'throw', 'start', 'Error'],
   ['activate', 'reject', 'start', 'Error'],
   ['activate', 'hang', 'start', 'ACTIVATION_TIMEOUT'],
@@ -35,6 +38,10 @@ const cases: [Hook, Fault, 'start' | 'verify', string][] = [
   ['health', 'hang', 'verify', 'HEALTH_CHECK_FAILED'],
   ['health', 'unhealthy', 'verify', 'HEALTH_CHECK_FAILED'],
 ];
+
+/** A hook, or for `migration` a migration whose `up` misbehaves. */
+const inject = (hook: Hook, fault: Fault): Partial<ModuleDefinition> =>
+  hook === 'migration' ? { migrations: [{ name: '001-add-table', up: faulty(fault) as () => void, down: () => {} }] } : { [hook]: faulty(fault) };
 
 function version(v: string, hooks: Partial<ModuleDefinition> = {}): AnyModuleDefinition {
   return defineModule({
@@ -61,7 +68,7 @@ async function drive<T>(clock: FakeClock, p: Promise<T>, onTick: () => Promise<v
 const options = (clock: FakeClock) => ({
   clock,
   logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }),
-  timeouts: { start: 3000, verify: 20_000 },
+  timeouts: { migrate: 3000, start: 3000, verify: 20_000 },
   health: { periodMs: 200, timeoutMs: 1000, failureThreshold: 3 },
 });
 
@@ -70,7 +77,7 @@ describe('fault injection', () => {
     it(`fresh activation: ${hook} ${fault}s → failed in ${phase}, dependents blocked, nothing left scheduled`, async () => {
       const clock = createFakeClock();
       const registry = createRegistry({ clock });
-      const svc = version('1.0.0', { [hook]: faulty(fault) });
+      const svc = version('1.0.0', inject(hook, fault));
       const user = defineModule({ name: 'user', version: '1.0.0', dependencies: { svc: '^1.0.0' } });
       const other = defineModule({ name: 'other', version: '1.0.0' });
       for (const d of [svc, user, other]) await registry.register(d);
@@ -91,7 +98,7 @@ describe('fault injection', () => {
       const clock = createFakeClock();
       const registry = createRegistry({ clock });
       const v1 = version('1.0.0');
-      const v2 = version('1.1.0', { [hook]: faulty(fault) });
+      const v2 = version('1.1.0', inject(hook, fault));
       for (const d of [v1, v2]) await registry.register(d);
       const router = createRouter<BoundHandler>();
       const activator = createActivator({ registry, router, ...options(clock) });

@@ -128,7 +128,7 @@ export async function migrate(
         const undo = await undoMigrations(done, ctx);
         await writeHistory(s, module, (h) => ({ ...h, applied: h.applied.filter((x) => x.batch !== batch) }));
         throw new ModhostError(
-          undo ? 'ROLLBACK_FAILED' : e instanceof ModhostError ? e.code : 'MANIFEST_INVALID',
+          undo ? 'ROLLBACK_FAILED' : 'MIGRATION_FAILED',
           `${module}: migration "${m.name}" failed: ${summarizeCause(e)}${undo ? `; undoing the batch also failed: ${undo}` : '; the batch was undone'}`,
           {
             cause: e,

@@ -41,6 +41,8 @@ export const ErrorCode = {
   ACTIVATION_TIMEOUT: 'ACTIVATION_TIMEOUT',
   /** A module's health gate said no (raised by `@modhost/activation`). */
   HEALTH_CHECK_FAILED: 'HEALTH_CHECK_FAILED',
+  /** A module's migration failed; its batch was undone (raised by `@modhost/activation`). */
+  MIGRATION_FAILED: 'MIGRATION_FAILED',
   /** Undoing a failed activation or upgrade itself failed (raised by `@modhost/activation`). */
   ROLLBACK_FAILED: 'ROLLBACK_FAILED',
   /** A module used a capability it was not granted (raised by `@modhost/sandbox`). */
