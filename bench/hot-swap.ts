@@ -24,10 +24,10 @@ interface LoadResult {
 }
 
 /** Runs autocannon in its own process (so it does not share our event loop) and returns its JSON summary. */
-function load(url: string, seconds: number): Promise<LoadResult> {
+function load(url: string, seconds: number, method = 'GET'): Promise<LoadResult> {
   const bin = new URL('../node_modules/.bin/autocannon', import.meta.url).pathname;
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, ['-c', '32', '-d', String(seconds), '--json', url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(bin, ['-c', '32', '-d', String(seconds), '-m', method, '--json', url], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -94,6 +94,9 @@ export async function benchHotSwap(seconds = Number(process.env.HOT_SWAP_SECONDS
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`;
 
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
   // Baseline in the same run: the same server and load, with nothing swapping.
   const baseline = await load(url, 5);
 
@@ -114,6 +117,8 @@ export async function benchHotSwap(seconds = Number(process.env.HOT_SWAP_SECONDS
   const swapSeconds = (performance.now() - started) / 1000;
   const during = await loaded;
   await new Promise<void>((r) => server.close(() => r()));
+  gc?.();
+  const retainedMb = gc ? ((process.memoryUsage().heapUsed - heapBefore) / 2 ** 20).toFixed(1) : 'n/a (run with --expose-gc)';
   const swapsWithinLoad = swapSeconds + 1 < seconds;
   return {
     rows: [
@@ -139,11 +144,87 @@ export async function benchHotSwap(seconds = Number(process.env.HOT_SWAP_SECONDS
       'healthy → serving p99 ms': percentile(switchMs, 99).toFixed(4),
       'request latency p50 / p99 ms (during swaps)': `${during.latency.p50} / ${during.latency.p99}`,
       'served by the handler': served,
+      'heap retained after the swaps, MB (gc before and after)': retainedMb,
     },
+  };
+}
+
+/**
+ * Quiesce under load: a counter module whose state lives in the process takes POST /inc from autocannon while it
+ * is upgraded over and over with stateMode 'quiesce'. Every increment the server acknowledged must be in the final
+ * count.
+ */
+export async function benchQuiesce(seconds = Number(process.env.HOT_SWAP_SECONDS ?? 5), swaps = 200) {
+  const make = (v: string) => {
+    let count = 0;
+    return defineModule({
+      name: 'counter',
+      version: v,
+      stateMode: 'quiesce',
+      routes: [
+        { method: 'POST', path: '/inc', handler: () => ({ body: ++count }) },
+        { method: 'GET', path: '/', handler: () => ({ body: count }) },
+      ],
+      exportState: () => ({ count }),
+      importState: (state) => {
+        count = (state as { count: number }).count;
+      },
+      health: () => true,
+    });
+  };
+  const versions = Array.from({ length: swaps }, (_, i) => `1.0.${i + 1}`);
+  const registry = createRegistry();
+  for (const v of ['1.0.0', ...versions]) await registry.register(make(v));
+  const router = createRouter<BoundHandler>();
+  const activator = createActivator({ registry, router, logger: quiet, health: { periodMs: 1 }, progressDeadlineMs: Number.POSITIVE_INFINITY });
+  const plan = resolve({ roots: { counter: '1.0.0' }, catalog: [make('1.0.0')] });
+  if (!plan.ok) throw new Error(plan.error.message);
+  await activator.activate(plan.plan);
+  let acknowledged = 0;
+  let failed = 0;
+  const server = createServer(async (req, res) => {
+    try {
+      const r = await router.handle(req.method ?? 'POST', req.url ?? '/', (d) =>
+        d.handler({ method: 'POST', path: '/inc', params: d.params, query: {}, headers: {} }),
+      );
+      if (!r) {
+        failed++;
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
+      acknowledged++;
+      res.end(String(r.body));
+    } catch {
+      failed++;
+      res.statusCode = 500;
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/counter/inc`;
+  const loaded = load(url, seconds, 'POST');
+  await new Promise((r) => setTimeout(r, 500));
+  let done = 0;
+  for (const v of versions) {
+    const r = await activator.upgrade('counter', v);
+    if (r.outcome !== 'switched') throw new Error(`quiesce upgrade to ${v}: ${r.outcome} ${r.error?.message}`);
+    done++;
+  }
+  const result = await loaded;
+  await new Promise<void>((r) => server.close(() => r()));
+  const final = (await router.handle('GET', '/counter', (d) => d.handler({ method: 'GET', path: '/', params: {}, query: {}, headers: {} })))?.body as number;
+  return {
+    'quiesce: swaps under POST load': done,
+    'quiesce: increments acknowledged by the server': acknowledged,
+    'quiesce: final count in the last version': final,
+    'quiesce: lost updates': acknowledged - final,
+    'quiesce: failed requests (server) / non-2xx / errors / timeouts': `${failed} / ${result.non2xx} / ${result.errors} / ${result.timeouts}`,
+    'quiesce: req/s': Math.round(result.requests.average),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { rows, facts } = await benchHotSwap();
-  report('hot-swap', 'activation: hot swap under HTTP load', rows, facts);
+  report('hot-swap', 'activation: hot swap under HTTP load', rows, { ...facts, ...(await benchQuiesce()) });
 }

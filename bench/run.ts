@@ -2,7 +2,7 @@
 // writes bench/results/<name>.json.
 import { benchActivation } from './activation.js';
 import { benchCoreRegistry } from './core-registry.js';
-import { benchHotSwap } from './hot-swap.js';
+import { benchHotSwap, benchQuiesce } from './hot-swap.js';
 import { report } from './lib.js';
 import { benchResolver } from './resolver.js';
 
@@ -18,5 +18,5 @@ if (!only || only === 'activation') {
 }
 if (!only || only === 'hot-swap') {
   const { rows, facts } = await benchHotSwap();
-  report('hot-swap', 'activation: hot swap under HTTP load', rows, facts);
+  report('hot-swap', 'activation: hot swap under HTTP load', rows, { ...facts, ...(await benchQuiesce()) });
 }
