@@ -142,8 +142,10 @@ export interface Engine {
   stopJobs(r: Running): Promise<void>;
   /** Records that a version serves: its migration batch becomes permanent. */
   markServed(r: Running): Promise<void>;
-  active(): string[];
-  setActive(order: string[]): void;
+  /** Points the module's route slot at this version. */
+  switchRoutes(r: Running): void;
+  /** Stops a version for good (jobs, routes if `unmount`, in-flight requests, deactivate). */
+  retire(r: Running, unmount: boolean): Promise<{ error?: ModhostError }>;
 }
 
 /** The activation engine: starts planned modules and stops them again. */
@@ -221,12 +223,18 @@ export function createActivator(options: ActivatorOptions): Activator {
       { module: r.name, version: r.version },
       (r.def.routes ?? []).map((route) => ({ method: route.method, path: route.path, handler: (req) => route.handler(req, r.ctx) })),
     );
-  const mountRoutes = (r: Running) => {
-    if (!options.router || (r.def.routes?.length ?? 0) === 0) return;
-    r.table = tableOf(r);
-    const slot = options.router.slot(prefixOf(r.name));
+  /** Points a module's route slot at `r`'s table (mounting it the first time); a version without routes has none. */
+  const switchRoutes = (r: Running) => {
+    const router = options.router;
+    if (!router) return;
+    if ((r.def.routes?.length ?? 0) === 0) {
+      router.unmount(prefixOf(r.name));
+      return;
+    }
+    r.table ??= tableOf(r);
+    const slot = router.slot(prefixOf(r.name));
     if (slot) slot.switchTo(r.table);
-    else options.router.mount(prefixOf(r.name), r.table);
+    else router.mount(prefixOf(r.name), r.table);
   };
 
   /**
@@ -353,6 +361,24 @@ export function createActivator(options: ActivatorOptions): Activator {
     await r.jobs?.stop();
   };
 
+  /**
+   * Stops a version for good: its jobs, then (with `unmount`) its routes, then its requests in flight (bounded by the
+   * stop timeout), then its `deactivate`. Upgrades pass `unmount: false`: the slot already points elsewhere.
+   */
+  const retire = async (r: Running, unmount: boolean) => {
+    await stopJobs(r);
+    if (r.table) {
+      if (unmount) options.router?.unmount(prefixOf(r.name));
+      await withTimeout(
+        clock,
+        timeouts.stop,
+        () => r.table?.idle(),
+        () => timeoutError(r.name, 'stop', timeouts.stop),
+      ).catch(() => {});
+    }
+    return stopOne(r);
+  };
+
   const engine: Engine = {
     registry,
     clock,
@@ -366,8 +392,8 @@ export function createActivator(options: ActivatorOptions): Activator {
     startJobs,
     stopJobs,
     markServed,
-    active: () => activeOrder,
-    setActive: (o) => (activeOrder = o),
+    switchRoutes,
+    retire,
   };
 
   const activator: Activator = {
@@ -469,7 +495,7 @@ export function createActivator(options: ActivatorOptions): Activator {
           // The desired state says what should run, so an upgrade that is rolled back has a version to fall back to.
           await registry.setDesiredVersion(name, version);
           running.set(name, instance);
-          mountRoutes(instance);
+          switchRoutes(instance);
           startJobs(instance);
           await markServed(instance);
           activeOrder = [...activeOrder.filter((n) => n !== name), name];
@@ -580,17 +606,7 @@ export function createActivator(options: ActivatorOptions): Activator {
         if (!targets.has(name)) continue;
         const r = running.get(name) as Running;
         await registry.transition(name, r.version, 'draining');
-        await stopJobs(r);
-        if (r.table && options.router) {
-          options.router.unmount(prefixOf(name));
-          await withTimeout(
-            clock,
-            timeouts.stop,
-            () => r.table?.idle(),
-            () => timeoutError(name, 'stop', timeouts.stop),
-          ).catch(() => {});
-        }
-        const { error } = await stopOne(r);
+        const { error } = await retire(r, true);
         running.delete(name);
         activeOrder = activeOrder.filter((n) => n !== name);
         if (error) {

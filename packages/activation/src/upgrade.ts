@@ -58,39 +58,13 @@ const warmMap = (e: Engine) => {
   return m;
 };
 
-/** Points the module's route slot at `r`'s table (mounting it if the module had no routes before). */
-function switchRoutes(e: Engine, r: Running): void {
-  const router = e.options.router;
-  if (!router) return;
-  if ((r.def.routes?.length ?? 0) === 0) {
-    router.unmount(e.prefixOf(r.name));
-    return;
-  }
-  r.table ??= e.tableOf(r);
-  const slot = router.slot(e.prefixOf(r.name));
-  if (slot) slot.switchTo(r.table);
-  else router.mount(e.prefixOf(r.name), r.table);
-}
-
-/** Waits for a version's in-flight requests (bounded by the stop timeout), then stops it. */
-async function drainAndStop(e: Engine, r: Running): Promise<{ error?: ModhostError }> {
-  if (r.table)
-    await withTimeout(
-      e.clock,
-      e.timeouts.stop,
-      () => r.table?.idle(),
-      () => timeoutError(r.name, 'stop', e.timeouts.stop),
-    ).catch(() => {});
-  return e.stopOne(r);
-}
-
 /** Ends a rollback window: the previous version drains and stops for good. @internal */
 export async function finishWarm(e: Engine, name: string): Promise<void> {
   const w = warmMap(e).get(name);
   if (!w) return;
   warmMap(e).delete(name);
   for (const t of w.timers) e.clock.clearTimeout(t);
-  const { error } = await drainAndStop(e, w.previous);
+  const { error } = await e.retire(w.previous, false);
   if (error) await e.registry.transition(name, w.previous.version, 'failed', { phase: 'drain', error });
   else await e.registry.transition(name, w.previous.version, 'stopped', { reason: `replaced by ${w.next.version}` });
 }
@@ -232,7 +206,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     if (!ok) {
       await e.registry.transition(name, to, 'rolled-back', { reason: 'failed its health probes during the canary' });
       await e.registry.rejectVersion(name, to, 'failed its health probes during the canary');
-      await drainAndStop(e, next);
+      await e.retire(next, false);
       return {
         ...base,
         ok: false,
@@ -251,7 +225,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
   // Serving comes first; recording it in the registry follows (a storage round trip must not delay traffic).
   e.running.set(name, next);
   if (options.canary) e.options.router?.slot(e.prefixOf(name))?.promoteCanary();
-  else switchRoutes(e, next);
+  else e.switchRoutes(next);
   // Held requests (quiesce) now go to the new version.
   release?.();
   const switchMs = now() - healthyAt;
@@ -362,13 +336,13 @@ export async function rollbackModule(e: Engine, name: string, reason = 'rolled b
   const { previous, next } = w;
   // Point back first, so no request waits on the bookkeeping.
   e.running.set(name, previous);
-  switchRoutes(e, previous);
+  e.switchRoutes(previous);
   await e.stopJobs(next);
   e.startJobs(previous);
   await e.registry.transition(name, previous.version, 'active', { reason });
   await e.registry.transition(name, next.version, 'rolled-back', { reason });
   await e.registry.rejectVersion(name, next.version, reason);
-  const { error } = await drainAndStop(e, next);
+  const { error } = await e.retire(next, false);
   return {
     module: name,
     from: next.version,

@@ -16,7 +16,6 @@ export const KIND = {
 /** Key layout below the namespace. */
 export const KEYS = {
   version: (name: string, version: string) => ['v', name, version],
-  versionsOf: (name: string) => ['v', name],
   module: (name: string) => ['m', name],
   tenant: (tenant: string, name: string) => ['t', tenant, name],
   configHost: (name: string) => ['c', name, 'h'],
@@ -37,7 +36,6 @@ export interface RegistryInternals {
   requireVersion(name: string, version: string): Promise<ModuleVersionRecord>;
   /** All registered versions of `name`, oldest first. */
   versionsOf(name: string): Promise<ModuleVersionRecord[]>;
-  requireModule(name: string): Promise<ModuleVersionRecord[]>;
   /** The module record, without reading its versions; `MODULE_NOT_FOUND` if none is registered. */
   requireModuleRecord(name: string): Promise<ModuleRecord>;
 }

@@ -113,11 +113,6 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       return r;
     },
     versionsOf,
-    async requireModule(name) {
-      const versions = await versionsOf(name);
-      if (versions.length === 0) throw notFound(name);
-      return versions;
-    },
     async requireModuleRecord(name) {
       const m = await store.read<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module);
       if (!m || m.versions.length === 0) throw notFound(name);

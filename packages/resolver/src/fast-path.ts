@@ -15,15 +15,22 @@ export interface PlanEdges {
   readonly leftOut: readonly number[];
 }
 
+/** Edge buffers sized for the catalog: the selected versions' edge ranges never overlap, so they all fit. */
+function edgeBuffers(c: Catalog) {
+  const M = c.names.length;
+  return {
+    from: new Int32Array(c.depTo.length),
+    to: new Int32Array(c.depTo.length),
+    degree: new Int32Array(M),
+    dependentCounts: new Int32Array(M + 1),
+    leftOut: [] as number[],
+  };
+}
+
 /** Collects a plan's edges for a final selection: required edges, and optional ones whose target fits. @internal */
 export function collectEdges(c: Catalog, selection: Int32Array): PlanEdges {
   const M = c.names.length;
-  const cap = c.depTo.length;
-  const from = new Int32Array(cap);
-  const to = new Int32Array(cap);
-  const degree = new Int32Array(M);
-  const dependentCounts = new Int32Array(M + 1);
-  const leftOut: number[] = [];
+  const { from, to, degree, dependentCounts, leftOut } = edgeBuffers(c);
   let n = 0;
   for (let m = 0; m < M; m++) {
     const sel = selection[m] as number;
@@ -68,12 +75,7 @@ export function fastPath(c: Catalog, roots: readonly RootDependency[], hostAllow
   const selection = new Int32Array(M).fill(-1);
   const parent = new Int32Array(M).fill(-1);
   // The plan's edges are recorded as they are checked, so nothing walks the catalog twice.
-  const cap = c.depTo.length;
-  const from = new Int32Array(cap);
-  const to = new Int32Array(cap);
-  const degree = new Int32Array(M);
-  const dependentCounts = new Int32Array(M + 1);
-  const leftOut: number[] = [];
+  const { from, to, degree, dependentCounts, leftOut } = edgeBuffers(c);
   let n = 0;
   const queue = new Int32Array(M);
   let tail = 0;

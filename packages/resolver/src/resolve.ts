@@ -113,9 +113,10 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
   if (input.host !== undefined && !hostVersion) {
     return simpleFailure('RANGE_INVALID', `the host version ${JSON.stringify(input.host)} is not a valid semver version; pass e.g. "2.4.0"`, {});
   }
-  const hostCache = new Int8Array(c.versions.length);
+  // Only a resolve with a host version needs the per-version cache (300,000 entries on a large catalog).
+  const hostCache = hostVersion ? new Int8Array(c.versions.length) : undefined;
   const hostAllows = (gv: number) => {
-    if (!hostVersion) return true;
+    if (!hostVersion || !hostCache) return true;
     const r = c.hostRange[gv] as number;
     if (r < 0) return true;
     if (hostCache[gv] === 0) hostCache[gv] = (parseRange(c.ranges[r] as string) as semver.Range).test(hostVersion) ? 1 : 2;
@@ -162,12 +163,13 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
   const byModule = roots.map((r, i) => [r, rootList[i] as RootRequest] as const).sort((a, b) => a[0].pkg - b[0].pkg);
   roots.splice(0, roots.length, ...byModule.map(([r]) => r));
   rootList.splice(0, rootList.length, ...byModule.map(([, q]) => q));
-  const preferred = new Int32Array(c.names.length).fill(-1);
-  for (const [name, version] of Object.entries(input.preferred ?? {})) {
+  const preferredEntries = Object.entries(input.preferred ?? {});
+  const preferred = preferredEntries.length > 0 ? new Int32Array(c.names.length).fill(-1) : undefined;
+  for (const [name, version] of preferredEntries) {
     const m = c.indexOf.get(name);
     if (m === undefined) continue;
     const start = c.versionStart[m] as number;
-    for (let i = 0; i < versionCount(c, m); i++) if (c.versions[start + i] === version) preferred[m] = i;
+    for (let i = 0; i < versionCount(c, m); i++) if (c.versions[start + i] === version) (preferred as Int32Array)[m] = i;
   }
 
   const fast = fastPath(c, roots, hostAllows, preferred);
@@ -181,7 +183,7 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
   } else {
     strategy = 'solver';
     const focus = fast.conflict && fast.parent ? conflictPaths(c, fast.parent, fast.conflict) : undefined;
-    const solved = solve({ catalog: c, roots, hostAllows, host: input.host ?? '', preferred, ...(focus ? { focus } : {}) });
+    const solved = solve({ catalog: c, roots, hostAllows, host: input.host ?? '', ...(preferred ? { preferred } : {}), ...(focus ? { focus } : {}) });
     stats = solved.stats;
     if (!solved.ok) {
       if ('rangeIssues' in solved) return rangeFailure(solved.rangeIssues);
