@@ -2,7 +2,9 @@ import { type AnyModuleDefinition, type Clock, createRegistry, defineModule, typ
 import { resolve } from '@modhost/resolver';
 import { createFakeClock, type FakeClock } from '@modhost/testkit';
 import { describe, expect, it } from 'vitest';
-import { type ActivatorOptions, createActivator } from './activator.js';
+import { z } from 'zod';
+import { type ActivatorOptions, type BoundHandler, createActivator } from './activator.js';
+import { createRouter } from './router.js';
 
 const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
 const mod = (name: string, deps: string[] = [], extra: Partial<ModuleDefinition> = {}): AnyModuleDefinition =>
@@ -244,5 +246,43 @@ describe('deactivation', () => {
     const again = await activator.activate(plan);
     expect(again.ok).toBe(true);
     expect(again.modules.map((m) => m.state)).toEqual(['already-active', 'already-active']);
+  });
+});
+
+describe('activation edge cases', () => {
+  it('an aborted start also unmounts the routes of the modules it stops', async () => {
+    const router = createRouter<BoundHandler>();
+    const routed = (name: string, deps: string[] = [], extra: Partial<ModuleDefinition> = {}) =>
+      mod(name, deps, { routes: [{ method: 'GET', path: '/', handler: () => ({ body: name }) }], ...extra });
+    const defs = [
+      routed('config'),
+      routed('auth', ['config'], {
+        activate: () => {
+          throw new Error('bad key');
+        },
+      }),
+    ];
+    const { activator, plan } = await setup(defs, { required: ['auth'], slots: 1, router });
+    const report = await activator.activate(plan);
+    expect(report.aborted).toBeDefined();
+    expect(router.prefixes).toEqual([]);
+    expect(router.dispatch('GET', '/config')).toBeUndefined();
+  });
+
+  it('refuses to start a module whose config its schema rejects, instead of starting it on wrong values', async () => {
+    let started = false;
+    const needsKey = defineModule({
+      name: 'billing',
+      version: '1.0.0',
+      config: { schema: z.object({ apiKey: z.string().startsWith('sk_') }) },
+      activate: () => {
+        started = true;
+      },
+    });
+    const { activator, plan } = await setup([needsKey]);
+    const report = await activator.activate(plan);
+    expect(report.modules[0]).toMatchObject({ state: 'failed', phase: 'load', error: { code: 'CONFIG_INVALID' } });
+    expect(report.modules[0]?.error?.message).toContain('apiKey');
+    expect(started).toBe(false);
   });
 });

@@ -265,7 +265,16 @@ export function createActivator(options: ActivatorOptions): Activator {
           details: { module: name, version },
         });
       lap('load');
-      const config = (await registry.getConfig(name, { reveal: true }).catch(() => undefined))?.values ?? {};
+      // Config the schema rejects (or a storage failure) fails the version here, never a start on wrong values.
+      const resolvedConfig = await registry.getConfig(name, { reveal: true });
+      if (resolvedConfig.issues.length > 0) {
+        throw new ModhostError(
+          'CONFIG_INVALID',
+          `${name}@${version}: its config does not pass its schema: ${resolvedConfig.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}. Fix it with registry.configure()`,
+          { details: { module: name, version, issues: resolvedConfig.issues } },
+        );
+      }
+      const config = resolvedConfig.values;
       const deps = new Map(depNames.map((d) => [d, () => running.get(d)?.api] as const));
       const ctx = createModuleContext({
         module: name,
@@ -552,8 +561,7 @@ export function createActivator(options: ActivatorOptions): Activator {
           const r = running.get(name);
           if (!r) continue;
           await registry.transition(name, r.version, 'draining', { reason: aborted });
-          await stopJobs(r);
-          await stopOne(r);
+          await retire(r, true);
           running.delete(name);
           activeOrder = activeOrder.filter((n) => n !== name);
           await registry.transition(name, r.version, 'stopped', { reason: aborted });
