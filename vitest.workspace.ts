@@ -7,6 +7,7 @@ const alias = {
   '@modhost/testkit': fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url)),
   '@modhost/resolver': fileURLToPath(new URL('./packages/resolver/src/index.ts', import.meta.url)),
   '@modhost/activation': fileURLToPath(new URL('./packages/activation/src/index.ts', import.meta.url)),
+  '@modhost/sandbox': fileURLToPath(new URL('./packages/sandbox/src/index.ts', import.meta.url)),
 };
 
 const project = (name: string, root: string): TestProjectInlineConfiguration => ({
@@ -21,6 +22,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('testkit', 'packages/testkit'),
   project('resolver', 'packages/resolver'),
   project('activation', 'packages/activation'),
+  project('sandbox', 'packages/sandbox'),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];

@@ -18,7 +18,7 @@ import type { Plan } from '@modhost/resolver';
 import { type HealthGateOptions, healthGate } from './health.js';
 import { compileSchedules, createJobRunner, type JobEvent, type JobRunner } from './jobs.js';
 import { markServed as markMigrationsServed, migrate, undoBatch } from './migrations.js';
-import { consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
+import { type ContextFactory, type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import type { Router } from './router.js';
 import { timeoutError, withTimeout } from './timeouts.js';
@@ -51,8 +51,14 @@ export interface ActivatorOptions {
   progressDeadlineMs?: number;
   /** Modules whose failure aborts (and rolls back) the whole activation instead of blocking only dependents. */
   required?: readonly string[];
-  /** Host services modules may use (`ctx.services`). Sandbox permissions narrow this later. */
+  /** Host services modules may use (`ctx.services`). Ignored when `contextFactory` builds the context. */
   services?: Readonly<Record<string, unknown>>;
+  /**
+   * Builds each module version's `ctx` (default: {@link createModuleContext}, everything handed over). Pass
+   * `sandbox.contextFor` from `@modhost/sandbox` to hand each module only what it was granted. The `revoke` it
+   * returns runs when the version stops, so a module that kept its ctx cannot use it afterwards.
+   */
+  contextFactory?: ContextFactory;
   /** Where modules' own storage lives. Default: an in-memory adapter. */
   storage?: StorageAdapter;
   /** Key prefix for modules' storage. Default `"modhost"`. */
@@ -123,6 +129,8 @@ export interface Running {
   jobs?: JobRunner;
   /** The migration batch this version ran, if any: undone if it never serves. */
   batch?: number;
+  /** Revokes what its context handed out (from the context factory). */
+  revoke?: () => void;
 }
 
 /** What upgrades need from the activator. @internal */
@@ -197,7 +205,7 @@ export function createActivator(options: ActivatorOptions): Activator {
   const running = new Map<string, Running>();
   let activeOrder: string[] = [];
 
-  const stopOne = async (r: Running): Promise<{ error?: ModhostError }> => {
+  const stopOne = async (r: Running, keepContext = false): Promise<{ error?: ModhostError }> => {
     try {
       if (r.def.deactivate)
         await withTimeout(
@@ -213,6 +221,8 @@ export function createActivator(options: ActivatorOptions): Activator {
           ? e
           : new ModhostError('ROLLBACK_FAILED', `${r.name}: deactivate failed: ${summarizeCause(e)}`, { cause: e, details: { module: r.name } }),
       };
+    } finally {
+      if (!keepContext) r.revoke?.();
     }
   };
 
@@ -276,7 +286,7 @@ export function createActivator(options: ActivatorOptions): Activator {
       }
       const config = resolvedConfig.values;
       const deps = new Map(depNames.map((d) => [d, () => running.get(d)?.api] as const));
-      const ctx = createModuleContext({
+      const parts: ContextParts = {
         module: name,
         version,
         config,
@@ -284,8 +294,10 @@ export function createActivator(options: ActivatorOptions): Activator {
         storage: createModuleStorage(storage, options.namespace ?? 'modhost', name),
         deps,
         services: options.services ?? {},
-      });
-      const inst: Running = { name, version, def, ctx, api: undefined };
+      };
+      const built = options.contextFactory ? await options.contextFactory(parts, def) : { ctx: createModuleContext(parts) };
+      const ctx = built.ctx;
+      const inst: Running = { name, version, def, ctx, api: undefined, ...(built.revoke ? { revoke: built.revoke } : {}) };
       instance = inst;
       if ((def.migrations?.length ?? 0) > 0) {
         phase = 'migrate';
@@ -331,7 +343,7 @@ export function createActivator(options: ActivatorOptions): Activator {
       const timedOut = isModhostError(e, 'ACTIVATION_TIMEOUT');
       // A module that started but failed its health gate is stopped again. One whose activate threw cleans up
       // after itself; one whose activate timed out is stopped when (if) it finishes.
-      if (instance && phase === 'verify') await stopOne(instance);
+      if (instance && phase === 'verify') await stopOne(instance, true);
       // A batch whose version never served is undone.
       if (instance?.batch !== undefined) {
         const inst = instance;
@@ -339,6 +351,8 @@ export function createActivator(options: ActivatorOptions): Activator {
           loggerFor(name).error(`undoing migrations failed: ${summarizeCause(err)}`),
         );
       }
+      // Its context dies with it, unless activate is still running past its deadline (stopOne revokes it then).
+      if (instance && !(phase === 'start' && timedOut)) instance.revoke?.();
       await registry.transition(name, version, 'failed', { phase, error: e, timedOut });
       const failure: StartFailure = { phase, timings, error: e, summary: { code, message: e instanceof Error ? e.message : summarizeCause(e), timedOut } };
       throw failure;

@@ -21,7 +21,7 @@ export {
   readHistory,
   undoBatch,
 } from './migrations.js';
-export { type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
+export { type BuiltModuleContext, type ContextFactory, type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
 export { createRouteTable, pathSegments, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';
 export { canaryBucket, createRouter, type Dispatch, type Router, type RouteSlot } from './router.js';
 export { timeoutError, withTimeout } from './timeouts.js';

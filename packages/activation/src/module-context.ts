@@ -1,4 +1,4 @@
-import { findNonJsonData, type Logger, ModhostError, type ModuleContext, type ModuleStorage, type StorageAdapter } from '@modhost/core';
+import { type AnyModuleDefinition, findNonJsonData, type Logger, ModhostError, type ModuleContext, type ModuleStorage, type StorageAdapter } from '@modhost/core';
 
 /** A module's storage over the host's adapter: keys are confined to the module's own namespace. */
 export function createModuleStorage(adapter: StorageAdapter, namespace: string, module: string): ModuleStorage {
@@ -83,3 +83,12 @@ export function createModuleContext(parts: ContextParts): ModuleContext {
     services: Object.freeze({ ...parts.services }),
   });
 }
+
+/** What a context factory returns: the context, and what revokes everything it handed out. */
+export interface BuiltModuleContext {
+  readonly ctx: ModuleContext;
+  readonly revoke?: () => void;
+}
+
+/** Builds a module version's context from its parts (see `ActivatorOptions.contextFactory`). */
+export type ContextFactory = (parts: ContextParts, definition: AnyModuleDefinition) => BuiltModuleContext | Promise<BuiltModuleContext>;

@@ -49,6 +49,12 @@ export const ErrorCode = {
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   /** A module's files do not match their recorded hash (raised by `@modhost/sandbox`). */
   INTEGRITY_MISMATCH: 'INTEGRITY_MISMATCH',
+  /** A module's signature is missing, malformed or not made by a trusted key (raised by `@modhost/sandbox`). */
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  /** An isolated module hit a limit: call timeout, concurrency or queue cap, memory (raised by `@modhost/sandbox`). */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  /** An isolated module's worker or process died; `details.restarts` says whether it will be restarted (raised by `@modhost/sandbox`). */
+  MODULE_CRASHED: 'MODULE_CRASHED',
 } as const;
 
 /** The union of every error code string. */

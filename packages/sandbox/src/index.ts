@@ -1,0 +1,52 @@
+export {
+  type AuditFilter,
+  type AuditInput,
+  type AuditKind,
+  type AuditLog,
+  type AuditLogOptions,
+  type AuditRecord,
+  type AuditSink,
+  createAuditLog,
+  readAudit,
+  type StorageAuditOptions,
+  storageAuditSink,
+  type UsageCounter,
+} from './audit.js';
+export {
+  type BuiltContext,
+  type Caller,
+  type CapabilityContextInput,
+  type CapabilityContextOptions,
+  createCapabilityContext,
+  type FsCapability,
+  type NetCapability,
+  type SandboxedContext,
+  type ServiceFactory,
+  type ServiceMethod,
+} from './capability-context.js';
+export { isWithin, resolveInScopes } from './fs-scope.js';
+export {
+  createGrants,
+  type GrantCell,
+  type GrantScope,
+  type Grants,
+  type GrantsOptions,
+  type GrantTable,
+  type PermissionPolicy,
+  permissionDenied,
+} from './grants.js';
+export {
+  computeIntegrity,
+  type FileIntegrity,
+  type IntegrityDiff,
+  type IntegrityOptions,
+  type IntegrityRecord,
+  type ModuleSignature,
+  type SignedSubject,
+  signModule,
+  type TrustedKeys,
+  verifyIntegrity,
+  verifySignature,
+} from './integrity.js';
+export { hostMatches, normalizeHost, type Permission, parsePermission, permits } from './permission.js';
+export { type AdmitInput, createSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';

@@ -1,0 +1,157 @@
+import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModhostError } from '@modhost/core';
+
+/** One file in an integrity record. */
+export interface FileIntegrity {
+  /** Path relative to the module's root, with `/` separators. */
+  readonly path: string;
+  readonly size: number;
+  /** `sha512-<base64>` of the file's bytes (of the link text for a symlink). */
+  readonly integrity: string;
+  readonly symlink?: true;
+}
+
+/** The integrity of a module folder: one SRI hash over the canonical file list, and the list itself. */
+export interface IntegrityRecord {
+  /** `sha512-<base64>`, SRI format. */
+  readonly integrity: string;
+  readonly files: readonly FileIntegrity[];
+}
+
+/** Options for {@link computeIntegrity}. */
+export interface IntegrityOptions {
+  /** Folder or file names left out anywhere in the tree (default `node_modules`, `.git`, `modhost.sig`). */
+  ignore?: readonly string[];
+}
+
+const DEFAULT_IGNORE = ['node_modules', '.git', 'modhost.sig'];
+const sri = (data: string | Uint8Array) => `sha512-${createHash('sha512').update(data).digest('base64')}`;
+
+/**
+ * Hashes a module folder. The canonical list is every file's relative path (with `/`), sorted by code unit,
+ * each line `path NUL size NUL sha512-of-contents LF`; the record's integrity is sha-512 over that list. Symlinks
+ * are recorded by their target text and never followed, so a link swapped to point elsewhere changes the hash.
+ */
+export async function computeIntegrity(root: string, options: IntegrityOptions = {}): Promise<IntegrityRecord> {
+  const ignore = new Set(options.ignore ?? DEFAULT_IGNORE);
+  const files: FileIntegrity[] = [];
+  const stack = [''];
+  while (stack.length > 0) {
+    const rel = stack.pop() as string;
+    for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
+      if (ignore.has(entry.name)) continue;
+      const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      const full = join(root, path);
+      if (entry.isSymbolicLink()) {
+        const target = await readlink(full);
+        files.push({ path, size: target.length, integrity: sri(target), symlink: true });
+      } else if (entry.isDirectory()) stack.push(path);
+      else if (entry.isFile()) {
+        const bytes = await readFile(full);
+        files.push({ path, size: bytes.length, integrity: sri(bytes) });
+      }
+    }
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const list = files.map((f) => `${f.path}\u0000${f.size}\u0000${f.integrity}${f.symlink ? '\u0000symlink' : ''}\n`).join('');
+  return { integrity: sri(list), files };
+}
+
+/** What changed between a recorded integrity and a folder now. */
+export interface IntegrityDiff {
+  readonly added: string[];
+  readonly removed: string[];
+  readonly changed: string[];
+}
+
+function diff(recorded: IntegrityRecord, now: IntegrityRecord): IntegrityDiff {
+  const before = new Map(recorded.files.map((f) => [f.path, f.integrity]));
+  const after = new Map(now.files.map((f) => [f.path, f.integrity]));
+  return {
+    added: [...after.keys()].filter((p) => !before.has(p)),
+    removed: [...before.keys()].filter((p) => !after.has(p)),
+    changed: [...after].filter(([p, h]) => before.has(p) && before.get(p) !== h).map(([p]) => p),
+  };
+}
+
+/**
+ * Hashes the folder again and throws `INTEGRITY_MISMATCH` (listing added, removed and changed files) unless it
+ * matches the record. Returns the fresh record.
+ */
+export async function verifyIntegrity(root: string, recorded: IntegrityRecord, who: string, options: IntegrityOptions = {}): Promise<IntegrityRecord> {
+  let now: IntegrityRecord;
+  try {
+    now = await computeIntegrity(root, options);
+  } catch (cause) {
+    throw new ModhostError('INTEGRITY_MISMATCH', `${who}: cannot read its files at ${root} to check them; reinstall it`, {
+      cause,
+      details: { module: who, root },
+    });
+  }
+  if (now.integrity === recorded.integrity) return now;
+  const d = diff(recorded, now);
+  const parts = [
+    d.changed.length ? `changed: ${d.changed.join(', ')}` : '',
+    d.added.length ? `added: ${d.added.join(', ')}` : '',
+    d.removed.length ? `removed: ${d.removed.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  throw new ModhostError(
+    'INTEGRITY_MISMATCH',
+    `${who}: its files no longer match the integrity recorded when it was installed (${parts}). It was not loaded. Reinstall it from a trusted source`,
+    { details: { module: who, root, recorded: recorded.integrity, now: now.integrity, ...d } },
+  );
+}
+
+/** A signature over a module's identity and integrity, as stored next to it (`modhost.sig`). */
+export interface ModuleSignature {
+  /** Which trusted key made it. */
+  readonly keyId: string;
+  /** Base64 ed25519 signature. */
+  readonly signature: string;
+}
+
+/** What a signature covers. */
+export interface SignedSubject {
+  readonly name: string;
+  readonly version: string;
+  readonly integrity: string;
+}
+
+const message = (s: SignedSubject) => Buffer.from(`modhost-signature-v1\n${s.name}@${s.version}\n${s.integrity}\n`, 'utf8');
+
+/** Signs a module with an ed25519 private key (a `KeyObject` or PEM). */
+export function signModule(subject: SignedSubject, privateKey: KeyObject | string, keyId: string): ModuleSignature {
+  return { keyId, signature: sign(null, message(subject), privateKey).toString('base64') };
+}
+
+/** Keys the host trusts: key id → ed25519 public key (`KeyObject` or PEM). */
+export type TrustedKeys = Readonly<Record<string, KeyObject | string>>;
+
+/**
+ * Verifies a module's signature against the trusted keys. Returns the key id; throws `SIGNATURE_INVALID`
+ * when it is missing, malformed, made by an unknown key, or does not match.
+ */
+export function verifySignature(subject: SignedSubject, signature: unknown, trusted: TrustedKeys): string {
+  const who = `${subject.name}@${subject.version}`;
+  const fail = (why: string, details: Record<string, unknown> = {}) =>
+    new ModhostError('SIGNATURE_INVALID', `${who}: ${why}. It was not loaded`, { details: { module: subject.name, version: subject.version, ...details } });
+  if (signature === undefined || signature === null)
+    throw fail('the host requires signed modules and this one has no signature (modhost.sig); sign it with a trusted key');
+  const sig = signature as Partial<ModuleSignature>;
+  if (typeof sig.keyId !== 'string' || typeof sig.signature !== 'string') throw fail('its signature is not { keyId, signature }');
+  if (!Object.hasOwn(trusted, sig.keyId))
+    throw fail(`it is signed by key "${sig.keyId}", which the host does not trust; add the key to trustedKeys if you trust it`, { keyId: sig.keyId });
+  const key = trusted[sig.keyId] as KeyObject | string;
+  let ok = false;
+  try {
+    ok = verify(null, message(subject), typeof key === 'string' ? createPublicKey(key) : key, Buffer.from(sig.signature, 'base64'));
+  } catch (cause) {
+    throw fail(`its signature could not be checked: ${cause instanceof Error ? cause.message : String(cause)}`, { keyId: sig.keyId });
+  }
+  if (!ok) throw fail(`its signature does not match its files (or was made for another name or version) with key "${sig.keyId}"`, { keyId: sig.keyId });
+  return sig.keyId;
+}

@@ -1,0 +1,165 @@
+import { type AnyModuleDefinition, type Clock, ModhostError, memoryStorage, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
+import { type AuditLog, createAuditLog } from './audit.js';
+import { type BuiltContext, type CapabilityContextInput, createCapabilityContext, type ServiceFactory } from './capability-context.js';
+import { createGrants, type GrantScope, type Grants, type PermissionPolicy, permissionDenied } from './grants.js';
+import { computeIntegrity, type IntegrityOptions, type IntegrityRecord, type TrustedKeys, verifyIntegrity, verifySignature } from './integrity.js';
+
+/** Options for {@link createSandbox}. */
+export interface SandboxOptions {
+  /** Which requested permissions the host approves (default: none, so modules get only what needs no permission). */
+  policy?: PermissionPolicy;
+  /** Host services, by name; each method may require a permission. */
+  services?: Readonly<Record<string, ServiceFactory>>;
+  /** Default: a fresh log with a 1,000-record ring and no sink. */
+  audit?: AuditLog;
+  clock?: Clock;
+  /** Where integrity records are kept (default: memory). Use the host's storage to keep them across restarts. */
+  storage?: StorageAdapter;
+  /** Key namespace (default `modhost`). */
+  namespace?: string;
+  /** ed25519 public keys the host trusts, by key id. */
+  trustedKeys?: TrustedKeys;
+  /** Refuse modules without a valid signature from a trusted key (default false). */
+  requireSigned?: boolean;
+  /** The fetch behind `ctx.net.fetch` (default: the global one). */
+  fetch?: typeof fetch;
+  /** Options for hashing module folders. */
+  integrity?: IntegrityOptions;
+}
+
+/** What {@link Sandbox.admit} takes. */
+export interface AdmitInput {
+  readonly name: string;
+  readonly version: string;
+  /** The module's folder. */
+  readonly root: string;
+  /** Its signature (`modhost.sig`), if it has one. */
+  readonly signature?: unknown;
+}
+
+/** The permission sandbox: grants, audit, capability contexts, integrity. */
+export interface Sandbox {
+  readonly audit: AuditLog;
+  readonly grants: Grants;
+  /** Approves a permission at runtime, host-wide or for one tenant. */
+  grant(module: string, permission: string, scope?: GrantScope): void;
+  /** Withdraws a permission at runtime: live capabilities needing it fail with `PERMISSION_DENIED` from now on. */
+  revoke(module: string, permission: string, scope?: GrantScope): void;
+  /**
+   * Builds a module's context from its grants (pass it as the activator's `contextFactory`). Throws
+   * `PERMISSION_DENIED` when the module contributes routes without holding `routes:mount`.
+   */
+  contextFor(parts: CapabilityContextInput, definition: AnyModuleDefinition): BuiltContext;
+  /** Records the integrity of a module folder at install time (and checks its signature when there is one or the policy requires one). */
+  admit(input: AdmitInput): Promise<IntegrityRecord & { signedBy?: string }>;
+  /** Checks a module folder against what was recorded at `admit`; throws `INTEGRITY_MISMATCH` before anything is loaded. */
+  verify(input: Omit<AdmitInput, 'signature'>): Promise<void>;
+  /** Tells the sandbox where a module's folder is (for `fs:` scopes). `admit` does this too. */
+  setRoot(name: string, root: string): void;
+}
+
+/** Creates a sandbox. */
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
+  const clock = options.clock ?? systemClock;
+  const audit = options.audit ?? createAuditLog({ clock });
+  const grants = createGrants({ audit, ...(options.policy ? { policy: options.policy } : {}) });
+  const storage = options.storage ?? memoryStorage();
+  const ns = encodeURIComponent(options.namespace ?? 'modhost');
+  const roots = new Map<string, string>();
+  const keyOf = (name: string, version: string) => `${ns}:integrity:${encodeURIComponent(name)}@${encodeURIComponent(version)}`;
+  const storageCall = async <T>(what: string, fn: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (cause) {
+      throw new ModhostError('STORAGE_ADAPTER_FAILED', `sandbox: ${what} failed: ${summarizeCause(cause)}`, { cause });
+    }
+  };
+
+  return {
+    audit,
+    grants,
+    grant: (m, p, s) => grants.grant(m, p, s),
+    revoke: (m, p, s) => grants.revoke(m, p, s),
+    setRoot: (name, root) => void roots.set(name, root),
+    contextFor(parts, definition) {
+      grants.request(definition.name, definition.permissions ?? []);
+      if ((definition.routes?.length ?? 0) > 0 && !grants.holds(definition.name, parts.tenant, 'routes:mount')) {
+        audit.record({
+          kind: 'denial',
+          module: definition.name,
+          tenant: parts.tenant,
+          permission: 'routes:mount',
+          decision: 'deny',
+          detail: 'mount routes: denied',
+        });
+        throw permissionDenied(definition.name, parts.tenant, 'routes:mount', `mounting its ${definition.routes?.length} route(s)`);
+      }
+      const root = parts.root ?? roots.get(definition.name);
+      return createCapabilityContext(
+        { ...parts, ...(root !== undefined ? { root } : {}) },
+        {
+          grants,
+          audit,
+          now: () => clock.now(),
+          ...(options.services ? { services: options.services } : {}),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        },
+      );
+    },
+    async admit(input) {
+      const who = `${input.name}@${input.version}`;
+      const record = await computeIntegrity(input.root, options.integrity);
+      let signedBy: string | undefined;
+      if (input.signature !== undefined || options.requireSigned) {
+        try {
+          signedBy = verifySignature({ name: input.name, version: input.version, integrity: record.integrity }, input.signature, options.trustedKeys ?? {});
+        } catch (e) {
+          audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: `signature rejected: ${summarizeCause(e)}` });
+          throw e;
+        }
+      }
+      const stored = JSON.stringify({ integrity: record.integrity, files: record.files, ...(signedBy ? { signedBy } : {}) });
+      const key = keyOf(input.name, input.version);
+      if (!(await storageCall(`recording the integrity of ${who}`, () => storage.compareAndSet(key, null, stored)))) {
+        const previous = JSON.parse((await storageCall(`reading the integrity of ${who}`, () => storage.get(key))) ?? '{}') as IntegrityRecord;
+        if (previous.integrity !== record.integrity) {
+          audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: `${who} was installed before with other files` });
+          throw new ModhostError(
+            'INTEGRITY_MISMATCH',
+            `${who} was installed before with different files; a version's content never changes. Publish the change as a new version`,
+            {
+              details: { module: input.name, version: input.version, recorded: previous.integrity, now: record.integrity },
+            },
+          );
+        }
+      }
+      roots.set(input.name, input.root);
+      audit.record({
+        kind: 'integrity',
+        module: input.name,
+        decision: 'allow',
+        detail: `${who} recorded as ${record.integrity.slice(0, 20)}…${signedBy ? `, signed by ${signedBy}` : ''}`,
+      });
+      return { ...record, ...(signedBy ? { signedBy } : {}) };
+    },
+    async verify(input) {
+      const who = `${input.name}@${input.version}`;
+      const raw = await storageCall(`reading the integrity of ${who}`, () => storage.get(keyOf(input.name, input.version)));
+      if (typeof raw !== 'string') {
+        throw new ModhostError(
+          'INTEGRITY_MISMATCH',
+          `${who} has no recorded integrity, so its files cannot be trusted; install it with sandbox.admit() first`,
+          {
+            details: { module: input.name, version: input.version },
+          },
+        );
+      }
+      try {
+        await verifyIntegrity(input.root, JSON.parse(raw) as IntegrityRecord, who, options.integrity);
+      } catch (e) {
+        audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: summarizeCause(e) });
+        throw e;
+      }
+    },
+  };
+}
