@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.shared.js';
 
-export default defineConfig(packageBuild);
+// `shims` gives the CJS build an `import.meta.url`, which finds the guest runtime in `runtime/`.
+export default defineConfig({ ...packageBuild, shims: true });

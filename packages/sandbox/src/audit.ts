@@ -1,7 +1,7 @@
 import { type Clock, ModhostError, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
 
 /** What an audit record is about. */
-export type AuditKind = 'grant' | 'revoke' | 'denial' | 'quota' | 'crash' | 'restart' | 'integrity';
+export type AuditKind = 'grant' | 'revoke' | 'denial' | 'quota' | 'crash' | 'restart' | 'error' | 'integrity';
 
 /** One audit record. Plain data: it is stored as JSON and compared in tests. */
 export interface AuditRecord {

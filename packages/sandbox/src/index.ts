@@ -35,6 +35,7 @@ export {
   type PermissionPolicy,
   permissionDenied,
 } from './grants.js';
+export type { CrashKind, GuestExit, WorkerLimits } from './guest-channel.js';
 export {
   computeIntegrity,
   type FileIntegrity,
@@ -48,5 +49,8 @@ export {
   verifyIntegrity,
   verifySignature,
 } from './integrity.js';
+export { type GuestDescription, type IsolatedModule, type IsolatedModuleOptions, type Isolation, loadIsolatedModule } from './isolated-module.js';
+export { type NodePermissionInput, nodePermissionFlags, permissionFlag } from './node-permissions.js';
 export { hostMatches, normalizeHost, type Permission, parsePermission, permits } from './permission.js';
 export { type AdmitInput, createSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
+export type { CallLimits, RestartPolicy, SupervisorEvent, SupervisorState, SupervisorStatus } from './supervisor.js';

@@ -1,0 +1,176 @@
+// The guest side of an isolated module: runs in a worker thread or a child process, loads the module's
+// entry, builds its ctx from the capability description the host sent (every ctx call is a message to the
+// host, which checks it against the grants), and answers the host's calls. Plain JavaScript on purpose: it
+// is loaded as is by `new Worker()` and `fork()`, with nothing compiled or bundled in.
+
+import { pathToFileURL } from 'node:url';
+import { parentPort } from 'node:worker_threads';
+
+const send = parentPort ? (m) => parentPort.postMessage(m) : (m) => process.send(m);
+const listen = parentPort ? (fn) => parentPort.on('message', fn) : (fn) => process.on('message', fn);
+
+let definition;
+let ctx;
+let api;
+let nextCtxCall = 0;
+const waiting = new Map();
+
+function serializeError(e) {
+  if (e === null || typeof e !== 'object') return { name: 'Error', message: String(e) };
+  return {
+    name: String(e.name ?? 'Error'),
+    message: String(e.message ?? e),
+    code: typeof e.code === 'string' ? e.code : undefined,
+    stack: typeof e.stack === 'string' ? e.stack : undefined,
+    details: e.details && typeof e.details === 'object' ? safeClone(e.details) : undefined,
+    permission: typeof e.permission === 'string' ? e.permission : undefined,
+    resource: typeof e.resource === 'string' ? e.resource : undefined,
+  };
+}
+
+function safeClone(v) {
+  try {
+    return structuredClone(v);
+  } catch {
+    return undefined;
+  }
+}
+
+function reviveError(s) {
+  const e = new Error(s.message);
+  e.name = s.name;
+  if (s.code) e.code = s.code;
+  if (s.details) e.details = s.details;
+  return e;
+}
+
+function ctxCall(path, args) {
+  nextCtxCall += 1;
+  const id = nextCtxCall;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    send({ t: 'ctx', id, path, args });
+  });
+}
+
+const sealed = (entries) => Object.freeze(Object.assign(Object.create(null), entries));
+
+function methods(prefix, names) {
+  return sealed(Object.fromEntries(names.map((m) => [m, (...args) => ctxCall(`${prefix}.${m}`, args)])));
+}
+
+function buildContext(init) {
+  const caps = init.caps;
+  const entries = {
+    module: sealed({ name: init.module, version: init.version }),
+    tenant: init.tenant,
+    config: deepFreeze(init.config),
+    logger: sealed(
+      Object.fromEntries(
+        ['debug', 'info', 'warn', 'error'].map((level) => [
+          level,
+          (message, fields) => send({ t: 'log', level, message: String(message), fields: safeClone(fields) }),
+        ]),
+      ),
+    ),
+    deps: sealed(Object.fromEntries(Object.entries(caps.deps).map(([name, names]) => [name, methods(`deps.${name}`, names)]))),
+    services: sealed(Object.fromEntries(Object.entries(caps.services).map(([name, names]) => [name, methods(`services.${name}`, names)]))),
+  };
+  if (caps.storage) entries.storage = methods('storage', ['get', 'set', 'delete', 'keys']);
+  if (caps.net) entries.net = sealed({ fetch: (url, init) => ctxCall('net.fetch', [String(url), init ?? {}]) });
+  if (caps.fs) entries.fs = methods('fs', ['readFile', 'readdir', 'writeFile']);
+  return sealed(entries);
+}
+
+function deepFreeze(v) {
+  const stack = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (x === null || typeof x !== 'object' || Object.isFrozen(x)) continue;
+    Object.freeze(x);
+    for (const k of Object.keys(x)) stack.push(x[k]);
+  }
+  return v;
+}
+
+function describe(def) {
+  const fn = (k) => typeof def[k] === 'function';
+  return {
+    name: def.name,
+    version: def.version,
+    permissions: Array.isArray(def.permissions) ? def.permissions.filter((p) => typeof p === 'string') : [],
+    dependencies: safeClone(def.dependencies) ?? {},
+    optionalDependencies: safeClone(def.optionalDependencies) ?? {},
+    engines: safeClone(def.engines),
+    stateMode: typeof def.stateMode === 'string' ? def.stateMode : undefined,
+    hooks: ['activate', 'deactivate', 'health', 'exportState', 'importState'].filter(fn),
+    routes: (def.routes ?? []).map((r) => ({ method: r.method, path: r.path, permission: r.permission })),
+    jobs: (def.jobs ?? []).map((j) => ({ name: j.name, schedule: j.schedule, timeout: j.timeout, retries: j.retries })),
+    migrations: (def.migrations ?? []).map((m) => ({ name: m.name, down: typeof m.down === 'function' })),
+  };
+}
+
+function apiShape(value) {
+  if (value === null || typeof value !== 'object') return { methods: [], data: value === undefined ? undefined : safeClone(value) };
+  const names = new Set(Object.keys(value).filter((k) => typeof value[k] === 'function'));
+  for (let p = Object.getPrototypeOf(value); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const k of Object.getOwnPropertyNames(p)) if (k !== 'constructor' && typeof value[k] === 'function') names.add(k);
+  }
+  const data = Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v !== 'function'));
+  return { methods: [...names], data: safeClone(data) };
+}
+
+const ops = {
+  async init([m]) {
+    const loaded = await import(pathToFileURL(m.entry).href);
+    definition = loaded.default ?? loaded.module ?? loaded;
+    if (m.caps) ctx = buildContext(m);
+    return describe(definition);
+  },
+  async activate() {
+    api = definition.activate ? await definition.activate(ctx) : undefined;
+    return apiShape(api);
+  },
+  deactivate: () => definition.deactivate?.(ctx),
+  health: () => (definition.health ? definition.health(ctx) : true),
+  exportState: () => definition.exportState?.(ctx),
+  importState: ([state, from]) => definition.importState?.(state, from, ctx),
+  route: ([index, req]) => definition.routes[index].handler(req, ctx),
+  job: ([index]) => definition.jobs[index].run(ctx),
+  migrateUp: ([index]) => definition.migrations[index].up(ctx),
+  migrateDown: ([index]) => definition.migrations[index].down?.(ctx),
+  api: ([method, args]) => {
+    if (api === null || typeof api !== 'object' || typeof api[method] !== 'function') throw new Error(`its API has no method "${method}"`);
+    return api[method](...args);
+  },
+  ping: () => 'pong',
+};
+
+listen(async (m) => {
+  if (m.t === 'ctx-result') {
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (w) m.ok ? w.resolve(m.value) : w.reject(reviveError(m.error));
+    return;
+  }
+  if (m.t !== 'call') return;
+  let reply;
+  try {
+    const value = await ops[m.op](m.args ?? []);
+    reply = { t: 'result', id: m.id, ok: true, value };
+  } catch (e) {
+    reply = { t: 'result', id: m.id, ok: false, error: serializeError(e) };
+  }
+  try {
+    send(reply);
+  } catch (e) {
+    send({
+      t: 'result',
+      id: m.id,
+      ok: false,
+      error: { name: 'DataCloneError', message: `returned a value that cannot cross to the host (plain data only): ${e.message}` },
+    });
+  }
+});
+
+send({ t: 'up' });

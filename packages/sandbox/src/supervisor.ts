@@ -1,0 +1,402 @@
+import { type Clock, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
+import type { AuditLog } from './audit.js';
+import type { CrashKind, GuestChannel, GuestExit, GuestMessage, SerializedError } from './guest-channel.js';
+
+/** Limits on calls into an isolated module. */
+export interface CallLimits {
+  /** A call that takes longer terminates the guest (default 5,000 ms). */
+  callTimeoutMs?: number;
+  /** Calls in flight at once (default 64). */
+  maxConcurrent?: number;
+  /** Calls waiting beyond that (default 1,000); more are refused with `QUOTA_EXCEEDED`. */
+  maxQueued?: number;
+}
+
+/**
+ * OTP-style restarts: at most `maxRestarts` in any `withinMs`, then the module fails for good. Restarts wait
+ * `backoffMs`, doubling each time up to `maxBackoffMs`.
+ */
+export interface RestartPolicy {
+  maxRestarts?: number;
+  withinMs?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** Where an isolated module stands. */
+export type SupervisorState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+/** What happened to an isolated module, for listeners. */
+export type SupervisorEvent =
+  | { type: 'running'; restarts: number }
+  | { type: 'crash'; kind: CrashKind; detail: string; willRestart: boolean; delayMs: number }
+  | { type: 'gave-up'; error: ModhostError }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> };
+
+/** A snapshot of an isolated module's health. */
+export interface SupervisorStatus {
+  readonly state: SupervisorState;
+  /** Restarts inside the current window. */
+  readonly restarts: number;
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly lastCrash?: { readonly kind: CrashKind; readonly detail: string; readonly at: number };
+}
+
+/** Options for {@link createSupervisor}. */
+export interface SupervisorOptions {
+  module: string;
+  tenant?: string | undefined;
+  spawn: () => GuestChannel | Promise<GuestChannel>;
+  /** Brings a fresh guest up to serving (load code, bind ctx, activate); `call` bypasses the queue. */
+  boot: (call: (op: string, args?: unknown[]) => Promise<unknown>) => Promise<void>;
+  /** Answers the guest's ctx calls. */
+  onCtxCall: (path: string, args: unknown[]) => unknown;
+  clock?: Clock;
+  audit?: AuditLog;
+  limits?: CallLimits;
+  restart?: RestartPolicy;
+}
+
+/** Runs an isolated module's guest: calls with a watchdog and caps, crash detection, and restarts. */
+export interface Supervisor {
+  /** Starts the guest and boots it. Rejects (and stays `failed`) when the first boot fails. */
+  start(): Promise<void>;
+  /** Calls into the module. Rejects with `QUOTA_EXCEEDED` (timeout, caps) or `MODULE_CRASHED`. */
+  call(op: string, args?: unknown[]): Promise<unknown>;
+  /** Stops the guest for good; queued and in-flight calls are refused. */
+  stop(): Promise<void>;
+  status(): SupervisorStatus;
+  subscribe(listener: (event: SupervisorEvent) => void): () => void;
+}
+
+interface Pending {
+  id: number;
+  op: string;
+  deadline: number;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Waiting {
+  op: string;
+  args: unknown[];
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Turns an error from the guest back into an Error (a Node permission denial becomes `PERMISSION_DENIED`). */
+export function reviveGuestError(module: string, s: SerializedError): Error {
+  if (s.code === 'ERR_ACCESS_DENIED') {
+    return new ModhostError(
+      'PERMISSION_DENIED',
+      `${module}: the operating system refused ${s.permission ?? 'an operation'}${s.resource ? ` on ${s.resource}` : ''} (ERR_ACCESS_DENIED from Node's permission model); grant the matching fs: permission to allow it`,
+      { details: { module, nodeCode: 'ERR_ACCESS_DENIED', nodePermission: s.permission, resource: s.resource } },
+    );
+  }
+  if (s.code && s.name === 'ModhostError') return new ModhostError(s.code as never, s.message, s.details ? { details: s.details } : {});
+  const e = new Error(s.message) as Error & { code?: string };
+  e.name = s.name;
+  if (s.code) e.code = s.code;
+  if (s.stack) e.stack = s.stack;
+  return e;
+}
+
+/** Creates a supervisor. Nothing runs until `start()`. */
+export function createSupervisor(options: SupervisorOptions): Supervisor {
+  const clock = options.clock ?? systemClock;
+  const { module, tenant, audit } = options;
+  const timeoutMs = options.limits?.callTimeoutMs ?? 5_000;
+  const maxConcurrent = options.limits?.maxConcurrent ?? 64;
+  const maxQueued = options.limits?.maxQueued ?? 1_000;
+  const maxRestarts = options.restart?.maxRestarts ?? 3;
+  const withinMs = options.restart?.withinMs ?? 60_000;
+  const backoffMs = options.restart?.backoffMs ?? 100;
+  const maxBackoffMs = options.restart?.maxBackoffMs ?? 5_000;
+
+  let state: SupervisorState = 'idle';
+  let guest: GuestChannel | undefined;
+  let generation = 0;
+  let nextId = 0;
+  // Calls leave in the order they were sent and share one timeout, so deadlines ascend in insertion order:
+  // one timer for the oldest call watches them all.
+  const inFlight = new Map<number, Pending>();
+  const queue: Waiting[] = [];
+  let queueHead = 0;
+  let watchdog: TimerHandle | undefined;
+  let restartTimes: number[] = [];
+  let lastCrash: SupervisorStatus['lastCrash'];
+  const listeners = new Set<(e: SupervisorEvent) => void>();
+  const emit = (e: SupervisorEvent) => {
+    for (const l of listeners) l(e);
+  };
+
+  const crashed = (detail: string, restarts: boolean) =>
+    new ModhostError('MODULE_CRASHED', `${module}: ${detail}${restarts ? '; it is being restarted, retry the call' : ''}`, {
+      details: { module, tenant, restarts },
+    });
+
+  const armWatchdog = () => {
+    if (watchdog !== undefined) return;
+    const oldest = inFlight.values().next().value as Pending | undefined;
+    if (!oldest) return;
+    watchdog = clock.setTimeout(onWatchdog, Math.max(0, oldest.deadline - clock.now()));
+  };
+  const onWatchdog = () => {
+    watchdog = undefined;
+    const oldest = inFlight.values().next().value as Pending | undefined;
+    if (!oldest) return;
+    if (oldest.deadline > clock.now()) return armWatchdog();
+    inFlight.delete(oldest.id);
+    const permission = 'quota:call-timeout';
+    audit?.record({
+      kind: 'quota',
+      module,
+      tenant,
+      permission,
+      decision: 'deny',
+      detail: `call "${oldest.op}" ran past ${timeoutMs} ms; the guest was terminated`,
+    });
+    oldest.reject(
+      new ModhostError(
+        'QUOTA_EXCEEDED',
+        `${module}: call "${oldest.op}" ran past its ${timeoutMs} ms timeout, so its worker was terminated (an endless loop?)`,
+        {
+          details: { module, tenant, quota: 'call-timeout', limitMs: timeoutMs },
+        },
+      ),
+    );
+    const g = guest;
+    void g?.kill().then(() => onCrash(g, { crash: 'timeout', detail: `call "${oldest.op}" timed out after ${timeoutMs} ms`, code: null }));
+  };
+
+  const dispatch = (op: string, args: unknown[], resolve: (v: unknown) => void, reject: (e: unknown) => void) => {
+    nextId += 1;
+    const p: Pending = { id: nextId, op, deadline: clock.now() + timeoutMs, resolve, reject };
+    inFlight.set(p.id, p);
+    try {
+      guest?.post({ t: 'call', id: p.id, op, args });
+    } catch (e) {
+      inFlight.delete(p.id);
+      reject(
+        new ModhostError('MANIFEST_INVALID', `${module}: the arguments of "${op}" cannot cross to an isolated module (plain data only)`, {
+          cause: e,
+          details: { module },
+        }),
+      );
+      return;
+    }
+    armWatchdog();
+  };
+  const pump = () => {
+    while (state === 'running' && inFlight.size < maxConcurrent && queueHead < queue.length) {
+      const w = queue[queueHead] as Waiting;
+      queue[queueHead] = undefined as unknown as Waiting;
+      queueHead += 1;
+      dispatch(w.op, w.args, w.resolve, w.reject);
+    }
+    if (queueHead > 1024 && queueHead * 2 > queue.length) {
+      queue.splice(0, queueHead);
+      queueHead = 0;
+    }
+  };
+
+  const handle = (g: GuestChannel, m: GuestMessage) => {
+    if (g !== guest) return;
+    if (m.t === 'result') {
+      const p = inFlight.get(m.id);
+      if (!p) return;
+      inFlight.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else {
+        const error = reviveGuestError(module, m.error ?? { name: 'Error', message: 'failed' });
+        if (m.error?.code === 'ERR_ACCESS_DENIED') {
+          audit?.record({
+            kind: 'denial',
+            module,
+            tenant,
+            permission: `fs:${m.error.permission === 'FileSystemWrite' ? 'write' : 'read'}:${m.error.resource ?? '?'}`,
+            decision: 'deny',
+            detail: `ERR_ACCESS_DENIED (${m.error.permission}) from the OS-level permission model`,
+          });
+        } else audit?.record({ kind: 'error', module, tenant, decision: 'info', detail: `call "${p.op}" threw ${error.name}: ${error.message}` });
+        p.reject(error);
+      }
+      pump();
+    } else if (m.t === 'ctx') {
+      Promise.resolve()
+        .then(() => options.onCtxCall(m.path, m.args))
+        .then(
+          (value) => g === guest && g.post({ t: 'ctx-result', id: m.id, ok: true, value }),
+          (e: Error & { code?: string; details?: Record<string, unknown> }) =>
+            g === guest &&
+            g.post({
+              t: 'ctx-result',
+              id: m.id,
+              ok: false,
+              error: { name: e?.name ?? 'Error', message: e?.message ?? String(e), code: e?.code, details: e?.details },
+            }),
+        )
+        .catch(() => {});
+    } else if (m.t === 'log') emit({ type: 'log', level: m.level, message: m.message, ...(m.fields ? { fields: m.fields } : {}) });
+  };
+
+  const onCrash = (g: GuestChannel | undefined, exit: GuestExit) => {
+    if (g !== guest || exit.crash === undefined || state === 'stopped' || state === 'failed') return;
+    guest = undefined;
+    const now = clock.now();
+    lastCrash = { kind: exit.crash, detail: exit.detail, at: now };
+    restartTimes = restartTimes.filter((t) => now - t < withinMs);
+    // A guest that dies during its first start is not restarted: start() rejects and activation reports it.
+    const firstStart = state === 'starting';
+    const willRestart = !firstStart && restartTimes.length < maxRestarts;
+    const delayMs = willRestart ? Math.min(maxBackoffMs, backoffMs * 2 ** restartTimes.length) : 0;
+    audit?.record({
+      kind: 'crash',
+      module,
+      tenant,
+      decision: 'info',
+      permission: exit.crash === 'heap' ? 'quota:heap' : undefined,
+      detail: `${exit.crash}: ${exit.detail}; ${firstStart ? 'during its first start' : willRestart ? `restart ${restartTimes.length + 1} of ${maxRestarts} in ${delayMs} ms` : `gave up after ${maxRestarts} restarts within ${withinMs} ms`}`,
+    });
+    for (const p of inFlight.values()) p.reject(crashed(`its guest died during call "${p.op}" (${exit.crash}: ${exit.detail})`, willRestart));
+    inFlight.clear();
+    emit({ type: 'crash', kind: exit.crash, detail: exit.detail, willRestart, delayMs });
+    if (firstStart) return;
+    if (!willRestart)
+      return giveUp(
+        crashed(
+          `crashed ${restartTimes.length + 1} times within ${withinMs} ms (last: ${exit.crash}: ${exit.detail}); it failed for good. Fix the module and activate it again`,
+          false,
+        ),
+      );
+    state = 'restarting';
+    restartTimes.push(now);
+    clock.setTimeout(() => {
+      if (state !== 'restarting') return;
+      audit?.record({ kind: 'restart', module, tenant, decision: 'info', detail: `restarting (restart ${restartTimes.length} of ${maxRestarts})` });
+      void launch().catch(() => {});
+    }, delayMs);
+  };
+
+  const giveUp = (error: ModhostError) => {
+    state = 'failed';
+    for (let i = queueHead; i < queue.length; i++) queue[i]?.reject(error);
+    queue.length = 0;
+    queueHead = 0;
+    emit({ type: 'gave-up', error });
+  };
+
+  // Spawns a guest and boots it; on a failed boot, the failure counts as a crash.
+  const launch = async (): Promise<void> => {
+    generation += 1;
+    const mine = generation;
+    let g: GuestChannel;
+    try {
+      g = await options.spawn();
+    } catch (e) {
+      return onCrash(guest, { crash: 'spawn', detail: e instanceof Error ? e.message : String(e), code: null });
+    }
+    if (mine !== generation || state === 'stopped') {
+      await g.kill();
+      return;
+    }
+    guest = g;
+    const up = new Promise<void>((resolve, reject) => {
+      g.onMessage((m) => {
+        if (m.t === 'up') resolve();
+        else handle(g, m);
+      });
+      g.onExit((exit) => {
+        reject(new Error(exit.detail));
+        onCrash(g, exit);
+      });
+    });
+    await up;
+    const bootCall = (op: string, args: unknown[] = []) => new Promise<unknown>((resolve, reject) => dispatch(op, args, resolve, reject));
+    try {
+      await options.boot(bootCall);
+    } catch (e) {
+      if (g === guest) {
+        await g.kill();
+        // On a restart, a boot that fails counts as another crash; on the first start, start() reports it.
+        if (state !== 'starting') onCrash(g, { crash: 'uncaught', detail: `booting failed: ${e instanceof Error ? e.message : String(e)}`, code: null });
+      }
+      throw e;
+    }
+    if (g !== guest) return;
+    state = 'running';
+    emit({ type: 'running', restarts: restartTimes.length });
+    pump();
+  };
+
+  return {
+    async start() {
+      if (state !== 'idle' && state !== 'stopped')
+        throw new ModhostError('ILLEGAL_TRANSITION', `${module}: its isolated guest is already ${state}`, { details: { module } });
+      state = 'starting';
+      restartTimes = [];
+      try {
+        await launch();
+      } catch (e) {
+        // A first start that fails is not restarted: activation reports it and rolls back.
+        if ((state as SupervisorState) !== 'stopped') state = 'failed';
+        const g = guest;
+        guest = undefined;
+        await g?.kill();
+        throw e;
+      }
+    },
+    call(op, args = []) {
+      return new Promise((resolve, reject) => {
+        if (state === 'failed' || state === 'stopped' || state === 'idle') {
+          reject(
+            crashed(
+              state === 'failed' ? `it failed for good after crashing (${lastCrash?.kind}: ${lastCrash?.detail})` : `it is not running (${state})`,
+              false,
+            ),
+          );
+        } else if (state === 'running' && inFlight.size < maxConcurrent) dispatch(op, args, resolve, reject);
+        else if (queue.length - queueHead < maxQueued) queue.push({ op, args, resolve, reject });
+        else {
+          audit?.record({
+            kind: 'quota',
+            module,
+            tenant,
+            permission: 'quota:queue',
+            decision: 'deny',
+            detail: `call "${op}" refused: ${maxConcurrent} in flight and ${maxQueued} queued`,
+          });
+          reject(
+            new ModhostError(
+              'QUOTA_EXCEEDED',
+              `${module}: call "${op}" refused: ${maxConcurrent} calls in flight and ${maxQueued} queued already; slow down or raise limits.maxQueued`,
+              {
+                details: { module, tenant, quota: 'queue', maxConcurrent, maxQueued },
+              },
+            ),
+          );
+        }
+      });
+    },
+    async stop() {
+      state = 'stopped';
+      if (watchdog !== undefined) clock.clearTimeout(watchdog);
+      watchdog = undefined;
+      const error = crashed('it was stopped', false);
+      for (const p of inFlight.values()) p.reject(error);
+      inFlight.clear();
+      for (let i = queueHead; i < queue.length; i++) queue[i]?.reject(error);
+      queue.length = 0;
+      queueHead = 0;
+      const g = guest;
+      guest = undefined;
+      await g?.kill();
+    },
+    status: () => ({ state, restarts: restartTimes.length, inFlight: inFlight.size, queued: queue.length - queueHead, ...(lastCrash ? { lastCrash } : {}) }),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
