@@ -5,6 +5,7 @@ import { benchCoreRegistry } from './core-registry.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
 import { report } from './lib.js';
 import { benchResolver } from './resolver.js';
+import { benchSandbox } from './sandbox.js';
 
 const only = process.argv[2];
 if (!only || only === 'core') report('core-registry', 'core: registry overhead against the plain algorithm', await benchCoreRegistry());
@@ -19,4 +20,8 @@ if (!only || only === 'activation') {
 if (!only || only === 'hot-swap') {
   const { rows, facts } = await benchHotSwap();
   report('hot-swap', 'activation: hot swap under HTTP load', rows, { ...facts, ...(await benchQuiesce()) });
+}
+if (!only || only === 'sandbox') {
+  const { rows, facts } = await benchSandbox();
+  report('sandbox', 'sandbox: permission checks and isolation tiers', rows, facts);
 }

@@ -1,4 +1,12 @@
-import { type AnyModuleDefinition, findNonJsonData, type Logger, ModhostError, type ModuleContext, type ModuleStorage, type StorageAdapter } from '@modhost/core';
+import {
+  type AnyModuleDefinition,
+  findNonJsonData,
+  type Logger,
+  ModhostError,
+  type ModuleContext,
+  type ModuleStorage,
+  type StorageAdapter,
+} from '@modhost/core';
 
 /** A module's storage over the host's adapter: keys are confined to the module's own namespace. */
 export function createModuleStorage(adapter: StorageAdapter, namespace: string, module: string): ModuleStorage {

@@ -3,7 +3,7 @@ import type { Logger, ModuleContext, ModuleStorage } from '@modhost/core';
 import type { AuditLog } from './audit.js';
 import { resolveInScopes } from './fs-scope.js';
 import { type GrantCell, type Grants, permissionDenied } from './grants.js';
-import { frozenCopy, guard, type Life, sealed, stoppedError } from './guard.js';
+import { frozenCopy, guard, guardAsync, type Life, sealed, stoppedError } from './guard.js';
 import { hostMatches, normalizeHost } from './permission.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: service methods take and return whatever the host defines
@@ -111,6 +111,9 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
   };
   const wrap = (fn: AnyFn, what: string, cell?: GrantCell) =>
     guard(fn, life, what, cell, now, cell ? denial(cell.permission.text, what) : () => stoppedError(life, what));
+  // Storage, fs and net return promises: a failed check is a rejection there, never a synchronous throw.
+  const wrapAsync = (fn: AnyFn, what: string, cell?: GrantCell) =>
+    guardAsync(fn, life, what, cell, now, cell ? denial(cell.permission.text, what) : () => stoppedError(life, what));
 
   const ctx: Record<string, unknown> = {
     module: sealed({ name: module, version: input.version }),
@@ -123,10 +126,10 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
   if (storageCell) {
     const s = input.storage;
     ctx.storage = sealed({
-      get: wrap((key: string) => s.get(key), 'storage.get', storageCell),
-      set: wrap((key: string, value: unknown) => s.set(key, value), 'storage.set', storageCell),
-      delete: wrap((key: string) => s.delete(key), 'storage.delete', storageCell),
-      keys: wrap((prefix?: string) => s.keys(prefix), 'storage.keys', storageCell),
+      get: wrapAsync((key: string) => s.get(key), 'storage.get', storageCell),
+      set: wrapAsync((key: string, value: unknown) => s.set(key, value), 'storage.set', storageCell),
+      delete: wrapAsync((key: string) => s.delete(key), 'storage.delete', storageCell),
+      keys: wrapAsync((prefix?: string) => s.keys(prefix), 'storage.keys', storageCell),
     });
   }
 
@@ -176,7 +179,7 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
     const doFetch = options.fetch ?? globalThis.fetch;
     const scopes = netCells.map((c) => ({ cell: c, host: normalizeHost(c.permission.scope ?? '') }));
     ctx.net = sealed({
-      fetch: wrap(async (url: string | URL, init?: RequestInit) => {
+      fetch: wrapAsync(async (url: string | URL, init?: RequestInit) => {
         const u = new URL(String(url));
         if (u.protocol !== 'https:' && u.protocol !== 'http:') throw denial(`net:fetch:${u.protocol}`, `fetch ${u.protocol} URL`)();
         const target = normalizeHost(`${u.protocol}//${u.host}`);
@@ -209,12 +212,12 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
       return real;
     };
     ctx.fs = sealed({
-      readFile: wrap(async (path: string, encoding?: 'utf8') => {
+      readFile: wrapAsync(async (path: string, encoding?: 'utf8') => {
         const real = await inScope('read', path);
         return encoding === 'utf8' ? readFile(real, 'utf8') : new Uint8Array(await readFile(real));
       }, 'fs.readFile'),
-      readdir: wrap(async (path: string) => readdir(await inScope('read', path)), 'fs.readdir'),
-      writeFile: wrap(async (path: string, data: string | Uint8Array) => writeFile(await inScope('write', path), data), 'fs.writeFile'),
+      readdir: wrapAsync(async (path: string) => readdir(await inScope('read', path)), 'fs.readdir'),
+      writeFile: wrapAsync(async (path: string, data: string | Uint8Array) => writeFile(await inScope('write', path), data), 'fs.writeFile'),
     });
   }
 

@@ -88,6 +88,21 @@ export function guard(fn: AnyFn, life: Life, what: string, cell: GrantCell | und
   }
 }
 
+/**
+ * {@link guard} for a method that returns a promise: a failed check rejects instead of throwing, so callers'
+ * `.catch` and `await` see it. (Such calls allocate a promise anyway, so the rest array costs nothing extra.)
+ */
+export function guardAsync(fn: AnyFn, life: Life, what: string, cell: GrantCell | undefined, now: () => number, deny: () => Error): AnyFn {
+  const guarded = guard(fn, life, what, cell, now, deny);
+  return (...args) => {
+    try {
+      return guarded(...args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+}
+
 /** A frozen object with no prototype: `obj.constructor` and `obj.__proto__` lead nowhere. */
 export function sealed<T extends object>(entries: Record<string, unknown>): T {
   return Object.freeze(Object.assign(Object.create(null), entries)) as T;

@@ -65,6 +65,8 @@ export function spawnWorkerGuest(limits: WorkerLimits = {}): GuestChannel {
       stackSizeMb: limits.stackSizeMb ?? 4,
     },
     env: {},
+    // Not the host's flags: its loaders (tsx, --import) and --inspect have no business in a guest.
+    execArgv: [],
     stdout: false,
     stderr: false,
   });

@@ -1,0 +1,238 @@
+// bench/sandbox: what permissions and isolation cost. Run: npm run bench -- sandbox
+// Every figure is compared, in the same run, with the same work done without modhost: a direct call, a bare
+// worker or child process answering an echo.
+import { fork } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { createModuleStorage } from '@modhost/activation';
+import { defineModule, memoryStorage } from '@modhost/core';
+import { createAuditLog, createSandbox, loadIsolatedModule } from '@modhost/sandbox';
+import type { Comparison } from './lib.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const entry = fileURLToPath(new URL('../packages/sandbox/fixtures/crashy/index.mjs', import.meta.url));
+const ECHO = `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m)); parentPort.postMessage('up');`;
+const PROCESS_ECHO = fileURLToPath(new URL('./sandbox-echo.cjs', import.meta.url));
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
+const row = (name: string, subject: [string, number], baseline: [string, number]): Comparison => ({
+  name,
+  subject: { label: subject[0], opsPerSec: subject[1] },
+  baseline: { label: baseline[0], opsPerSec: baseline[1] },
+  ratio: baseline[1] / subject[1],
+});
+
+/** Young-generation collections while `fn` runs: 0 means it allocated (next to) nothing. */
+async function gcsDuring(fn: () => void): Promise<number> {
+  let count = 0;
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((r) => setImmediate(r));
+  const obs = new PerformanceObserver((list) => {
+    count += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  fn();
+  await new Promise((r) => setImmediate(r));
+  obs.disconnect();
+  return count;
+}
+
+/** ns per call of a tight synchronous loop, median of interleaved rounds. */
+function nsPerCall(fns: Record<string, (i: number) => number>, calls: number): Record<string, number> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  let sink = 0;
+  for (let round = 0; round < 7; round++) {
+    for (const [k, fn] of Object.entries(fns)) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < calls; i++) sink += fn(i);
+      times[k]?.push(Number(process.hrtime.bigint() - start) / calls);
+    }
+  }
+  if (sink === -1) console.log(sink);
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, percentile(v, 0.5)]));
+}
+
+async function inProcess(): Promise<{ rows: Comparison[]; facts: Record<string, unknown> }> {
+  const impl = (i: number) => i + 1;
+  const sandbox = createSandbox({
+    audit: createAuditLog(),
+    policy: { grant: { bench: ['tasks:read'] } },
+    services: { tasks: () => ({ count: { permission: 'tasks:read', call: impl } }) },
+  });
+  const def = defineModule({ name: 'bench', version: '1.0.0', permissions: ['tasks:read'] });
+  const input = {
+    module: 'bench',
+    version: '1.0.0',
+    config: {},
+    logger: quiet,
+    storage: createModuleStorage(memoryStorage(), 'modhost', 'bench'),
+    deps: new Map(),
+  };
+  const { ctx } = sandbox.contextFor(input, def);
+  const count = (ctx.services.tasks as { count: (i: number) => number }).count;
+  const CALLS = 5_000_000;
+  const ns = nsPerCall({ direct: (i) => impl(i), ctx: (i) => count(i) }, CALLS);
+  const gcDirect = await gcsDuring(() => {
+    for (let i = 0; i < CALLS; i++) impl(i);
+  });
+  const gcCtx = await gcsDuring(() => {
+    for (let i = 0; i < CALLS; i++) count(i);
+  });
+
+  // Denied: a revoked grant, so the capability is still there and the check throws.
+  sandbox.grant('denied', 'tasks:read');
+  const denied = sandbox.contextFor({ ...input, module: 'denied' }, defineModule({ name: 'denied', version: '1.0.0', permissions: ['tasks:read'] }));
+  const deniedCount = (denied.ctx.services.tasks as { count: (i: number) => number } | undefined)?.count;
+  sandbox.revoke('denied', 'tasks:read');
+  const plainThrow = (i: number) => {
+    try {
+      throw new Error(`no ${i}`);
+    } catch {
+      return 1;
+    }
+  };
+  const deniedCall = (i: number) => {
+    try {
+      return (deniedCount as (i: number) => number)(i);
+    } catch {
+      return 1;
+    }
+  };
+  const nsDenied = nsPerCall({ plain: plainThrow, denied: deniedCall }, 20_000);
+  return {
+    rows: [
+      row('allowed ctx call', ['ctx.services.tasks.count(i)', 1e9 / (ns.ctx as number)], ['impl(i), direct', 1e9 / (ns.direct as number)]),
+      row(
+        'denied ctx call (revoked grant)',
+        ['PERMISSION_DENIED thrown + audited', 1e9 / (nsDenied.denied as number)],
+        ['throw/catch new Error', 1e9 / (nsDenied.plain as number)],
+      ),
+    ],
+    facts: {
+      'allowed call, ns': `${(ns.ctx as number).toFixed(2)} vs direct ${(ns.direct as number).toFixed(2)} (target ≤ 1.6×)`,
+      'young-gen GCs during 5M calls': `ctx ${gcCtx}, direct ${gcDirect} (0 = nothing allocated per call)`,
+    },
+  };
+}
+
+async function workerBaseline() {
+  const startTimes: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t = performance.now();
+    const w = new Worker(ECHO, { eval: true });
+    await new Promise((r) => w.once('message', r));
+    startTimes.push(performance.now() - t);
+    await w.terminate();
+  }
+  const w = new Worker(ECHO, { eval: true });
+  await new Promise((r) => w.once('message', r));
+  const pending = new Map<number, () => void>();
+  w.on('message', (m: number) => pending.get(m)?.());
+  let id = 0;
+  const rt = () =>
+    new Promise<void>((r) => {
+      id += 1;
+      pending.set(id, r);
+      w.postMessage(id);
+    });
+  const rtt: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const t = performance.now();
+    await rt();
+    rtt.push(performance.now() - t);
+  }
+  const N = 100_000;
+  const t = performance.now();
+  for (let i = 0; i < N; i += 1000) await Promise.all(Array.from({ length: 1000 }, rt));
+  const pipelined = N / ((performance.now() - t) / 1000);
+  await w.terminate();
+  return { start: percentile(startTimes, 0.5), rtt: percentile(rtt.slice(500), 0.5), pipelined };
+}
+
+async function isolated(isolation: 'worker' | 'process') {
+  const sandbox = createSandbox({ policy: { grant: { crashy: ['storage:module'] } } });
+  const iso = await loadIsolatedModule({ entry, isolation, sandbox, limits: { maxConcurrent: 2_000, maxQueued: 100_000, callTimeoutMs: 60_000 } });
+  const input = {
+    module: 'crashy',
+    version: '1.0.0',
+    config: {},
+    logger: quiet,
+    storage: createModuleStorage(memoryStorage(), 'modhost', 'crashy'),
+    deps: new Map(),
+  };
+  const starts: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const { ctx } = sandbox.contextFor(input, iso.definition);
+    const t = performance.now();
+    await iso.definition.activate?.(ctx);
+    starts.push(performance.now() - t);
+    await iso.definition.deactivate?.(ctx);
+  }
+  const { ctx } = sandbox.contextFor(input, iso.definition);
+  const api = (await iso.definition.activate?.(ctx)) as { ok: () => Promise<number> };
+  const rtt: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const t = performance.now();
+    await api.ok();
+    rtt.push(performance.now() - t);
+  }
+  const N = 100_000;
+  const t = performance.now();
+  for (let i = 0; i < N; i += 1000) await Promise.all(Array.from({ length: 1000 }, () => api.ok()));
+  const pipelined = N / ((performance.now() - t) / 1000);
+  await iso.stop();
+  return { start: percentile(starts, 0.5), rtt: percentile(rtt.slice(500), 0.5), pipelined };
+}
+
+async function processBaseline() {
+  const starts: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t = performance.now();
+    const c = fork(PROCESS_ECHO, [], { serialization: 'advanced', execArgv: [], env: {} });
+    await new Promise((r) => c.once('message', r));
+    starts.push(performance.now() - t);
+    c.kill();
+  }
+  const c = fork(PROCESS_ECHO, [], { serialization: 'advanced', execArgv: [], env: {} });
+  await new Promise((r) => c.once('message', r));
+  const rtt: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const t = performance.now();
+    await new Promise<void>((r) => {
+      c.once('message', () => r());
+      c.send(i);
+    });
+    rtt.push(performance.now() - t);
+  }
+  c.kill();
+  return { start: percentile(starts, 0.5), rtt: percentile(rtt.slice(500), 0.5) };
+}
+
+export async function benchSandbox(): Promise<{ rows: Comparison[]; facts: Record<string, unknown> }> {
+  const mem = await inProcess();
+  const wb = await workerBaseline();
+  const wk = await isolated('worker');
+  const pb = await processBaseline();
+  const pr = await isolated('process');
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
+  const us = (x: number) => `${(x * 1000).toFixed(0)} µs`;
+  return {
+    rows: [
+      ...mem.rows,
+      row('worker start (p50)', ['spawn + load + activate', 1000 / wk.start], ['bare Worker until first message', 1000 / wb.start]),
+      row('worker round trip (p50, sequential)', ['api call through the supervisor', 1000 / wk.rtt], ['postMessage echo', 1000 / wb.rtt]),
+      row('worker calls, pipelined', ['api calls, 1,000 in flight', wk.pipelined], ['postMessage echo, 1,000 in flight', wb.pipelined]),
+      row('process start (p50)', ['fork + permission model + load + activate', 1000 / pr.start], ['bare fork until first message', 1000 / pb.start]),
+      row('process round trip (p50, sequential)', ['api call over IPC', 1000 / pr.rtt], ['IPC echo', 1000 / pb.rtt]),
+    ],
+    facts: {
+      ...mem.facts,
+      'worker start p50': `${ms(wk.start)} (target ≤ 60 ms; bare worker ${ms(wb.start)})`,
+      'worker round trip p50': `${us(wk.rtt)} (target ≤ 250 µs; bare echo ${us(wb.rtt)})`,
+      'worker pipelined': `${Math.round(wk.pipelined).toLocaleString('en-US')} calls/s (target ≥ 100,000; bare echo ${Math.round(wb.pipelined).toLocaleString('en-US')})`,
+      'process start p50': `${ms(pr.start)} (target ≤ 200 ms; bare fork ${ms(pb.start)})`,
+      'process round trip p50': `${us(pr.rtt)} (target ≤ 300 µs; bare echo ${us(pb.rtt)})`,
+    },
+  };
+}
