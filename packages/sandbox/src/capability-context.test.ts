@@ -157,4 +157,22 @@ describe('capability context', () => {
     ]);
     expect(audit.usage('notes')[0]?.count).toBe(1);
   });
+
+  it('a policy can decide in code what no table covers, per module, tenant and permission', () => {
+    const asked: string[] = [];
+    const { sandbox, input } = setup(
+      {
+        decide: ({ module, tenant, permission }) => {
+          asked.push(`${module}/${tenant}/${permission}`);
+          return tenant === 'acme' && permission === 'tasks:read';
+        },
+      },
+      { services: { tasks: () => ({ list: { permission: 'tasks:read', call: () => 1 } }) } },
+    );
+    const def = mod('notes', ['tasks:read', 'storage:module']);
+    expect(Object.keys(sandbox.contextFor(input('notes', { tenant: 'acme' }), def).ctx.services)).toEqual(['tasks']);
+    expect(Object.keys(sandbox.contextFor(input('notes', { tenant: 'globex' }), def).ctx.services)).toEqual([]);
+    expect(asked).toContain('notes/acme/tasks:read');
+    expect(asked).toContain('notes/globex/storage:module');
+  });
 });

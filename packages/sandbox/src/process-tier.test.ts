@@ -65,4 +65,44 @@ describe('process tier', () => {
     expect(await ctx.storage.get('n1')).toBe('kept by the host');
     expect(await iso.definition.health?.(ctx)).toBe(true);
   });
+
+  it('a crash in the child is contained, audited and restarted like a worker crash', async () => {
+    const { sandbox, input, audit, clock } = setup({ grant: { crashy: ['storage:module'] } });
+    const events: string[] = [];
+    let crashed: () => void = () => {};
+    let running: () => void = () => {};
+    const iso = await loadIsolatedModule({
+      entry: `${dir('crashy')}/index.mjs`,
+      isolation: 'process',
+      sandbox,
+      clock,
+      restart: { backoffMs: 50 },
+      onEvent: (e) => {
+        events.push(e.type === 'crash' ? `crash:${e.kind}` : e.type);
+        if (e.type === 'crash') crashed();
+        if (e.type === 'running') running();
+      },
+    });
+    loaded.push(iso);
+    const { ctx } = sandbox.contextFor(input('crashy'), iso.definition);
+    const api = (await iso.definition.activate?.(ctx)) as Record<string, () => Promise<unknown>>;
+    const crash = new Promise<void>((r) => {
+      crashed = r;
+    });
+    const error = await api.exit?.().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isModhostError(error, 'MODULE_CRASHED')).toBe(true);
+    await crash;
+    expect(audit.query({ kind: 'crash' })[0]?.detail).toMatch(/^exit: exited with code 3/);
+    const restarted = new Promise<void>((r) => {
+      running = r;
+    });
+    clock.advance(50);
+    await restarted;
+    expect(await api.ok?.()).toBe(1);
+    expect(events).toEqual(['running', 'crash:exit', 'running']);
+  });
 });
+
