@@ -105,4 +105,3 @@ describe('process tier', () => {
     expect(events).toEqual(['running', 'crash:exit', 'running']);
   });
 });
-
