@@ -8,6 +8,7 @@ const alias = {
   '@modhost/resolver': fileURLToPath(new URL('./packages/resolver/src/index.ts', import.meta.url)),
   '@modhost/activation': fileURLToPath(new URL('./packages/activation/src/index.ts', import.meta.url)),
   '@modhost/sandbox': fileURLToPath(new URL('./packages/sandbox/src/index.ts', import.meta.url)),
+  '@modhost/manifest': fileURLToPath(new URL('./packages/manifest/src/index.ts', import.meta.url)),
 };
 
 const project = (name: string, root: string): TestProjectInlineConfiguration => ({
@@ -23,6 +24,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('resolver', 'packages/resolver'),
   project('activation', 'packages/activation'),
   project('sandbox', 'packages/sandbox'),
+  project('manifest', 'packages/manifest'),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];

@@ -60,7 +60,7 @@ export type {
   UnregisterOptions,
 } from './registry-types.js';
 export { FORBIDDEN_KEYS, findForbiddenKeys, findNonJsonData, isPlainObject } from './safe-data.js';
-export { compareSemver, isValidSemver, parseSemver, type SemVer } from './semver.js';
+export { compareSemver, isValidSemver, parseSemver, SEMVER_PATTERN, type SemVer } from './semver.js';
 export type {
   InferSchemaInput,
   InferSchemaOutput,
@@ -70,4 +70,11 @@ export type {
   StandardSchemaV1,
 } from './standard-schema.js';
 export { type MaybePromise, type MemoryStorageOptions, memoryStorage, type StorageAdapter, type StorageChange } from './storage.js';
-export { isValidModuleName, isValidPermission, type ValidationResult, validateDefinition } from './validate-definition.js';
+export {
+  isValidModuleName,
+  isValidPermission,
+  MODULE_NAME_PATTERN,
+  PERMISSION_PATTERN,
+  type ValidationResult,
+  validateDefinition,
+} from './validate-definition.js';

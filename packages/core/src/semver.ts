@@ -1,6 +1,7 @@
 // The official semver.org 2.0.0 grammar. Core only needs to validate and order
 // versions; range matching belongs to @modhost/resolver (which uses `semver`).
-const SEMVER =
+/** The semver.org 2.0.0 grammar of a version. */
+export const SEMVER_PATTERN: RegExp =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 /** A parsed semantic version. */
@@ -15,7 +16,7 @@ export interface SemVer {
 /** Parses a strict semver.org version (no leading `v`, no whitespace); `undefined` if invalid. */
 export function parseSemver(version: string): SemVer | undefined {
   if (typeof version !== 'string' || version.length > 256) return undefined;
-  const m = SEMVER.exec(version);
+  const m = SEMVER_PATTERN.exec(version);
   if (!m) return undefined;
   const nums = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (!nums.every(Number.isSafeInteger)) return undefined;

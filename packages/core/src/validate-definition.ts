@@ -3,10 +3,12 @@ import { type AnyModuleDefinition, DEFINITION_FIELDS, HOOK_FIELDS } from './modu
 import { findForbiddenKeys, findNonJsonData, isPlainObject } from './safe-data.js';
 import { isValidSemver } from './semver.js';
 
-/** npm's name rules: lower case, URL-safe, optionally scoped, at most 214 characters. */
-const NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
+/** npm's name rules: lower case, URL-safe, optionally scoped (also at most 214 characters, checked apart). */
+export const MODULE_NAME_PATTERN: RegExp = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
 /** `<domain>:<action>[:<scope>]`; the scope is free text (paths, hosts) without whitespace. */
-const PERMISSION = /^[a-z][a-z0-9-]*:[a-z*][a-z0-9-*]*(?::\S+)?$/;
+export const PERMISSION_PATTERN: RegExp = /^[a-z][a-z0-9-]*:[a-z*][a-z0-9-*]*(?::\S+)?$/;
+const NAME = MODULE_NAME_PATTERN;
+const PERMISSION = PERMISSION_PATTERN;
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 const STATE_MODES = new Set(['stateless', 'snapshot', 'quiesce']);
 const KNOWN = new Set<string>(DEFINITION_FIELDS);

@@ -1,0 +1,2 @@
+export { assertManifest, configSchemaFromJson, manifestJsonSchema, parseManifest } from './parse.js';
+export { type ConfigJsonSchema, configJsonSchema, type Manifest, type ManifestInput, manifestSchema } from './schema.js';
