@@ -9,6 +9,7 @@ const alias = {
   '@modhost/activation': fileURLToPath(new URL('./packages/activation/src/index.ts', import.meta.url)),
   '@modhost/sandbox': fileURLToPath(new URL('./packages/sandbox/src/index.ts', import.meta.url)),
   '@modhost/manifest': fileURLToPath(new URL('./packages/manifest/src/index.ts', import.meta.url)),
+  modhost: fileURLToPath(new URL('./packages/modhost/src/index.ts', import.meta.url)),
 };
 
 const project = (name: string, root: string): TestProjectInlineConfiguration => ({
@@ -25,6 +26,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('activation', 'packages/activation'),
   project('sandbox', 'packages/sandbox'),
   project('manifest', 'packages/manifest'),
+  project('modhost', 'packages/modhost'),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];

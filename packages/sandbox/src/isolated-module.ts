@@ -157,7 +157,9 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
   } finally {
     await probe.stop();
   }
-  const d = description as GuestDescription;
+  // A folder module's entry may leave identity to its manifest: `expect` fills it in.
+  const described = description as GuestDescription;
+  const d: GuestDescription = { ...described, name: described.name ?? options.expect?.name, version: described.version ?? options.expect?.version };
   if (options.expect && (d.name !== options.expect.name || d.version !== options.expect.version)) {
     throw new ModhostError(
       'MANIFEST_INVALID',

@@ -1,0 +1,208 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { defineModule } from '@modhost/core';
+import { createFakeClock } from '@modhost/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHost, type Host, type HostEvents } from './host.js';
+import { createRequestListener } from './http.js';
+import { modulesFolder, tasksModule } from './test-folders.js';
+
+const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function setup(extra: Partial<Parameters<typeof createHost>[0]> = {}) {
+  const folder = modulesFolder();
+  const clock = createFakeClock({ now: 1_000 });
+  const host = createHost({
+    version: '1.0.0',
+    modulesDir: folder.root,
+    clock,
+    logger: quiet,
+    timeouts: { verify: 5_000 },
+    policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
+    ...extra,
+  });
+  const seen: string[] = [];
+  host.events.onAny((event, payload) => {
+    seen.push(`${String(event)} ${JSON.stringify(payload)}`);
+  });
+  cleanups.push(
+    () => folder.cleanup(),
+    () => host.stop(),
+  );
+  return { folder, clock, host, seen };
+}
+
+async function serve(host: Host) {
+  const server: Server = createServer(createRequestListener(host));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return async (path: string, init: RequestInit & { tenant?: string } = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', ...(init.tenant ? { 'x-tenant': init.tenant } : {}) },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+}
+
+describe('createHost with a modules folder', () => {
+  it('starts every folder that loads, keeps the broken one as a problem with a hint, serves routes over node:http', async () => {
+    const { folder, host } = setup();
+    const t = tasksModule('1.0.0');
+    folder.write('tasks', t.manifest, t.entry);
+    folder.write('broken', { name: 'broken', version: 'one' }, 'export default {}');
+    const plan = await host.plan();
+    expect(plan).toMatchObject({ ok: true, start: [], keep: [] });
+    const report = await host.start();
+    expect(report.modules.map((m) => `${m.name} ${m.state}`)).toEqual(['tasks active']);
+    const status = await host.status();
+    expect(status.modules).toMatchObject([{ name: 'tasks', version: '1.0.0', state: 'active', isolation: 'worker' }]);
+    expect(status.problems).toMatchObject([{ dir: join(folder.root, 'broken'), code: 'MANIFEST_INVALID', hint: expect.stringContaining('modhost.json') }]);
+    expect(status.problems[0]?.message).toContain('version: a version is semver');
+
+    const http = await serve(host);
+    expect(await http('/tasks/add', { method: 'POST', body: JSON.stringify({ title: 'write docs' }) })).toEqual({ status: 201, body: { count: 1 } });
+    expect(await http('/tasks/list')).toEqual({ status: 200, body: { version: '1.0.0', tasks: ['write docs'] } });
+    expect((await http('/nothing')).status).toBe(404);
+  });
+
+  it('serves a tenant only the modules enabled for it', async () => {
+    const { folder, host } = setup();
+    const t = tasksModule('1.0.0', { isolation: 'in-process' });
+    folder.write('tasks', t.manifest, t.entry);
+    await host.start();
+    await host.enable('tasks', { tenant: 'acme' });
+    const http = await serve(host);
+    expect((await http('/tasks/list', { tenant: 'acme' })).status).toBe(200);
+    expect((await http('/tasks/list', { tenant: 'globex' })).status).toBe(404);
+    await host.disable('tasks', { tenant: 'acme' });
+    expect((await http('/tasks/list', { tenant: 'acme' })).status).toBe(404);
+  });
+
+  it('rescan: a new version is hot-swapped, a broken one is refused while the old one serves, a removed folder stops', async () => {
+    // One failed probe fails the gate, so the test needs no clock steps while workers start in real time.
+    const { folder, host, seen } = setup({ health: { failureThreshold: 1 } });
+    folder.write('tasks', tasksModule('1.0.0').manifest, tasksModule('1.0.0').entry);
+    await host.start();
+    const http = await serve(host);
+    await http('/tasks/add', { method: 'POST', body: JSON.stringify({ title: 'kept across versions' }) });
+
+    const v2 = tasksModule('1.1.0');
+    folder.write('tasks', v2.manifest, v2.entry);
+    await host.rescan();
+    expect(await http('/tasks/list')).toEqual({ status: 200, body: { version: '1.1.0', tasks: ['kept across versions'] } });
+
+    const bad = tasksModule('1.2.0', { healthy: false });
+    folder.write('tasks', bad.manifest, bad.entry);
+    await host.rescan();
+    expect(seen.find((s) => s.startsWith('module:upgrade-failed'))).toContain('HEALTH_CHECK_FAILED');
+    expect((await http('/tasks/list')).body.version).toBe('1.1.0');
+    expect((await host.status()).problems).toMatchObject([{ code: 'HEALTH_CHECK_FAILED', hint: expect.stringContaining('previous version keeps serving') }]);
+    // The same broken version is not retried on the next scan.
+    const before = seen.length;
+    await host.rescan();
+    expect(seen.slice(before).filter((s) => s.startsWith('module:upgrade'))).toEqual([]);
+
+    folder.write(
+      'notes',
+      { name: 'notes', version: '0.1.0', permissions: ['routes:mount'], routes: [{ method: 'GET', path: '/' }] },
+      "export default { routes: [{ method: 'GET', path: '/', handler: () => ({ body: { notes: [] } }) }] }",
+    );
+    await host.rescan();
+    expect(await http('/notes')).toEqual({ status: 200, body: { notes: [] } });
+
+    folder.remove('notes');
+    await host.rescan();
+    expect((await http('/notes')).status).toBe(404);
+    expect(seen.filter((s) => /^module:(installed|upgraded|removed)/.test(s)).map((s) => s.split(' {')[0])).toEqual([
+      'module:installed',
+      'module:upgraded',
+      'module:installed',
+      'module:removed',
+    ]);
+  });
+
+  it('rollback points back at the warm previous version, both in workers', async () => {
+    const { folder, host } = setup();
+    folder.write('tasks', tasksModule('1.0.0').manifest, tasksModule('1.0.0').entry);
+    await host.start();
+    folder.write('tasks', tasksModule('2.0.0').manifest, tasksModule('2.0.0').entry);
+    await host.rescan();
+    const http = await serve(host);
+    expect((await http('/tasks/list')).body.version).toBe('2.0.0');
+    const report = await host.rollback('tasks');
+    expect(report).toMatchObject({ ok: true, outcome: 'rolled-back', to: '1.0.0' });
+    expect((await http('/tasks/list')).body.version).toBe('1.0.0');
+    expect((await host.status()).modules).toMatchObject([{ name: 'tasks', version: '1.0.0', active: true }]);
+  });
+
+  it('a bad manifest or an entry that breaks its contract disturbs nothing that runs', async () => {
+    const { folder, host } = setup();
+    folder.write('tasks', tasksModule('1.0.0').manifest, tasksModule('1.0.0').entry);
+    await host.start();
+    folder.write('tasks', { ...tasksModule('1.0.1').manifest, routes: [{ method: 'GET', path: '/list' }] }, tasksModule('1.0.1').entry);
+    folder.write('oops', { name: 'oops', version: '1.0.0', __proto__: null, permissions: ['nope'] }, 'export default {}');
+    await host.rescan();
+    const { modules, problems } = await host.status();
+    expect(modules).toMatchObject([{ name: 'tasks', version: '1.0.0', active: true }]);
+    expect(problems.map((p) => p.message).join('\n')).toMatch(/the entry handles POST \/add, which modhost.json does not declare/);
+    expect(problems.map((p) => p.message).join('\n')).toMatch(/permissions.0: a permission is <domain>:<action>/);
+  });
+
+  it('a changed file under the same version is refused (INTEGRITY_MISMATCH) and the running version keeps serving', async () => {
+    const { folder, host } = setup();
+    const t = tasksModule('1.0.0');
+    const dir = folder.write('tasks', t.manifest, t.entry);
+    await host.start();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'index.mjs'), t.entry.replace("'1.0.0'", "'evil'"));
+    await host.rescan();
+    expect((await host.status()).problems).toMatchObject([{ code: 'INTEGRITY_MISMATCH', message: expect.stringContaining('changed: index.mjs') }]);
+    expect((await host.status()).modules[0]?.active).toBe(true);
+  });
+
+  it('watch: a copied-in module is installed after the debounce, on the injected clock', async () => {
+    const { folder, host, clock } = setup({ watch: true, debounceMs: 200 });
+    await host.start();
+    const installed = new Promise<HostEvents['module:installed']>((r) => host.events.once('module:installed', r));
+    const t = tasksModule('1.0.0', { isolation: 'in-process' });
+    folder.write('tasks', t.manifest, t.entry);
+    // Wait for the file-system event to arm the debounce timer, then let the debounce pass.
+    for (let i = 0; i < 10_000 && clock.pendingTimers() === 0; i++) await new Promise((r) => setImmediate(r));
+    clock.advance(200);
+    expect(await installed).toMatchObject({ name: 'tasks', version: '1.0.0' });
+  });
+
+  it('code modules, per-tenant config through the tenant service, uninstall', async () => {
+    const notes = defineModule({
+      name: 'notes',
+      version: '1.0.0',
+      permissions: ['routes:mount'],
+      config: { schema: (await import('zod')).z.object({ title: (await import('zod')).z.string() }), defaults: { title: 'Notes' } },
+      routes: [
+        {
+          method: 'GET',
+          path: '/title',
+          handler: async (req, ctx) => ({
+            body: await (ctx.services.tenant as { config(t?: string): Promise<{ title: string }> }).config(req.headers['x-tenant']),
+          }),
+        },
+      ],
+    });
+    const { host } = setup({ modules: [notes] });
+    await host.start();
+    await host.enable('notes', { tenant: 'acme' });
+    await host.configure('notes', { title: 'Acme notes' }, { tenant: 'acme' });
+    const http = await serve(host);
+    expect((await http('/notes/title', { tenant: 'acme' })).body).toEqual({ title: 'Acme notes' });
+    expect((await http('/notes/title')).body).toEqual({ title: 'Notes' });
+    await host.uninstall('notes');
+    expect((await host.status()).modules).toEqual([]);
+  });
+});

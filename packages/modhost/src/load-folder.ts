@@ -1,0 +1,193 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type AnyModuleDefinition, type Issue, isPlainObject, ModhostError, validateDefinition } from '@modhost/core';
+import { configSchemaFromJson, type Manifest, parseManifest } from '@modhost/manifest';
+import { type IsolatedModule, loadIsolatedModule, type Sandbox } from '@modhost/sandbox';
+
+/** A module loaded from a folder (`modhost.json` + entry). */
+export interface FolderModule {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  /** What the registry gets: the manifest's declarations with the entry's code. */
+  readonly definition: AnyModuleDefinition;
+  readonly isolation: 'in-process' | 'worker' | 'process';
+  /** SRI of the folder, recorded at load. */
+  readonly integrity: string;
+  /** Stops an isolated module's guest (nothing for in-process modules). */
+  dispose(): Promise<void>;
+}
+
+/** Options for {@link loadModuleFolder}. */
+export interface LoadFolderOptions {
+  sandbox: Sandbox;
+  /** Isolation for manifests that do not say (default `worker`: reloads release everything). */
+  defaultIsolation?: 'in-process' | 'worker' | 'process';
+  /** For isolated modules: see `@modhost/sandbox`. */
+  isolated?: Pick<Parameters<typeof loadIsolatedModule>[0], 'limits' | 'restart' | 'clock' | 'registry' | 'onEvent'>;
+}
+
+const invalid = (dir: string, message: string, issues: Issue[] = [], cause?: unknown) =>
+  new ModhostError('MANIFEST_INVALID', `${dir}: ${message}`, { ...(cause ? { cause } : {}), details: { dir, issues } });
+
+/** Reads and parses `<dir>/modhost.json`; throws `MANIFEST_INVALID` with every issue. */
+export async function readManifest(dir: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'modhost.json'), 'utf8');
+  } catch (cause) {
+    throw invalid(dir, 'has no readable modhost.json; a module folder needs one (see `modhost create`)', [], cause);
+  }
+  const parsed = parseManifest(text);
+  if (!parsed.ok) {
+    throw invalid(
+      dir,
+      `modhost.json is not valid:\n  - ${parsed.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('\n  - ')}`,
+      parsed.issues,
+    );
+  }
+  return parsed.value;
+}
+
+/** Contract problems between the manifest and what the entry's code declares. */
+export function contractIssues(
+  manifest: Manifest,
+  code: { name?: unknown; version?: unknown; routes: { method: string; path: string }[]; jobs: { name: string }[] },
+): Issue[] {
+  const issues: Issue[] = [];
+  if (code.name !== undefined && code.name !== manifest.name)
+    issues.push({ path: ['name'], message: `the entry says "${String(code.name)}", modhost.json says "${manifest.name}"` });
+  if (code.version !== undefined && code.version !== manifest.version) {
+    issues.push({ path: ['version'], message: `the entry says ${String(code.version)}, modhost.json says ${manifest.version}` });
+  }
+  const declared = new Set((manifest.routes ?? []).map((r) => `${r.method} ${r.path}`));
+  const implemented = new Set(code.routes.map((r) => `${r.method} ${r.path}`));
+  for (const r of declared)
+    if (!implemented.has(r)) issues.push({ path: ['routes'], message: `route ${r} is declared in modhost.json but the entry has no handler for it` });
+  for (const r of implemented)
+    if (!declared.has(r)) issues.push({ path: ['routes'], message: `the entry handles ${r}, which modhost.json does not declare; add it to "routes"` });
+  const jobs = new Set((manifest.jobs ?? []).map((j) => j.name));
+  for (const j of code.jobs)
+    if (!jobs.has(j.name)) issues.push({ path: ['jobs'], message: `the entry runs job "${j.name}", which modhost.json does not declare; add it to "jobs"` });
+  for (const j of jobs)
+    if (!code.jobs.some((c) => c.name === j))
+      issues.push({ path: ['jobs'], message: `job "${j}" is declared in modhost.json but the entry does not implement it` });
+  return issues;
+}
+
+/** The manifest's declarative fields, laid over the code's definition. */
+function declarative(manifest: Manifest) {
+  const config = manifest.config
+    ? {
+        config: {
+          schema: configSchemaFromJson(manifest.config.schema),
+          ...(manifest.config.defaults ? { defaults: manifest.config.defaults } : {}),
+          ...(manifest.config.presets ? { presets: manifest.config.presets } : {}),
+          ...(manifest.config.sensitive ? { sensitive: manifest.config.sensitive } : {}),
+        },
+      }
+    : {};
+  const pick = <K extends keyof Manifest>(k: K) => (manifest[k] !== undefined ? { [k]: manifest[k] } : {});
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    ...pick('description'),
+    ...pick('author'),
+    ...pick('license'),
+    ...pick('engines'),
+    dependencies: manifest.dependencies ?? {},
+    optionalDependencies: manifest.optionalDependencies ?? {},
+    permissions: manifest.permissions ?? [],
+    ...pick('stateMode'),
+    ...pick('ui'),
+    ...pick('extensions'),
+    ...config,
+  };
+}
+
+/**
+ * Loads a module folder: validates `modhost.json`, records (or checks) the folder's integrity, loads the entry
+ * in its isolation tier, and checks the entry against the manifest's contract. Throws `MANIFEST_INVALID` (with
+ * every issue), `INTEGRITY_MISMATCH` or `SIGNATURE_INVALID`; nothing is registered or started.
+ *
+ * In-process entries are imported under a URL that carries the folder's integrity, so a new version is a new
+ * module instance. ESM cannot be unloaded: every in-process version loaded stays in memory until the process
+ * ends. Modules meant to be reloaded often should use the default `worker` isolation, whose reloads release
+ * everything with the worker.
+ */
+export async function loadModuleFolder(dir: string, options: LoadFolderOptions): Promise<FolderModule> {
+  const manifest = await readManifest(dir);
+  const entry = join(dir, manifest.main);
+  if (!(await stat(entry).catch(() => undefined))?.isFile())
+    throw invalid(dir, `its entry "${manifest.main}" (modhost.json "main") does not exist`, [{ path: ['main'], message: 'no such file' }]);
+  let signature: unknown;
+  const sigText = await readFile(join(dir, 'modhost.sig'), 'utf8').catch(() => undefined);
+  if (sigText !== undefined) {
+    try {
+      signature = JSON.parse(sigText);
+    } catch {
+      signature = sigText;
+    }
+  }
+  const record = await options.sandbox.admit({ name: manifest.name, version: manifest.version, root: dir, ...(signature !== undefined ? { signature } : {}) });
+  const isolation = manifest.isolation ?? options.defaultIsolation ?? 'worker';
+  const base = declarative(manifest);
+
+  if (isolation === 'in-process') {
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(`${pathToFileURL(entry).href}?integrity=${encodeURIComponent(record.integrity.slice(7, 27))}`)) as Record<string, unknown>;
+    } catch (cause) {
+      throw invalid(
+        dir,
+        `its entry failed to load: ${cause instanceof Error ? cause.message : String(cause)}`,
+        [{ path: ['main'], message: 'failed to load' }],
+        cause,
+      );
+    }
+    const code = (mod.default ?? mod.module) as Record<string, unknown> | undefined;
+    if (!isPlainObject(code))
+      throw invalid(dir, `its entry "${manifest.main}" must export the module as its default export (a plain object)`, [
+        { path: ['main'], message: 'no default export' },
+      ]);
+    const routes = (Array.isArray(code.routes) ? code.routes : []) as { method: string; path: string }[];
+    const jobs = (Array.isArray(code.jobs) ? code.jobs : []) as { name: string }[];
+    const issues = contractIssues(manifest, { name: code.name, version: code.version, routes, jobs });
+    if (issues.length > 0) throw invalid(dir, `its entry does not match modhost.json:\n  - ${issues.map((i) => i.message).join('\n  - ')}`, issues);
+    const definition = { ...code, ...base };
+    const checked = validateDefinition(definition);
+    if (!checked.ok)
+      throw invalid(dir, `its module is not valid:\n  - ${checked.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  - ')}`, checked.issues);
+    return { dir, manifest, definition: checked.value, isolation, integrity: record.integrity, dispose: async () => {} };
+  }
+
+  let iso: IsolatedModule;
+  try {
+    iso = await loadIsolatedModule({
+      entry,
+      root: dir,
+      isolation,
+      sandbox: options.sandbox,
+      expect: { name: manifest.name, version: manifest.version },
+      ...(base.config ? { config: base.config as never } : {}),
+      ...options.isolated,
+    });
+  } catch (cause) {
+    if (cause instanceof ModhostError && cause.code !== 'MANIFEST_INVALID') throw cause;
+    throw invalid(
+      dir,
+      `its entry failed to load in a ${isolation} guest: ${cause instanceof Error ? cause.message : String(cause)}`,
+      [{ path: ['main'], message: 'failed to load' }],
+      cause,
+    );
+  }
+  const d = iso.description;
+  const issues = contractIssues(manifest, { name: d.name, version: d.version, routes: d.routes, jobs: d.jobs });
+  if (issues.length > 0) {
+    await iso.stop();
+    throw invalid(dir, `its entry does not match modhost.json:\n  - ${issues.map((i) => i.message).join('\n  - ')}`, issues);
+  }
+  const definition = { ...iso.definition, ...base, config: base.config ?? iso.definition.config };
+  if (definition.config === undefined) delete (definition as Record<string, unknown>).config;
+  return { dir, manifest, definition: definition as AnyModuleDefinition, isolation, integrity: record.integrity, dispose: () => iso.stop() };
+}
