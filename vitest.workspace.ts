@@ -10,6 +10,7 @@ const alias = {
   '@modhost/sandbox': fileURLToPath(new URL('./packages/sandbox/src/index.ts', import.meta.url)),
   '@modhost/manifest': fileURLToPath(new URL('./packages/manifest/src/index.ts', import.meta.url)),
   modhost: fileURLToPath(new URL('./packages/modhost/src/index.ts', import.meta.url)),
+  '@modhost/cli': fileURLToPath(new URL('./packages/cli/src/index.ts', import.meta.url)),
 };
 
 const project = (name: string, root: string): TestProjectInlineConfiguration => ({
@@ -27,6 +28,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('sandbox', 'packages/sandbox'),
   project('manifest', 'packages/manifest'),
   project('modhost', 'packages/modhost'),
+  project('cli', 'packages/cli'),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];

@@ -109,9 +109,10 @@ describe('config schema from JSON Schema', () => {
 
 describe('the JSON Schema for editors', () => {
   it('docs/manifest.schema.json and packages/manifest/schema.json match the zod schema (run `npm run manifest:schema` after changing it)', () => {
-    const expected = `${JSON.stringify(manifestJsonSchema(), null, 2)}\n`;
+    // Compared as JSON, so formatting (the linter reflows it) is not drift.
+    const expected = JSON.parse(JSON.stringify(manifestJsonSchema()));
     for (const path of ['../../../docs/manifest.schema.json', '../schema.json']) {
-      expect(readFileSync(new URL(path, import.meta.url), 'utf8'), path).toBe(expected);
+      expect(JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')), path).toEqual(expected);
     }
   });
 });

@@ -1,0 +1,201 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFakeClock } from '@modhost/testkit';
+import { createHost, createRequestListener } from 'modhost';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CliIo, run } from './cli.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const temp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'modhost-cli-'));
+  dirs.push(d);
+  return d;
+};
+
+async function cli(args: string[], cwd: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), cwd };
+  const code = await run(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+function writeModule(parent: string, dir: string, manifest: Record<string, unknown>, entry = 'export default {}') {
+  mkdirSync(join(parent, dir), { recursive: true });
+  writeFileSync(join(parent, dir, 'modhost.json'), JSON.stringify(manifest));
+  writeFileSync(join(parent, dir, 'index.mjs'), entry);
+}
+
+describe('modhost create → validate → its own test → drop into a host', () => {
+  it('works end to end', async () => {
+    const work = temp();
+    const created = await cli(['create', 'greeter'], work);
+    expect(created.code).toBe(0);
+    const dir = join(work, 'greeter');
+    expect(created.out).toContain(`created ${dir}`);
+
+    const validated = await cli(['validate', 'greeter'], work);
+    expect(validated).toMatchObject({ code: 0, out: '✓ greeter@0.1.0 is valid' });
+
+    // The generated test passes with nothing but Node.
+    const testRun = execFileSync(process.execPath, ['--test'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    expect(testRun).toMatch(/# pass 2/);
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts).toEqual({ build: 'modhost validate .', test: 'node --test' });
+
+    // Dropped into a host's modules folder, it is installed on the next scan and serves its route.
+    const modules = join(work, 'modules');
+    mkdirSync(modules);
+    const host = createHost({
+      version: '1.0.0',
+      modulesDir: modules,
+      clock: createFakeClock(),
+      logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }),
+      policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
+    });
+    await host.start();
+    cpSync(dir, join(modules, 'greeter'), { recursive: true });
+    await host.rescan();
+    const { createServer } = await import('node:http');
+    const server = createServer(createRequestListener(host));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const res = await fetch(`http://127.0.0.1:${port}/greeter/hello`);
+    expect(await res.json()).toEqual({ message: 'hello from greeter', visits: 1 });
+    await new Promise((r) => server.close(r));
+    await host.stop();
+  });
+
+  it('refuses a bad name and an existing folder (exit 2)', async () => {
+    const work = temp();
+    expect((await cli(['create', 'Bad Name'], work)).code).toBe(2);
+    await cli(['create', 'x'], work);
+    const again = await cli(['create', 'x'], work);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('exists and is not empty');
+  });
+});
+
+describe('modhost validate', () => {
+  it('lists every problem and exits 1; --json for machines', async () => {
+    const work = temp();
+    writeModule(
+      work,
+      'bad',
+      { name: 'bad', version: '1.0.0', permissions: ['fs:read', 'tasks:read'], routes: [{ method: 'GET', path: '/a' }] },
+      "export default { routes: [{ method: 'GET', path: '/b', handler: () => ({}) }] }",
+    );
+    const r = await cli(['validate', 'bad'], work);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('modhost.json: permissions.0: "fs:read" needs a scope');
+    expect(r.out).toContain('route GET /a is declared in modhost.json but the entry has no handler for it');
+    expect(r.out).toContain('the entry handles GET /b, which modhost.json does not declare');
+    expect(r.out).toContain('does not request "routes:mount"');
+    const json = JSON.parse((await cli(['validate', 'bad', '--json'], work)).out);
+    expect(json).toMatchObject({ ok: false, module: 'bad@1.0.0' });
+    expect(json.problems.length).toBeGreaterThanOrEqual(4);
+
+    writeModule(work, 'broken', { name: 'Broken', version: '1', surprise: 1 });
+    const broken = await cli(['validate', 'broken'], work);
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/modhost.json: name: .*\n.*modhost.json: version: .*\n.*modhost.json: surprise: unknown field "surprise"/);
+  });
+});
+
+describe('modhost graph', () => {
+  it('prints waves, dot, or why there is no plan', async () => {
+    const work = temp();
+    writeModule(work, 'tasks', { name: 'tasks', version: '1.2.0' });
+    writeModule(work, 'reports', { name: 'reports', version: '1.0.0', dependencies: { tasks: '^1.0.0' } });
+    writeModule(work, 'notes', { name: 'notes', version: '0.3.0' });
+    expect(await cli(['graph', '.'], work)).toMatchObject({ code: 0, out: 'wave 1: notes@0.3.0, tasks@1.2.0\nwave 2: reports@1.0.0' });
+    const dot = await cli(['graph', '.', '--format', 'dot'], work);
+    expect(dot.out).toContain('"tasks" -> "reports" [label="^1.0.0"];');
+    expect(dot.out).toMatch(/^digraph modules \{/);
+    writeModule(work, 'reports', { name: 'reports', version: '1.0.0', dependencies: { tasks: '^2.0.0' } });
+    const none = await cli(['graph', '.'], work);
+    expect(none.code).toBe(1);
+    expect(none.out).toMatch(/^no plan: .*reports.*tasks/s);
+    expect((await cli(['graph', '.', '--format', 'svg'], work)).code).toBe(2);
+  });
+});
+
+describe('modhost doctor', () => {
+  it('finds broken manifests, unmet dependencies, failed modules with recovery steps, and drift', async () => {
+    const work = temp();
+    const modules = join(work, 'modules');
+    mkdirSync(modules);
+    writeModule(modules, 'tasks', { name: 'tasks', version: '1.0.0' }, 'export default { health: () => false }');
+    writeModule(modules, 'reports', { name: 'reports', version: '1.0.0', dependencies: { billing: '^1.0.0' } });
+    writeModule(modules, 'oops', { name: 'oops' });
+    // A host ran on a file-backed storage; the doctor opens the same storage through a module file.
+    const dataFile = join(work, 'data.json');
+    const storageFile = join(work, 'storage.mjs');
+    // A self-contained adapter over the saved data, as a host's own adapter module would be.
+    writeFileSync(
+      storageFile,
+      `import { readFileSync } from 'node:fs';
+export default () => {
+  const map = new Map(Object.entries(JSON.parse(readFileSync(${JSON.stringify(dataFile)}, 'utf8'))));
+  return {
+    get: (k) => map.get(k),
+    set: (k, v) => void map.set(k, v),
+    delete: (k) => void map.delete(k),
+    keys: (p) => [...map.keys()].filter((k) => k.startsWith(p)),
+    compareAndSet: (k, expected, next) => {
+      if ((map.get(k) ?? null) !== expected) return false;
+      if (next === null) map.delete(k);
+      else map.set(k, next);
+      return true;
+    },
+  };
+};
+`,
+    );
+    const { memoryStorage } = await import('@modhost/core');
+    const map = new Map<string, string>();
+    const host = createHost({
+      version: '1.0.0',
+      storage: memoryStorage({ map }),
+      modulesDir: modules,
+      clock: createFakeClock(),
+      logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }),
+      health: { failureThreshold: 1 },
+    });
+    await host.start();
+    await host.stop();
+    writeFileSync(dataFile, JSON.stringify(Object.fromEntries(map)));
+    writeModule(modules, 'notes', { name: 'notes', version: '1.0.0' });
+
+    const r = await cli(['doctor', 'modules', '--storage', storageFile], work);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('oops/modhost.json: version:');
+    expect(r.out).toMatch(/reports@1\.0\.0: .*billing/);
+    expect(r.out).toMatch(/tasks@1\.0\.0: is failed: \[HEALTH_CHECK_FAILED\]/);
+    expect(r.out).toContain('→ fix what health() depends on');
+    expect(r.out).toContain('notes: has a folder but is not in storage');
+    const clean = temp();
+    writeModule(clean, 'a', { name: 'a', version: '1.0.0' });
+    expect(await cli(['doctor', '.'], clean)).toMatchObject({ code: 0 });
+  });
+});
+
+describe('help and usage', () => {
+  it('every command has --help; unknown commands and missing arguments exit 2', async () => {
+    for (const c of ['create', 'validate', 'graph', 'doctor']) {
+      const r = await cli([c, '--help'], temp());
+      expect(r.code, c).toBe(0);
+      expect(r.out, c).toMatch(new RegExp(`^Usage: modhost ${c}`));
+      expect(r.out, c).toContain('Exit codes:');
+    }
+    expect((await cli([], temp())).code).toBe(2);
+    expect((await cli(['--help'], temp())).code).toBe(0);
+    expect((await cli(['frobnicate'], temp())).code).toBe(2);
+    expect((await cli(['validate'], temp())).code).toBe(2);
+    expect((await cli(['validate', '.', '--bogus'], temp())).code).toBe(2);
+  });
+});

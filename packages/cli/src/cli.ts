@@ -1,0 +1,218 @@
+import { resolve as resolvePath } from 'node:path';
+import { parseArgs } from 'node:util';
+import { doctor, graphOf, isError, loadStorage, type Problem, readFolders, toDot, validateFolder } from './commands.js';
+import { scaffold } from './scaffold.js';
+
+/** Where the CLI writes and what it resolves paths against (tests pass their own). */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  cwd: string;
+}
+
+/** Exit codes: 0 fine, 1 problems found, 2 the command line itself is wrong. */
+export const EXIT = { OK: 0, PROBLEMS: 1, USAGE: 2 } as const;
+
+const HELP: Record<string, string> = {
+  main: `modhost: build, check and inspect modhost modules
+
+Usage: modhost <command> [options]
+
+Commands:
+  create <name>      scaffold a module folder that validates and passes its own test
+  validate <dir>     check a module folder: manifest, entry, contract, permissions
+  graph <dir>        print the activation plan (waves) of a modules folder, or why there is none
+  doctor [dir]       diagnose a modules folder and (with --storage) a host's storage
+
+Run "modhost <command> --help" for a command's options.
+Exit codes: 0 fine, 1 problems found, 2 usage error.`,
+  create: `Usage: modhost create <name> [--dir <parent>] [--isolation worker|process|in-process]
+
+Writes <parent>/<name>/ with modhost.json, index.mjs (a route, a health check),
+index.test.mjs (node --test) and package.json ("npm test", "npm run build").
+
+Options:
+  --dir <parent>      where to create the folder (default: the current directory)
+  --isolation <tier>  the isolation tier written to modhost.json (default worker)
+
+Exit codes: 0 created, 2 bad name or the folder exists.`,
+  validate: `Usage: modhost validate <dir> [--json]
+
+Checks a module folder and lists every problem: modhost.json against its schema,
+the entry file, the entry's routes and jobs against the manifest (the contract),
+and the permissions' grammar and scopes. The code is loaded in a worker thread.
+
+Options:
+  --json   print { ok, module, problems } for machines
+
+Exit codes: 0 valid, 1 problems found, 2 usage error.`,
+  graph: `Usage: modhost graph <dir> [--format text|dot|json] [--host <version>]
+
+Resolves every module folder under <dir> from the manifests alone (no code runs)
+and prints the activation waves, or the explanation of why there is no plan.
+
+Options:
+  --format text|dot|json   text (default), Graphviz dot, or JSON
+  --host <version>         check engines.host against this host version
+
+Exit codes: 0 a plan exists, 1 no plan (or broken manifests), 2 usage error.`,
+  doctor: `Usage: modhost doctor [dir] [--storage <file>] [--namespace <ns>] [--host <version>] [--json]
+
+Diagnoses a modules folder (default: ./modules): broken manifests and unmet
+dependencies. With --storage, also the host's storage: modules in error states
+with their recovery steps, drift between storage and folder, and files that
+changed since they were installed.
+
+Options:
+  --storage <file>   a module whose default export is the host's storage adapter
+                     (or a function returning it)
+  --namespace <ns>   the host's key namespace (default modhost)
+  --host <version>   check engines.host against this host version
+  --json             print { ok, problems } for machines
+
+Exit codes: 0 healthy, 1 problems found, 2 usage error.`,
+};
+
+const printProblems = (io: CliIo, problems: readonly Problem[]) => {
+  for (const p of problems) {
+    io.stdout(`  ${p.level === 'advice' ? '•' : '✗'} ${p.where}: ${p.message}`);
+    if (p.hint) io.stdout(`      → ${p.hint}`);
+  }
+};
+
+/** Runs the CLI with `argv` (without node and the script). Returns the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(HELP.main as string);
+    return command ? EXIT.OK : EXIT.USAGE;
+  }
+  if (!HELP[command] || command === 'main') {
+    io.stderr(`modhost: unknown command "${command}"\n\n${HELP.main}`);
+    return EXIT.USAGE;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' },
+        dir: { type: 'string' },
+        isolation: { type: 'string' },
+        format: { type: 'string' },
+        host: { type: 'string' },
+        storage: { type: 'string' },
+        namespace: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    io.stderr(`modhost ${command}: ${(e as Error).message}\n\n${HELP[command]}`);
+    return EXIT.USAGE;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(HELP[command] as string);
+    return EXIT.OK;
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const usage = (message: string) => {
+    io.stderr(`modhost ${command}: ${message}\n\n${HELP[command]}`);
+    return EXIT.USAGE;
+  };
+
+  switch (command) {
+    case 'create': {
+      const name = positionals[0];
+      if (!name) return usage('name the module: modhost create <name>');
+      const isolation = str(values.isolation) ?? 'worker';
+      if (!['worker', 'process', 'in-process'].includes(isolation)) return usage(`--isolation must be worker, process or in-process, not "${isolation}"`);
+      try {
+        const dir = await scaffold(resolvePath(io.cwd, str(values.dir) ?? '.'), name, isolation as 'worker');
+        io.stdout(
+          `created ${dir}\n\nnext:\n  cd ${dir}\n  npm test                 # its own tests\n  npx modhost validate .   # the checks a host makes\n  then copy the folder into your host's modules folder`,
+        );
+        return EXIT.OK;
+      } catch (e) {
+        return usage((e as Error).message);
+      }
+    }
+    case 'validate': {
+      const dir = positionals[0];
+      if (!dir) return usage('name the module folder: modhost validate <dir>');
+      const { manifest, problems } = await validateFolder(resolvePath(io.cwd, dir));
+      const ok = !problems.some(isError);
+      if (values.json) {
+        io.stdout(JSON.stringify({ ok, module: manifest ? `${manifest.name}@${manifest.version}` : null, problems }, null, 2));
+      } else if (ok) {
+        io.stdout(`✓ ${manifest?.name}@${manifest?.version} is valid`);
+        printProblems(io, problems);
+      } else {
+        io.stdout(`✗ ${dir}: ${problems.filter(isError).length} problem(s)`);
+        printProblems(io, problems);
+      }
+      return ok ? EXIT.OK : EXIT.PROBLEMS;
+    }
+    case 'graph': {
+      const dir = positionals[0];
+      if (!dir) return usage('name the modules folder: modhost graph <dir>');
+      const format = str(values.format) ?? 'text';
+      if (!['text', 'dot', 'json'].includes(format)) return usage(`--format must be text, dot or json, not "${format}"`);
+      const { manifests, problems } = await readFolders(resolvePath(io.cwd, dir)).catch((e: Error) => ({
+        manifests: [],
+        problems: [{ where: dir, message: e.message }],
+      }));
+      if (problems.length > 0) {
+        io.stderr('these folders were left out:');
+        printProblems({ ...io, stdout: io.stderr }, problems);
+      }
+      const host = str(values.host);
+      const result = graphOf(manifests, host);
+      if (!result.ok) {
+        if (format === 'json')
+          io.stdout(JSON.stringify({ ok: false, code: result.error.code, explanation: result.explanation.text, hints: result.hints }, null, 2));
+        else io.stdout(`no plan: ${result.explanation.text}${result.hints.length ? `\n\nhints:\n${result.hints.map((h) => `  - ${h}`).join('\n')}` : ''}`);
+        return EXIT.PROBLEMS;
+      }
+      const waves = result.plan.waves;
+      if (format === 'dot') io.stdout(toDot(manifests, waves));
+      else if (format === 'json')
+        io.stdout(JSON.stringify({ ok: true, waves, versions: Object.fromEntries(result.plan.order.map((n) => [n, result.plan.versionOf(n)])) }, null, 2));
+      else for (const [i, wave] of waves.entries()) io.stdout(`wave ${i + 1}: ${wave.map((n) => `${n}@${result.plan.versionOf(n)}`).join(', ')}`);
+      return problems.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
+    }
+    case 'doctor': {
+      const dir = resolvePath(io.cwd, positionals[0] ?? 'modules');
+      let storage: Awaited<ReturnType<typeof loadStorage>> | undefined;
+      const storageFile = str(values.storage);
+      if (storageFile) {
+        try {
+          storage = await loadStorage(storageFile, io.cwd);
+        } catch (e) {
+          return usage((e as Error).message);
+        }
+      }
+      let problems: Problem[];
+      try {
+        problems = await doctor(dir, {
+          ...(storage ? { storage } : {}),
+          ...(str(values.namespace) ? { namespace: str(values.namespace) as string } : {}),
+          ...(str(values.host) ? { host: str(values.host) as string } : {}),
+        });
+      } catch (e) {
+        return usage(`cannot read ${dir}: ${(e as Error).message}`);
+      } finally {
+        await storage?.dispose?.();
+      }
+      if (values.json) io.stdout(JSON.stringify({ ok: problems.length === 0, problems }, null, 2));
+      else if (problems.length === 0) io.stdout(`✓ ${dir}${storage ? ' and its storage' : ''}: nothing to fix`);
+      else {
+        io.stdout(`✗ ${problems.length} problem(s) in ${dir}${storage ? ' and its storage' : ''}:`);
+        printProblems(io, problems);
+      }
+      return problems.length === 0 ? EXIT.OK : EXIT.PROBLEMS;
+    }
+  }
+  return EXIT.USAGE;
+}

@@ -1,0 +1,187 @@
+import { readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRegistry, type Issue, isModhostError, type StorageAdapter } from '@modhost/core';
+import type { Manifest } from '@modhost/manifest';
+import { resolve } from '@modhost/resolver';
+import { computeIntegrity, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
+import { contractIssues, readManifest, recoveryHint } from 'modhost';
+
+/** A problem a command found, with where and what to do. */
+export interface Problem {
+  readonly where: string;
+  readonly message: string;
+  readonly hint?: string | undefined;
+  /** Advice does not fail a command; errors do. */
+  readonly level?: 'error' | 'advice';
+}
+
+const issueProblems = (where: string, issues: readonly Issue[]): Problem[] =>
+  issues.map((i) => ({ where: i.path.length > 0 ? `${where}: ${i.path.join('.')}` : where, message: i.message }));
+
+/** Validates one module folder: manifest, entry, contract, permissions. */
+export async function validateFolder(dir: string): Promise<{ manifest?: Manifest; problems: Problem[] }> {
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(dir);
+  } catch (e) {
+    const issues = isModhostError(e) ? ((e.details.issues as Issue[] | undefined) ?? []) : [];
+    return { problems: issues.length > 0 ? issueProblems('modhost.json', issues) : [{ where: dir, message: (e as Error).message }] };
+  }
+  const problems: Problem[] = [];
+  for (const [i, p] of (manifest.permissions ?? []).entries()) {
+    try {
+      parsePermission(p);
+    } catch (e) {
+      problems.push({ where: `modhost.json: permissions.${i}`, message: (e as Error).message.replace(/^\[[A-Z_]+\] /, '') });
+    }
+  }
+  const entry = join(dir, manifest.main);
+  if (!(await stat(entry).catch(() => undefined))?.isFile()) {
+    problems.push({ where: 'modhost.json: main', message: `the entry "${manifest.main}" does not exist` });
+    return { manifest, problems };
+  }
+  // The code is loaded in a worker, never in this process: a module under validation is untrusted.
+  try {
+    const iso = await loadIsolatedModule({ entry, root: dir, isolation: 'worker', expect: { name: manifest.name, version: manifest.version } });
+    await iso.stop();
+    const d = iso.description;
+    problems.push(...issueProblems('contract', contractIssues(manifest, { name: d.name, version: d.version, routes: d.routes, jobs: d.jobs })));
+    const hooks = new Set(d.hooks);
+    if ((manifest.routes?.length ?? 0) > 0 && !(manifest.permissions ?? []).includes('routes:mount')) {
+      problems.push({
+        where: 'modhost.json: permissions',
+        message: 'the module declares routes but does not request "routes:mount"; hosts will refuse to mount them',
+      });
+    }
+    if (!hooks.has('health')) {
+      problems.push({
+        where: 'entry',
+        level: 'advice',
+        message: 'no health() hook: the health gate can only check that activate() returned',
+        hint: 'add health(ctx) that checks what the module depends on',
+      });
+    }
+  } catch (e) {
+    problems.push({ where: `entry ${manifest.main}`, message: (e as Error).message.replace(/^\[[A-Z_]+\] /, '') });
+  }
+  return { manifest, problems };
+}
+
+/** True when a problem should fail the command (advice does not). */
+export const isError = (p: Problem) => p.level !== 'advice';
+
+/** Reads every module folder's manifest under `dir`. */
+export async function readFolders(dir: string): Promise<{ manifests: { dir: string; manifest: Manifest }[]; problems: Problem[] }> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const manifests: { dir: string; manifest: Manifest }[] = [];
+  const problems: Problem[] = [];
+  for (const e of entries.filter((x) => x.isDirectory() && !x.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
+    const folder = join(dir, e.name);
+    try {
+      manifests.push({ dir: folder, manifest: await readManifest(folder) });
+    } catch (err) {
+      const issues = isModhostError(err) ? ((err.details.issues as Issue[] | undefined) ?? []) : [];
+      problems.push(...(issues.length > 0 ? issueProblems(`${e.name}/modhost.json`, issues) : [{ where: e.name, message: (err as Error).message }]));
+    }
+  }
+  return { manifests, problems };
+}
+
+const catalogOf = (manifests: readonly { manifest: Manifest }[]) =>
+  manifests.map(({ manifest: m }) => ({
+    name: m.name,
+    version: m.version,
+    dependencies: m.dependencies ?? {},
+    optionalDependencies: m.optionalDependencies ?? {},
+    ...(m.engines?.host ? { engines: { host: m.engines.host } } : {}),
+  }));
+
+/** Resolves a modules folder from its manifests alone (no code is loaded). */
+export function graphOf(manifests: readonly { manifest: Manifest }[], host?: string) {
+  const catalog = catalogOf(manifests);
+  return resolve({ ...(host ? { host } : {}), roots: Object.fromEntries(catalog.map((c) => [c.name, '*'])), catalog });
+}
+
+/** Graphviz: an edge from each dependency to its dependent, one rank per wave. */
+export function toDot(manifests: readonly { manifest: Manifest }[], waves: readonly (readonly string[])[]): string {
+  const lines = ['digraph modules {', '  rankdir=LR;', '  node [shape=box];'];
+  for (const [i, wave] of waves.entries()) lines.push(`  { rank=same; ${wave.map((n) => JSON.stringify(n)).join('; ')}; } // wave ${i + 1}`);
+  for (const { manifest: m } of manifests) {
+    for (const [dep, range] of Object.entries(m.dependencies ?? {}))
+      lines.push(`  ${JSON.stringify(dep)} -> ${JSON.stringify(m.name)} [label=${JSON.stringify(range)}];`);
+    for (const [dep, range] of Object.entries(m.optionalDependencies ?? {}))
+      lines.push(`  ${JSON.stringify(dep)} -> ${JSON.stringify(m.name)} [label=${JSON.stringify(range)}, style=dashed];`);
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** Loads a storage adapter from a module file (its default export: an adapter, or a function returning one). */
+export async function loadStorage(file: string, cwd: string): Promise<StorageAdapter> {
+  const path = isAbsolute(file) ? file : resolvePath(cwd, file);
+  const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  const value = typeof mod.default === 'function' ? await (mod.default as () => unknown)() : mod.default;
+  const a = value as Partial<StorageAdapter> | undefined;
+  if (!a || typeof a.get !== 'function' || typeof a.keys !== 'function' || typeof a.compareAndSet !== 'function') {
+    throw new Error(`${file} must export (default) a storage adapter, or a function returning one`);
+  }
+  return a as StorageAdapter;
+}
+
+/** Diagnoses a modules folder and, when given, a storage. */
+export async function doctor(dir: string, options: { storage?: StorageAdapter; namespace?: string; host?: string }): Promise<Problem[]> {
+  const { manifests, problems } = await readFolders(dir);
+  for (const p of problems) Object.assign(p, { hint: recoveryHint('MANIFEST_INVALID') });
+  for (const { manifest: m } of manifests) {
+    const alone = resolve({
+      ...(options.host ? { host: options.host } : {}),
+      roots: { [m.name]: m.version },
+      catalog: catalogOf(manifests),
+    });
+    if (!alone.ok) problems.push({ where: `${m.name}@${m.version}`, message: alone.explanation.text, hint: recoveryHint(alone.error.code) });
+  }
+  if (!options.storage) return problems;
+  const ns = options.namespace ?? 'modhost';
+  const registry = createRegistry({ storage: options.storage, namespace: ns });
+  const records = await registry.list();
+  const inFolder = new Map(manifests.map((x) => [x.manifest.name, x]));
+  for (const r of records) {
+    if (['failed', 'blocked', 'rolled-back'].includes(r.status)) {
+      problems.push({
+        where: `${r.name}@${r.version}`,
+        message: `is ${r.status}${r.lastError ? `: [${r.lastError.code}] ${r.lastError.message}` : ''}`,
+        hint: recoveryHint(r.lastError?.code),
+      });
+    }
+  }
+  const names = new Set(records.map((r) => r.name));
+  for (const name of names)
+    if (!inFolder.has(name))
+      problems.push({ where: name, message: 'is in storage but has no folder here (drift)', hint: 'restore its folder, or uninstall it from the host' });
+  for (const { dir: folder, manifest: m } of inFolder.values()) {
+    if (!names.has(m.name)) {
+      problems.push({
+        where: m.name,
+        message: 'has a folder but is not in storage (not installed yet, or another storage)',
+        hint: 'start the host, or install it',
+      });
+      continue;
+    }
+    if (!records.some((r) => r.name === m.name && r.version === m.version)) {
+      problems.push({
+        where: m.name,
+        message: `the folder holds ${m.version}, which storage has never seen (drift)`,
+        hint: 'the host installs it on its next scan',
+      });
+    }
+    const raw = await options.storage.get(`${encodeURIComponent(ns)}:integrity:${encodeURIComponent(m.name)}@${encodeURIComponent(m.version)}`);
+    if (typeof raw === 'string') {
+      const now = await computeIntegrity(folder);
+      if ((JSON.parse(raw) as { integrity: string }).integrity !== now.integrity) {
+        problems.push({ where: `${m.name}@${m.version}`, message: 'its files changed since it was installed', hint: recoveryHint('INTEGRITY_MISMATCH') });
+      }
+    }
+  }
+  return problems;
+}
