@@ -4,6 +4,7 @@ import { benchActivation } from './activation.js';
 import { benchCoreRegistry } from './core-registry.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
 import { report } from './lib.js';
+import { benchReload } from './reload.js';
 import { benchResolver } from './resolver.js';
 import { benchSandbox } from './sandbox.js';
 
@@ -24,4 +25,8 @@ if (!only || only === 'hot-swap') {
 if (!only || only === 'sandbox') {
   const { rows, facts } = await benchSandbox();
   report('sandbox', 'sandbox: permission checks and isolation tiers', rows, facts);
+}
+if (!only || only === 'reload') {
+  const { rows, facts } = await benchReload();
+  report('reload', 'modhost: memory each module reload retains, by isolation tier', rows, facts);
 }
