@@ -1,5 +1,59 @@
-import { runDemo } from './demo.js';
+// `npm start`: the example host app on the embedded storage, watching its modules folder.
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXAMPLE_VERSIONS, prepareModulesDir, startApp } from './app.js';
 
-console.log('modhost example host: modules, dependencies, two tenants, live lifecycle');
-await runDemo();
-console.log('\nNext: read docs/getting-started.md, then run `npm test` for every check.');
+const modulesDir = prepareModulesDir(fileURLToPath(new URL('../.run/modules', import.meta.url)));
+const port = Number(process.env.PORT ?? 3000);
+const app = await startApp({ modulesDir, port, watch: true }).catch(async (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EADDRINUSE') throw e;
+  console.log(`port ${port} is taken; using a free one (set PORT to choose)`);
+  return startApp({ modulesDir, port: 0, watch: true });
+});
+const { host, url } = app;
+
+host.events.onAny((event, payload) => console.log(`  [event] ${String(event)} ${JSON.stringify(payload)}`));
+const { modules, problems } = await host.status();
+console.log('\nmodhost example host: three modules from a folder, two tenants, live hot swap\n');
+for (const m of modules) console.log(`  ${`${m.name}@${m.version}`.padEnd(16)} ${m.state.padEnd(8)} ${m.isolation}`);
+for (const p of problems) console.log(`  ! ${p.dir}: ${p.message}`);
+// Paths as seen from where `npm start` was typed (npm runs this script from the workspace folder).
+const rel = (p: string) => relative(process.env.INIT_CWD ?? process.cwd(), p);
+console.log(`
+Serving on ${url}. Try:
+
+  curl -s ${url}/tasks -H 'x-tenant: acme'
+  curl -s -X POST ${url}/tasks -H 'x-tenant: acme' -H 'content-type: application/json' -d '{"title":"ship it"}'
+  curl -s ${url}/reports/summary -H 'x-tenant: acme'
+  curl -s ${url}/reports/summary -H 'x-tenant: globex'     # 404: globex does not have reports
+  curl -s ${url}/notes -H 'x-tenant: globex'               # globex's config: markdown false
+
+Hot swap, while you keep curling (the host watches ${rel(modulesDir)}):
+
+  cp ${rel(join(EXAMPLE_VERSIONS, 'tasks-1.1.0'))}/* ${rel(join(modulesDir, 'tasks'))}/          # swapped live through the health gate
+  cp ${rel(join(EXAMPLE_VERSIONS, 'tasks-1.2.0-broken'))}/* ${rel(join(modulesDir, 'tasks'))}/   # refused: 1.1.0 keeps serving
+
+Roll back by hand (within 30 s of a swap): type "rollback tasks" and Enter here.
+
+Or watch it all happen under load: npm run demo. Ctrl-C stops the host gracefully.
+`);
+
+// A tiny console: "rollback <module>" and "status".
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (line: string) => {
+  const [cmd, name] = line.trim().split(/\s+/);
+  if (cmd === 'rollback' && name)
+    void host.rollback(name).then(
+      (r) => console.log(`  rollback ${name}: ${r.outcome} (now ${r.to})`),
+      (e: Error) => console.log(`  rollback ${name}: ${e.message}`),
+    );
+  else if (cmd === 'status') void host.status().then((s) => console.log(JSON.stringify(s, null, 2)));
+});
+
+const shutdown = async () => {
+  console.log('\nstopping: modules stop dependents first…');
+  await app.stop();
+  process.exit(0);
+};
+process.once('SIGINT', () => void shutdown());
+process.once('SIGTERM', () => void shutdown());

@@ -1,0 +1,42 @@
+// tasks@1.0.0: task lists per tenant. Runs in a worker thread; reaches storage and its tenant's config through ctx.
+const tenantOf = (req) => req.headers['x-tenant'] ?? 'public';
+const listKey = (tenant) => `list:${tenant}`;
+
+export default {
+  migrations: [
+    {
+      // A database-style migration: additive, recorded once per storage, undone only if this version never served.
+      name: '001-create-lists',
+      up: async (ctx) => {
+        if ((await ctx.storage.get('schema')) === undefined) await ctx.storage.set('schema', 1);
+      },
+      down: (ctx) => ctx.storage.delete('schema'),
+    },
+  ],
+  routes: [
+    {
+      method: 'GET',
+      path: '/',
+      handler: async (req, ctx) => ({ body: { version: '1.0.0', tasks: (await ctx.storage.get(listKey(tenantOf(req)))) ?? [] } }),
+    },
+    {
+      method: 'POST',
+      path: '/',
+      handler: async (req, ctx) => {
+        const tenant = tenantOf(req);
+        const { maxTasks } = await ctx.services.tenant.config(req.headers['x-tenant']);
+        const tasks = (await ctx.storage.get(listKey(tenant))) ?? [];
+        if (tasks.length >= maxTasks) return { status: 409, body: { error: `tenant "${tenant}" may keep ${maxTasks} tasks` } };
+        tasks.push({ title: String(req.body?.title ?? 'untitled') });
+        await ctx.storage.set(listKey(tenant), tasks);
+        return { status: 201, body: { count: tasks.length } };
+      },
+    },
+  ],
+  activate(ctx) {
+    return { count: async (tenant) => ((await ctx.storage.get(listKey(tenant ?? 'public'))) ?? []).length };
+  },
+  async health(ctx) {
+    return ((await ctx.storage.get('schema')) ?? 0) >= 1;
+  },
+};

@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type App, prepareModulesDir, startApp } from './app.js';
+
+const work = mkdtempSync(join(tmpdir(), 'modhost-example-'));
+let app: App | undefined;
+afterAll(async () => {
+  await app?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const call = async (path: string, tenant?: string, body?: unknown) => {
+  const res = await fetch(`${app?.url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json', ...(tenant ? { 'x-tenant': tenant } : {}) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+describe('the example app', () => {
+  it('serves three folder modules to two tenants with different modules and config', async () => {
+    app = await startApp({ modulesDir: prepareModulesDir(join(work, 'modules')) });
+    const { modules } = await app.host.status();
+    expect(modules.map((m) => `${m.name}@${m.version} ${m.state} ${m.isolation}`)).toEqual([
+      'notes@0.4.0 active in-process',
+      'reports@2.0.0 active worker',
+      'tasks@1.0.0 active worker',
+    ]);
+
+    expect(await call('/tasks', 'acme', { title: 'a' })).toEqual({ status: 201, body: { count: 1 } });
+    expect((await call('/reports/summary', 'acme')).body).toEqual({ tenant: 'acme', openTasks: 1 });
+    expect((await call('/reports/summary', 'globex')).status).toBe(404);
+    // globex may keep 3 tasks (its config), acme 100.
+    for (let i = 0; i < 3; i++) expect((await call('/tasks', 'globex', { title: `g${i}` })).status).toBe(201);
+    expect(await call('/tasks', 'globex', { title: 'one too many' })).toEqual({ status: 409, body: { error: 'tenant "globex" may keep 3 tasks' } });
+    expect((await call('/notes', 'globex')).body).toEqual({ markdown: false, notes: [] });
+    expect((await call('/notes', 'acme')).body).toEqual({ markdown: true, notes: [] });
+  });
+});

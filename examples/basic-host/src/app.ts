@@ -1,0 +1,83 @@
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { type Clock, type Logger, memoryStorage, type StorageAdapter } from '@modhost/core';
+import { createHost, createRequestListener, type Host, type HostOptions } from 'modhost';
+
+/** The example's own module folders (tracked in git) and the versions the tour copies in. */
+export const EXAMPLE_MODULES = fileURLToPath(new URL('../modules', import.meta.url));
+export const EXAMPLE_VERSIONS = fileURLToPath(new URL('../versions', import.meta.url));
+
+/** Copies the example modules into `dir` (emptied first), so running the app never edits tracked files. */
+export function prepareModulesDir(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(EXAMPLE_MODULES, dir, { recursive: true });
+  return dir;
+}
+
+/** Options for {@link startApp}. */
+export interface AppOptions {
+  modulesDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  watch?: boolean;
+  storage?: StorageAdapter;
+  clock?: Clock;
+  health?: HostOptions['health'];
+  logger?: (module: string) => Logger;
+}
+
+/** A running example app. */
+export interface App {
+  readonly host: Host;
+  readonly server: Server;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The example host app: a `node:http` server (no framework) serving module routes through the host's router,
+ * two tenants with different modules enabled and different config, on the embedded storage by default.
+ */
+export async function startApp(options: AppOptions): Promise<App> {
+  const host = createHost({
+    version: '1.0.0',
+    storage: options.storage ?? memoryStorage(),
+    modulesDir: options.modulesDir,
+    watch: options.watch ?? false,
+    debounceMs: 300,
+    rollbackWindowMs: 30_000,
+    policy: {
+      // Every module may mount routes and keep its own storage; nothing else is granted.
+      grant: { '*': ['routes:mount', 'storage:module'] },
+    },
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.health ? { health: options.health } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  await host.start();
+  // acme has everything; globex has no reports, and a small task quota.
+  for (const m of ['tasks', 'notes', 'reports']) await host.enable(m, { tenant: 'acme' });
+  for (const m of ['tasks', 'notes']) await host.enable(m, { tenant: 'globex' });
+  await host.configure('tasks', { maxTasks: 100 }, { tenant: 'acme' });
+  await host.configure('tasks', { maxTasks: 3 }, { tenant: 'globex' });
+  await host.configure('notes', { markdown: false }, { tenant: 'globex' });
+
+  const server = createServer(createRequestListener(host));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    server,
+    url,
+    async stop() {
+      await new Promise((r) => server.close(r));
+      await host.stop();
+    },
+  };
+}
