@@ -28,7 +28,10 @@ function write(root: string, version: string, isolation: string) {
   const dir = join(root, 'big');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'modhost.json'), JSON.stringify({ name: 'big', version, isolation, permissions: ['routes:mount'], routes: [{ method: 'GET', path: '/v' }] }));
+  writeFileSync(
+    join(dir, 'modhost.json'),
+    JSON.stringify({ name: 'big', version, isolation, permissions: ['routes:mount'], routes: [{ method: 'GET', path: '/v' }] }),
+  );
   writeFileSync(join(dir, 'index.mjs'), entry(version));
 }
 
@@ -86,13 +89,16 @@ export async function benchReload(): Promise<{ rows: Comparison[]; facts: Record
     ratio: Math.max(bytes, 1) / Math.max(plain, 1),
   });
   return {
-    rows: [row('retained per reload, in-process', 'host rescan, isolation in-process', inProcess), row('retained per reload, worker', 'host rescan, isolation worker', worker)],
+    rows: [
+      row('retained per reload, in-process', 'host rescan, isolation in-process', inProcess),
+      row('retained per reload, worker', 'host rescan, isolation worker', worker),
+    ],
     facts: {
       'reloads measured': RELOADS,
       'plain import() retains per reload': kb(plain),
       'in-process reload retains': kb(inProcess),
       'worker reload retains': kb(worker),
-      'note': 'ratio = bytes retained per reload against plain import(); "ops/s" columns are 1/bytes',
+      note: 'ratio = bytes retained per reload against plain import(); "ops/s" columns are 1/bytes',
     },
   };
 }
