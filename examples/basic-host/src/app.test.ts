@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { run } from '@modhost/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type App, prepareModulesDir, startApp } from './app.js';
 
@@ -38,5 +39,17 @@ describe('the example app', () => {
     expect(await call('/tasks', 'globex', { title: 'one too many' })).toEqual({ status: 409, body: { error: 'tenant "globex" may keep 3 tasks' } });
     expect((await call('/notes', 'globex')).body).toEqual({ markdown: false, notes: [] });
     expect((await call('/notes', 'acme')).body).toEqual({ markdown: true, notes: [] });
+  });
+
+  it("modhost create → validate → copy into the app's modules folder: installed and served", async () => {
+    const io = { stdout: () => {}, stderr: () => {}, cwd: work };
+    expect(await run(['create', 'greeter'], io)).toBe(0);
+    expect(await run(['validate', 'greeter'], io)).toBe(0);
+    const { cpSync } = await import('node:fs');
+    cpSync(join(work, 'greeter'), join(work, 'modules', 'greeter'), { recursive: true });
+    await app?.host.rescan();
+    await app?.host.enable('greeter', { tenant: 'acme' });
+    expect(await call('/greeter/hello', 'acme')).toEqual({ status: 200, body: { message: 'hello from greeter', visits: 1 } });
+    expect((await app?.host.status())?.modules.find((m) => m.name === 'greeter')).toMatchObject({ version: '0.1.0', active: true, isolation: 'worker' });
   });
 });

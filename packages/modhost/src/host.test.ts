@@ -57,9 +57,10 @@ describe('createHost with a modules folder', () => {
     const t = tasksModule('1.0.0');
     folder.write('tasks', t.manifest, t.entry);
     folder.write('broken', { name: 'broken', version: 'one' }, 'export default {}');
-    const plan = await host.plan();
-    expect(plan).toMatchObject({ ok: true, start: [], keep: [] });
+    // Before start, the plan comes from the folders' manifests: nothing has run yet.
+    expect(await host.plan()).toMatchObject({ ok: true, start: [{ name: 'tasks', version: '1.0.0' }], upgrade: [], keep: [] });
     const report = await host.start();
+    expect(await host.plan()).toMatchObject({ ok: true, start: [], keep: ['tasks'] });
     expect(report.modules.map((m) => `${m.name} ${m.state}`)).toEqual(['tasks active']);
     const status = await host.status();
     expect(status.modules).toMatchObject([{ name: 'tasks', version: '1.0.0', state: 'active', isolation: 'worker' }]);
@@ -95,6 +96,7 @@ describe('createHost with a modules folder', () => {
 
     const v2 = tasksModule('1.1.0');
     folder.write('tasks', v2.manifest, v2.entry);
+    expect(await host.plan()).toMatchObject({ ok: true, upgrade: [{ name: 'tasks', from: '1.0.0', to: '1.1.0' }] });
     await host.rescan();
     expect(await http('/tasks/list')).toEqual({ status: 200, body: { version: '1.1.0', tasks: ['kept across versions'] } });
 

@@ -500,8 +500,26 @@ export function createHost(options: HostOptions): Host {
       return { modules, problems: [...problems.values()] };
     },
     async plan() {
-      const names = [...new Set([...definitions.values()].map((d) => d.name))];
-      const r = resolve({ host: options.version, roots: Object.fromEntries(names.map((n) => [n, '*'])), catalog: catalog(), preferred: running() });
+      // What the folders hold now, read from their manifests (no code runs), on top of what is registered.
+      const pending: CatalogEntry[] = [];
+      for (const dir of await moduleDirs()) {
+        const m = await readManifest(dir).catch(() => undefined);
+        if (!m || definitions.has(key(m.name, m.version))) continue;
+        pending.push({
+          name: m.name,
+          version: m.version,
+          dependencies: m.dependencies ?? {},
+          optionalDependencies: m.optionalDependencies ?? {},
+          ...(m.engines?.host ? { engines: { host: m.engines.host } } : {}),
+        });
+      }
+      const all = [...catalog(), ...pending];
+      const names = [...new Set(all.map((d) => d.name))];
+      // A folder's newer version is what a rescan would swap to: prefer it over the running one.
+      const preferred = running();
+      for (const p of pending) delete preferred[p.name];
+      const wanted = Object.fromEntries(names.map((n) => [n, pending.find((p) => p.name === n)?.version ?? '*']));
+      const r = resolve({ host: options.version, roots: wanted, catalog: all, preferred });
       if (!r.ok) return { ok: false, start: [], upgrade: [], keep: [], explanation: r.explanation.text };
       const start: { name: string; version: string }[] = [];
       const up: { name: string; from: string; to: string }[] = [];
