@@ -63,7 +63,7 @@ describe('createHost with a modules folder', () => {
     expect(await host.plan()).toMatchObject({ ok: true, start: [], keep: ['tasks'] });
     expect(report.modules.map((m) => `${m.name} ${m.state}`)).toEqual(['tasks active']);
     const status = await host.status();
-    expect(status.modules).toMatchObject([{ name: 'tasks', version: '1.0.0', state: 'active', isolation: 'worker' }]);
+    expect(status.modules).toMatchObject([{ name: 'tasks', version: '1.0.0', state: 'active', isolation: 'worker', health: { status: 'ok' } }]);
     expect(status.problems).toMatchObject([{ dir: join(folder.root, 'broken'), code: 'MANIFEST_INVALID', hint: expect.stringContaining('modhost.json') }]);
     expect(status.problems[0]?.message).toContain('version: a version is semver');
 
@@ -206,5 +206,56 @@ describe('createHost with a modules folder', () => {
     expect((await http('/notes/title')).body).toEqual({ title: 'Notes' });
     await host.uninstall('notes');
     expect((await host.status()).modules).toEqual([]);
+  });
+
+  it('install and upgrade code modules; a failing one is kept with its error, health and hint', async () => {
+    const { host, seen } = setup({ health: { failureThreshold: 1 } });
+    await host.start();
+    const v = (version: string, healthy = true) =>
+      defineModule({
+        name: 'clock',
+        version,
+        permissions: ['routes:mount'],
+        routes: [{ method: 'GET', path: '/', handler: () => ({ body: { version } }) }],
+        health: () => healthy,
+      });
+    expect(await host.install(v('1.0.0'))).toMatchObject({ name: 'clock', version: '1.0.0', active: true, health: { status: 'ok' } });
+    const http = await serve(host);
+    await host.install(v('1.1.0'));
+    expect((await http('/clock')).body).toEqual({ version: '1.1.0' });
+    const back = await host.upgrade('clock', '1.0.0');
+    expect(back.outcome).toBe('switched');
+    expect(await host.install(defineModule({ name: 'sick', version: '1.0.0', health: () => false }))).toMatchObject({
+      active: false,
+      state: 'failed',
+      health: { status: 'fail' },
+      lastError: { code: 'HEALTH_CHECK_FAILED', hint: expect.stringContaining('fix what health() depends on') },
+    });
+    expect(seen.filter((e) => /^module:(installed|upgraded|failed)/.test(e)).map((e) => e.split(' ')[0])).toEqual([
+      'module:installed',
+      'module:installed',
+      'module:upgraded',
+      'module:upgraded',
+      'module:installed',
+      'module:failed',
+    ]);
+  });
+
+  it('status shows a worker module that crashed as degraded while it restarts, and ok again after', async () => {
+    const { folder, host, clock } = setup();
+    folder.write(
+      'fragile',
+      { name: 'fragile', version: '1.0.0', permissions: ['routes:mount'], routes: [{ method: 'GET', path: '/die' }] },
+      "export default { routes: [{ method: 'GET', path: '/die', handler: () => process.exit(7) }] }",
+    );
+    await host.start();
+    const http = await serve(host);
+    expect((await http('/fragile/die')).status).toBe(500);
+    expect((await host.status()).modules[0]?.health).toEqual({ status: 'degraded', detail: expect.stringContaining('exit: exited with code 7') });
+    expect(host.audit.query({ kind: 'crash', module: 'fragile' })).toHaveLength(1);
+    // The restart waits for its backoff on the injected clock.
+    await clock.advanceAsync(100);
+    for (let i = 0; i < 10_000 && (await host.status()).modules[0]?.health.status !== 'ok'; i++) await new Promise((r) => setImmediate(r));
+    expect((await host.status()).modules[0]?.health).toEqual({ status: 'ok' });
   });
 });

@@ -83,6 +83,11 @@ export interface ModuleStatus {
   readonly state: LifecycleState | 'not-loaded';
   readonly active: boolean;
   readonly isolation: 'in-process' | 'worker' | 'process';
+  /**
+   * `ok`: it passed its health gate and (when isolated) its guest runs. `degraded`: its guest crashed and is
+   * restarting. `fail`: it does not serve (see `lastError`). `unknown`: not started yet.
+   */
+  readonly health: { readonly status: 'ok' | 'degraded' | 'fail' | 'unknown'; readonly detail?: string };
   readonly dir?: string;
   readonly lastError?: { readonly code: string; readonly message: string; readonly phase?: string; readonly hint: string | undefined };
 }
@@ -483,14 +488,27 @@ export function createHost(options: HostOptions): Host {
         const record = await registry.getModule(name);
         const version = currentVersion.get(name) ?? record?.versions.at(-1) ?? '';
         const v = await registry.get(name, version);
-        const folder = [...folders.values()].find((f) => f.manifest.name === name);
+        const folder =
+          [...folders.values()].find((f) => f.manifest.name === name && f.manifest.version === version) ??
+          [...folders.values()].find((f) => f.manifest.name === name);
         const last = v?.lastError;
+        const guest = folder?.guest?.();
+        const health: ModuleStatus['health'] = !serving(name)
+          ? v?.status === 'failed' || v?.status === 'blocked' || v?.status === 'rolled-back'
+            ? { status: 'fail', detail: last?.message ?? v.status }
+            : { status: 'unknown' }
+          : guest?.state === 'restarting'
+            ? { status: 'degraded', detail: `restarting after ${guest.lastCrash?.kind}: ${guest.lastCrash?.detail}` }
+            : guest?.state === 'failed'
+              ? { status: 'fail', detail: `its guest failed for good (${guest.lastCrash?.kind}: ${guest.lastCrash?.detail})` }
+              : { status: 'ok' };
         modules.push({
           name,
           version,
           state: v?.status ?? 'not-loaded',
           active: serving(name),
           isolation: folder?.isolation ?? 'in-process',
+          health,
           ...(folder ? { dir: folder.dir } : {}),
           ...(last && !serving(name)
             ? { lastError: { code: last.code, message: last.message, ...(last.phase ? { phase: last.phase } : {}), hint: recoveryHint(last.code) } }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type AnyModuleDefinition, type Issue, isPlainObject, ModhostError, validateDefinition } from '@modhost/core';
 import { configSchemaFromJson, type Manifest, parseManifest } from '@modhost/manifest';
-import { type IsolatedModule, loadIsolatedModule, type Sandbox } from '@modhost/sandbox';
+import { type IsolatedModule, loadIsolatedModule, type Sandbox, type SupervisorStatus } from '@modhost/sandbox';
 
 /** A module loaded from a folder (`modhost.json` + entry). */
 export interface FolderModule {
@@ -16,6 +16,8 @@ export interface FolderModule {
   readonly integrity: string;
   /** Stops an isolated module's guest (nothing for in-process modules). */
   dispose(): Promise<void>;
+  /** An isolated module's guest: running, restarting after a crash, failed for good (undefined in-process). */
+  guest?: () => SupervisorStatus | undefined;
 }
 
 /** Options for {@link loadModuleFolder}. */
@@ -189,5 +191,13 @@ export async function loadModuleFolder(dir: string, options: LoadFolderOptions):
   }
   const definition = { ...iso.definition, ...base, config: base.config ?? iso.definition.config };
   if (definition.config === undefined) delete (definition as Record<string, unknown>).config;
-  return { dir, manifest, definition: definition as AnyModuleDefinition, isolation, integrity: record.integrity, dispose: () => iso.stop() };
+  return {
+    dir,
+    manifest,
+    definition: definition as AnyModuleDefinition,
+    isolation,
+    integrity: record.integrity,
+    dispose: () => iso.stop(),
+    guest: () => iso.status(),
+  };
 }
