@@ -250,7 +250,7 @@ describe('createHost with a modules folder', () => {
     );
     await host.start();
     const http = await serve(host);
-    expect((await http('/fragile/die')).status).toBe(500);
+    expect(await http('/fragile/die')).toMatchObject({ status: 503, body: { code: 'MODULE_CRASHED' } });
     expect((await host.status()).modules[0]?.health).toEqual({ status: 'degraded', detail: expect.stringContaining('exit: exited with code 7') });
     expect(host.audit.query({ kind: 'crash', module: 'fragile' })).toHaveLength(1);
     // The restart waits for its backoff on the injected clock.

@@ -78,10 +78,9 @@ export function createRequestListener(host: Host, options: RequestListenerOption
       send(res, response.status ?? 200, response.body, { ...response.headers });
     } catch (e) {
       const code = (e as { code?: unknown })?.code;
-      send(res, typeof code === 'string' && code === 'PERMISSION_DENIED' ? 403 : 500, {
-        error: summarizeCause(e),
-        ...(typeof code === 'string' ? { code } : {}),
-      });
+      // A crashed or overloaded isolated module is worth retrying (503); a denial is not (403).
+      const status = code === 'PERMISSION_DENIED' ? 403 : code === 'MODULE_CRASHED' || code === 'QUOTA_EXCEEDED' ? 503 : 500;
+      send(res, status, { error: summarizeCause(e), ...(typeof code === 'string' ? { code } : {}) });
     }
   };
 }
