@@ -1,4 +1,5 @@
 // bench/reload: what each reload of a module retains, per isolation tier. Run: npm run bench -- reload
+// RELOAD_TABLE=<n> sets the module's size (default 12,000 table entries, ~150 KB of code).
 // ESM cannot be unloaded, so an in-process module imported again under a new URL stays in memory; a worker
 // takes its module with it when it is terminated. Baseline: plain `import()` of the same files under new URLs.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 /** A module of realistic size: ~150 KB of code (a lookup table) plus a route. */
 function entry(version: string) {
-  const table = Array.from({ length: 12_000 }, (_, i) => `${i * 7919}`).join(',');
+  const table = Array.from({ length: Number(process.env.RELOAD_TABLE ?? 12_000) }, (_, i) => `${i * 7919}`).join(',');
   return `const TABLE = [${table}];
 export default {
   routes: [{ method: 'GET', path: '/v', handler: () => ({ body: { version: '${version}', size: TABLE.length } }) }],
