@@ -160,7 +160,12 @@ export interface Host {
   api<T = unknown>(name: string): T | undefined;
 }
 
-const errorOf = (e: unknown) => ({ code: e instanceof ModhostError ? e.code : e instanceof Error ? e.name : 'Error', message: summarizeCause(e) });
+/** A message without the `[CODE] ` prefix ModhostError puts in front: the code travels in its own field. */
+const plain = (message: string) => message.replace(/^\[[A-Z_]+\] /, '');
+const errorOf = (e: unknown) => ({
+  code: e instanceof ModhostError ? e.code : e instanceof Error ? e.name : 'Error',
+  message: e instanceof ModhostError ? plain(e.message) : summarizeCause(e),
+});
 
 /** Creates a host: registry, resolver, activation and sandbox wired with sensible defaults. */
 export function createHost(options: HostOptions): Host {
@@ -353,7 +358,7 @@ export function createHost(options: HostOptions): Host {
             dir,
             new ModhostError(
               (report.error?.code as never) ?? 'HEALTH_CHECK_FAILED',
-              `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${report.error?.message ?? report.explanation ?? ''}; ${currentVersion.get(name)} keeps serving`,
+              `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${plain(report.error?.message ?? report.explanation ?? '')}; ${currentVersion.get(name)} keeps serving`,
             ),
           );
           // Remember what failed, so the same broken version is not retried on every rescan.
