@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { createRegistry, type Issue, isModhostError, type StorageAdapter } from '@modhost/core';
 import type { Manifest } from '@modhost/manifest';
 import { resolve } from '@modhost/resolver';
-import { computeIntegrity, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
+import { computeIntegrity, integrityKey, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
 import { contractIssues, readManifest, recoveryHint } from 'modhost';
 
 /** A problem a command found, with where and what to do. */
@@ -175,7 +175,7 @@ export async function doctor(dir: string, options: { storage?: StorageAdapter; n
         hint: 'the host installs it on its next scan',
       });
     }
-    const raw = await options.storage.get(`${encodeURIComponent(ns)}:integrity:${encodeURIComponent(m.name)}@${encodeURIComponent(m.version)}`);
+    const raw = await options.storage.get(integrityKey(m.name, m.version, ns));
     if (typeof raw === 'string') {
       const now = await computeIntegrity(folder);
       if ((JSON.parse(raw) as { integrity: string }).integrity !== now.integrity) {

@@ -212,7 +212,13 @@ export function createHost(options: HostOptions): Host {
   const key = (name: string, version: string) => `${name}@${version}`;
   const serving = (name: string) => activator.active.includes(name);
 
+  // The version of each module that serves now.
+  const currentVersion = new Map<string, string>();
   const catalog = (): CatalogEntry[] => [...definitions.values()];
+  /** Drops every loaded version of a module from what resolves. */
+  const forget = (name: string) => {
+    for (const k of [...definitions.keys()]) if (k.startsWith(`${name}@`)) definitions.delete(k);
+  };
   const running = (): Record<string, string> => {
     const out: Record<string, string> = {};
     for (const name of activator.active) {
@@ -221,7 +227,6 @@ export function createHost(options: HostOptions): Host {
     }
     return out;
   };
-  const currentVersion = new Map<string, string>();
 
   const register = async (def: AnyModuleDefinition) => {
     await registry.register(def);
@@ -381,7 +386,7 @@ export function createHost(options: HostOptions): Host {
         currentVersion.delete(name);
       }
       await mod.dispose().catch(() => {});
-      for (const k of [...definitions.keys()]) if (k.startsWith(`${name}@`)) definitions.delete(k);
+      forget(name);
     }
   };
   const rescan = () => {
@@ -450,7 +455,7 @@ export function createHost(options: HostOptions): Host {
       const version = currentVersion.get(name);
       if (serving(name)) await activator.deactivate([name], { cascade: opts.cascade ?? false });
       await registry.unregister(name, undefined, { cascade: opts.cascade ?? false });
-      for (const k of [...definitions.keys()]) if (k.startsWith(`${name}@`)) definitions.delete(k);
+      forget(name);
       for (const [dir, f] of [...folders]) {
         if (f.manifest.name !== name) continue;
         await f.dispose().catch(() => {});

@@ -189,8 +189,8 @@ export async function loadModuleFolder(dir: string, options: LoadFolderOptions):
     await iso.stop();
     throw invalid(dir, `its entry does not match modhost.json:\n  - ${issues.map((i) => i.message).join('\n  - ')}`, issues);
   }
-  const definition = { ...iso.definition, ...base, config: base.config ?? iso.definition.config };
-  if (definition.config === undefined) delete (definition as Record<string, unknown>).config;
+  // The guest was given the manifest's config schema already; the manifest's other declarations win too.
+  const definition = { ...iso.definition, ...base };
   return {
     dir,
     manifest,

@@ -1,9 +1,9 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type { Logger, ModuleContext, ModuleStorage } from '@modhost/core';
 import type { AuditLog } from './audit.js';
-import { resolveInScopes } from './fs-scope.js';
+import { matchScope } from './fs-scope.js';
 import { type GrantCell, type Grants, permissionDenied } from './grants.js';
-import { frozenCopy, guard, guardAsync, type Life, sealed, stoppedError } from './guard.js';
+import { countUse, frozenCopy, guard, guardAsync, type Life, sealed, stoppedError } from './guard.js';
 import { hostMatches, normalizeHost } from './permission.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: service methods take and return whatever the host defines
@@ -185,8 +185,7 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
         const target = normalizeHost(`${u.protocol}//${u.host}`);
         const hit = scopes.find((s) => s.cell.active && hostMatches(s.host, target));
         if (!hit) throw denial(`net:fetch:${target}`, `fetch ${u.origin}`)();
-        hit.cell.usage.count += 1;
-        if (hit.cell.usage.firstUse === 0) hit.cell.usage.firstUse = now();
+        countUse(hit.cell.usage, now);
         return doFetch(u, { ...init, redirect: 'manual' });
       }, 'net.fetch'),
     });
@@ -197,19 +196,16 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
   if (root !== undefined && (fsCells('read').length > 0 || fsCells('write').length > 0)) {
     const inScope = async (action: 'read' | 'write', path: string): Promise<string> => {
       const live = fsCells(action);
-      const real = await resolveInScopes(
+      const hit = await matchScope(
         root,
         live.map((c) => c.permission.scope ?? ''),
         path,
         action === 'write',
       );
-      if (real === undefined) throw denial(`fs:${action}:${path}`, `${action} "${path}"`)();
-      for (const c of live) {
-        c.usage.count += 1;
-        if (c.usage.firstUse === 0) c.usage.firstUse = now();
-        break;
-      }
-      return real;
+      if (hit === undefined) throw denial(`fs:${action}:${path}`, `${action} "${path}"`)();
+      // Counted on the grant whose scope allowed it.
+      countUse((live[hit.scope] as GrantCell).usage, now);
+      return hit.path;
     };
     ctx.fs = sealed({
       readFile: wrapAsync(async (path: string, encoding?: 'utf8') => {

@@ -25,11 +25,17 @@ async function real(path: string): Promise<string | undefined> {
 }
 
 /**
- * The real path a module may use for `target`, or `undefined` when it is outside every scope. `target` and the
- * scopes resolve against the module's root; both then go through `realpath`, so `../` and symlinks that lead
- * out of a scope are caught. For writes to a file that does not exist yet, its directory is resolved instead.
+ * The real path a module may use for `target` and the index of the scope that allows it, or `undefined` when it
+ * is outside every scope. `target` and the scopes resolve against the module's root; both then go through
+ * `realpath`, so `../` and symlinks that lead out of a scope are caught. For writes to a file that does not exist
+ * yet, its directory is resolved instead.
  */
-export async function resolveInScopes(root: string, scopes: readonly string[], target: string, forWrite = false): Promise<string | undefined> {
+export async function matchScope(
+  root: string,
+  scopes: readonly string[],
+  target: string,
+  forWrite = false,
+): Promise<{ path: string; scope: number } | undefined> {
   const lexical = resolve(root, target);
   let actual = await real(lexical);
   if (actual === undefined) {
@@ -38,9 +44,14 @@ export async function resolveInScopes(root: string, scopes: readonly string[], t
     if (parent === undefined) return undefined;
     actual = resolve(parent, basename(lexical));
   }
-  for (const scope of scopes) {
+  for (const [i, scope] of scopes.entries()) {
     const scopeReal = await real(resolve(root, scope));
-    if (scopeReal !== undefined && isWithin(scopeReal, actual)) return actual;
+    if (scopeReal !== undefined && isWithin(scopeReal, actual)) return { path: actual, scope: i };
   }
   return undefined;
+}
+
+/** The real path a module may use for `target`, or `undefined` when it is outside every scope (see {@link matchScope}). */
+export async function resolveInScopes(root: string, scopes: readonly string[], target: string, forWrite = false): Promise<string | undefined> {
+  return (await matchScope(root, scopes, target, forWrite))?.path;
 }

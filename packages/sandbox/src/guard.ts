@@ -1,4 +1,5 @@
 import { ModhostError } from '@modhost/core';
+import type { UsageCounter } from './audit.js';
 import type { GrantCell } from './grants.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wrappers forward whatever the wrapped function takes
@@ -56,8 +57,7 @@ export function guard(fn: AnyFn, life: Life, what: string, cell: GrantCell | und
   const check = () => {
     if (life.revoked) throw stoppedError(life, what);
     if (!cell.active) throw deny();
-    if (usage.count === 0) usage.firstUse = now();
-    usage.count += 1;
+    countUse(usage, now);
   };
   switch (fn.length) {
     case 0:
@@ -101,6 +101,12 @@ export function guardAsync(fn: AnyFn, life: Life, what: string, cell: GrantCell 
       return Promise.reject(e);
     }
   };
+}
+
+/** Counts one allowed use in place (no allocation), stamping the first. */
+export function countUse(usage: UsageCounter, now: () => number): void {
+  if (usage.count === 0) usage.firstUse = now();
+  usage.count += 1;
 }
 
 /** A frozen object with no prototype: `obj.constructor` and `obj.__proto__` lead nowhere. */

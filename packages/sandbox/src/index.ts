@@ -24,7 +24,7 @@ export {
   type ServiceFactory,
   type ServiceMethod,
 } from './capability-context.js';
-export { isWithin, resolveInScopes } from './fs-scope.js';
+export { isWithin, matchScope, resolveInScopes } from './fs-scope.js';
 export {
   createGrants,
   type GrantCell,
@@ -42,6 +42,7 @@ export {
   type IntegrityDiff,
   type IntegrityOptions,
   type IntegrityRecord,
+  integrityKey,
   type ModuleSignature,
   type SignedSubject,
   signModule,

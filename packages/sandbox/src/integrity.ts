@@ -59,6 +59,11 @@ export async function computeIntegrity(root: string, options: IntegrityOptions =
   return { integrity: sri(list), files };
 }
 
+/** Where `sandbox.admit()` records a module version's integrity in the storage port. */
+export function integrityKey(name: string, version: string, namespace = 'modhost'): string {
+  return `${encodeURIComponent(namespace)}:integrity:${encodeURIComponent(name)}@${encodeURIComponent(version)}`;
+}
+
 /** What changed between a recorded integrity and a folder now. */
 export interface IntegrityDiff {
   readonly added: string[];

@@ -2,7 +2,15 @@ import { type AnyModuleDefinition, type Clock, ModhostError, memoryStorage, type
 import { type AuditLog, createAuditLog } from './audit.js';
 import { type BuiltContext, type CapabilityContextInput, createCapabilityContext, type ServiceFactory } from './capability-context.js';
 import { createGrants, type GrantScope, type Grants, type PermissionPolicy, permissionDenied } from './grants.js';
-import { computeIntegrity, type IntegrityOptions, type IntegrityRecord, type TrustedKeys, verifyIntegrity, verifySignature } from './integrity.js';
+import {
+  computeIntegrity,
+  type IntegrityOptions,
+  type IntegrityRecord,
+  integrityKey,
+  type TrustedKeys,
+  verifyIntegrity,
+  verifySignature,
+} from './integrity.js';
 
 /** Options for {@link createSandbox}. */
 export interface SandboxOptions {
@@ -64,9 +72,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const audit = options.audit ?? createAuditLog({ clock });
   const grants = createGrants({ audit, ...(options.policy ? { policy: options.policy } : {}) });
   const storage = options.storage ?? memoryStorage();
-  const ns = encodeURIComponent(options.namespace ?? 'modhost');
   const roots = new Map<string, string>();
-  const keyOf = (name: string, version: string) => `${ns}:integrity:${encodeURIComponent(name)}@${encodeURIComponent(version)}`;
+  const keyOf = (name: string, version: string) => integrityKey(name, version, options.namespace);
   const storageCall = async <T>(what: string, fn: () => T | Promise<T>): Promise<T> => {
     try {
       return await fn();
