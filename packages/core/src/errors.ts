@@ -43,12 +43,18 @@ export const ErrorCode = {
   HEALTH_CHECK_FAILED: 'HEALTH_CHECK_FAILED',
   /** A module's migration failed; its batch was undone (raised by `@modhost/activation`). */
   MIGRATION_FAILED: 'MIGRATION_FAILED',
+  /** A version was rejected earlier (a failed upgrade or a rollback) and is not tried again until the rejection is cleared (raised by `@modhost/activation`). */
+  VERSION_REJECTED: 'VERSION_REJECTED',
+  /** A version's code is no longer available to start (its folder now holds another version) (raised by `@modhost/activation`, `modhost`). */
+  VERSION_UNAVAILABLE: 'VERSION_UNAVAILABLE',
   /** Undoing a failed activation or upgrade itself failed (raised by `@modhost/activation`). */
   ROLLBACK_FAILED: 'ROLLBACK_FAILED',
   /** A module used a capability it was not granted (raised by `@modhost/sandbox`). */
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   /** A module's files do not match their recorded hash (raised by `@modhost/sandbox`). */
   INTEGRITY_MISMATCH: 'INTEGRITY_MISMATCH',
+  /** A module folder ships a symbolic link that leads outside the folder, or a path a module uses leads out through one (raised by `@modhost/sandbox`). */
+  LINK_OUTSIDE_MODULE: 'LINK_OUTSIDE_MODULE',
   /** A module's signature is missing, malformed or not made by a trusted key (raised by `@modhost/sandbox`). */
   SIGNATURE_INVALID: 'SIGNATURE_INVALID',
   /** An isolated module hit a limit: call timeout, concurrency or queue cap, memory (raised by `@modhost/sandbox`). */

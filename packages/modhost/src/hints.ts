@@ -14,6 +14,9 @@ const HINTS: Record<string, string> = {
   SIGNATURE_INVALID: 'sign the module with a key the host trusts (trustedKeys)',
   QUOTA_EXCEEDED: 'find the slow call in the audit log or raise the limit',
   MODULE_CRASHED: "read the module's crash records in the audit log, fix it, and install a fixed version",
+  VERSION_REJECTED: 'publish a fixed version, or clear the rejection with registry.clearRejection(name, version) once the cause is fixed',
+  VERSION_UNAVAILABLE: "copy that version's files back into its folder (the host loads them afresh), or install it from a folder of its own",
+  LINK_OUTSIDE_MODULE: 'ship the files instead of links that lead outside the module folder',
   ROLLBACK_FAILED: 'repair by hand what the failed undo left behind (see the error), then activate again',
   STORAGE_ADAPTER_FAILED: 'check the storage backend (connection, permissions, disk) and retry',
 };
