@@ -49,6 +49,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     watch: options.watch ?? false,
     debounceMs: 300,
     rollbackWindowMs: 30_000,
+    // Folder modules run in a worker at least; notes is the app team's own and may run in process.
+    minimumIsolation: { default: 'worker', modules: { notes: 'in-process' } },
     policy: {
       // Every module may mount routes and keep its own storage; nothing else is granted.
       grant: { '*': ['routes:mount', 'storage:module'] },

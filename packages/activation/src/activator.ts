@@ -19,6 +19,7 @@ import { type HealthGateOptions, healthGate } from './health.js';
 import { compileSchedules, createJobRunner, type JobEvent, type JobRunner } from './jobs.js';
 import { markServed as markMigrationsServed, migrate, undoBatch } from './migrations.js';
 import { type ContextFactory, type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
+import { recordIfAllowed } from './record-state.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import type { Router } from './router.js';
 import { timeoutError, withTimeout } from './timeouts.js';
@@ -295,9 +296,16 @@ export function createActivator(options: ActivatorOptions): Activator {
         deps,
         services: options.services ?? {},
       };
-      const built = options.contextFactory ? await options.contextFactory(parts, def) : { ctx: createModuleContext(parts) };
+      // One signal per version: it aborts when the context is revoked, so a guest or a long task can stop with it.
+      const stopped = new AbortController();
+      const withSignal = { ...parts, signal: stopped.signal };
+      const built = options.contextFactory ? await options.contextFactory(withSignal, def) : { ctx: createModuleContext(withSignal) };
       const ctx = built.ctx;
-      const inst: Running = { name, version, def, ctx, api: undefined, ...(built.revoke ? { revoke: built.revoke } : {}) };
+      const revoke = () => {
+        stopped.abort();
+        built.revoke?.();
+      };
+      const inst: Running = { name, version, def, ctx, api: undefined, revoke };
       instance = inst;
       if ((def.migrations?.length ?? 0) > 0) {
         phase = 'migrate';
@@ -351,8 +359,9 @@ export function createActivator(options: ActivatorOptions): Activator {
           loggerFor(name).error(`undoing migrations failed: ${summarizeCause(err)}`),
         );
       }
-      // Its context dies with it, unless activate is still running past its deadline (stopOne revokes it then).
-      if (instance && !(phase === 'start' && timedOut)) instance.revoke?.();
+      // Its context dies with it, also when activate is still running past its deadline: whatever that late
+      // activate does from now on is refused, and an isolated guest stops with the signal.
+      instance?.revoke?.();
       await registry.transition(name, version, 'failed', { phase, error: e, timedOut });
       const failure: StartFailure = { phase, timings, error: e, summary: { code, message: e instanceof Error ? e.message : summarizeCause(e), timedOut } };
       throw failure;
@@ -574,11 +583,11 @@ export function createActivator(options: ActivatorOptions): Activator {
         for (const name of [...started].reverse()) {
           const r = running.get(name);
           if (!r) continue;
-          await registry.transition(name, r.version, 'draining', { reason: aborted });
+          await recordIfAllowed(registry, name, r.version, 'draining', { reason: aborted });
           await retire(r, true);
           running.delete(name);
           activeOrder = activeOrder.filter((n) => n !== name);
-          await registry.transition(name, r.version, 'stopped', { reason: aborted });
+          await recordIfAllowed(registry, name, r.version, 'stopped', { reason: aborted });
           outcomes.set(name, { ...(outcomes.get(name) as ModuleOutcome), state: 'stopped', blockedBy: aborted });
         }
         for (const name of order) {
@@ -620,29 +629,37 @@ export function createActivator(options: ActivatorOptions): Activator {
           grew = true;
         }
       }
-      // A module still inside an upgrade's rollback window: its warm previous version stops first.
-      for (const n of targets) await finishWarm(engine, n);
       const outcomes: ModuleOutcome[] = [];
+      // Best effort: one module that fails to stop (or a storage error while recording it) never keeps the
+      // others running; each failure is reported in its outcome.
+      const failedOutcome = (name: string, version: string, e: unknown): ModuleOutcome => {
+        const error = isModhostError(e)
+          ? e
+          : new ModhostError('ROLLBACK_FAILED', `${name}: stopping failed: ${summarizeCause(e)}`, { cause: e, details: { module: name } });
+        return { name, version, state: 'failed', error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' }, timings: {} };
+      };
+      // A module still inside an upgrade's rollback window: its warm previous version stops first.
+      for (const n of targets) await finishWarm(engine, n).catch((e: unknown) => loggerFor(n).error(`stopping its warm previous version failed: ${summarizeCause(e)}`));
       // Reverse activation order: dependents stop before what they depend on.
       for (const name of [...activeOrder].reverse()) {
         if (!targets.has(name)) continue;
         const r = running.get(name) as Running;
-        await registry.transition(name, r.version, 'draining');
-        const { error } = await retire(r, true);
         running.delete(name);
         activeOrder = activeOrder.filter((n) => n !== name);
-        if (error) {
-          await registry.transition(name, r.version, 'failed', { phase: 'drain', error });
-          outcomes.push({
-            name,
-            version: r.version,
-            state: 'failed',
-            error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' },
-            timings: {},
-          });
-        } else {
-          await registry.transition(name, r.version, 'stopped');
-          outcomes.push({ name, version: r.version, state: 'stopped', timings: {} });
+        try {
+          // A version whose guest failed for good is `failed` already: it stops without draining.
+          await recordIfAllowed(registry, name, r.version, 'draining');
+          const { error } = await retire(r, true);
+          if (error) {
+            await recordIfAllowed(registry, name, r.version, 'failed', { phase: 'drain', error });
+            outcomes.push(failedOutcome(name, r.version, error));
+          } else {
+            await recordIfAllowed(registry, name, r.version, 'stopped');
+            outcomes.push({ name, version: r.version, state: 'stopped', timings: {} });
+          }
+        } catch (e) {
+          r.revoke?.();
+          outcomes.push(failedOutcome(name, r.version, e));
         }
       }
       return outcomes;

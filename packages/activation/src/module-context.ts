@@ -5,6 +5,7 @@ import {
   ModhostError,
   type ModuleContext,
   type ModuleStorage,
+  type StopSignal,
   type StorageAdapter,
 } from '@modhost/core';
 
@@ -72,6 +73,8 @@ export interface ContextParts {
   /** Dependency name → a function returning its current public API (it follows a hot swap). */
   readonly deps: ReadonlyMap<string, () => unknown>;
   readonly services: Readonly<Record<string, unknown>>;
+  /** Aborts when the version's context is revoked; the activator makes one per version. */
+  readonly signal?: StopSignal;
 }
 
 /**
@@ -89,6 +92,7 @@ export function createModuleContext(parts: ContextParts): ModuleContext {
     storage: parts.storage,
     deps: Object.freeze(deps),
     services: Object.freeze({ ...parts.services }),
+    ...(parts.signal ? { signal: parts.signal } : {}),
   });
 }
 

@@ -1,7 +1,8 @@
-import { ModhostError } from '@modhost/core';
+import { ModhostError, summarizeCause } from '@modhost/core';
 import { type CatalogEntry, resolve } from '@modhost/resolver';
 import type { Engine, Running, StartFailure } from './activator.js';
 import { isHealthy } from './health.js';
+import { failedWhileServing, recordIfAllowed } from './record-state.js';
 import { timeoutError, withTimeout } from './timeouts.js';
 
 /** Options for one upgrade. */
@@ -26,6 +27,8 @@ export interface UpgradeReport {
    * `switched`: the new version serves. `unchanged`: it already did. `refused`: the change would break a
    * dependent (or was rejected before); nothing started. `failed`: the new version did not pass its health
    * gate; it was discarded and marked rejected. `rolled-back`: after the switch, traffic went back to the old one.
+   * For a rollback, `refused` means the newer version keeps serving: its state could not be handed back (see
+   * `error`), or the warm version failed.
    */
   readonly outcome: 'switched' | 'unchanged' | 'refused' | 'failed' | 'rolled-back';
   readonly phase?: 'load' | 'migrate' | 'start' | 'verify' | 'switch' | 'serve';
@@ -49,7 +52,12 @@ export interface WarmState {
   readonly next: Running;
   readonly timers: unknown[];
   readonly until: number;
+  /** Settles when the upgrade's bookkeeping after the switch is done: a rollback waits for it. */
+  readonly recorded: Promise<void>;
 }
+
+/** Failures that are not the version's own: they do not mark it rejected, so it can be tried again. */
+const NOT_ITS_FAULT = new Set(['INTEGRITY_MISMATCH', 'SIGNATURE_INVALID', 'STORAGE_ADAPTER_FAILED', 'STORAGE_CONFLICT', 'MODULE_NOT_FOUND', 'VERSION_UNAVAILABLE', 'CONFIG_INVALID']);
 
 const warmOf = new WeakMap<Engine, Map<string, WarmState>>();
 const warmMap = (e: Engine) => {
@@ -64,9 +72,10 @@ export async function finishWarm(e: Engine, name: string): Promise<void> {
   if (!w) return;
   warmMap(e).delete(name);
   for (const t of w.timers) e.clock.clearTimeout(t);
+  await w.recorded;
   const { error } = await e.retire(w.previous, false);
-  if (error) await e.registry.transition(name, w.previous.version, 'failed', { phase: 'drain', error });
-  else await e.registry.transition(name, w.previous.version, 'stopped', { reason: `replaced by ${w.next.version}` });
+  if (error) await recordIfAllowed(e.registry, name, w.previous.version, 'failed', { phase: 'drain', error });
+  else await recordIfAllowed(e.registry, name, w.previous.version, 'stopped', { reason: `replaced by ${w.next.version}` });
 }
 
 /** Checks that every active dependent still accepts `to`, and that `to`'s own dependencies are active. */
@@ -103,8 +112,8 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
       ok: false,
       outcome: 'refused',
       error: {
-        code: 'HEALTH_CHECK_FAILED',
-        message: `${name}@${to} was rejected earlier (${rejected.reason}); registry.clearRejection("${name}", "${to}") to try it again`,
+        code: 'VERSION_REJECTED',
+        message: `${name}@${to} was rejected earlier (${rejected.reason}); publish a fixed version, or registry.clearRejection("${name}", "${to}") to try it again`,
         timedOut: false,
       },
     };
@@ -148,7 +157,8 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     next = (await e.startVersion(name, to, Object.keys(def?.dependencies ?? {}))).instance;
   } catch (err) {
     const f = err as StartFailure;
-    await e.registry.rejectVersion(name, to, `${f.phase}: ${f.summary.message}`);
+    // Rejected only for its own failure: a changed folder or a storage outage says nothing about the version.
+    if (!NOT_ITS_FAULT.has(f.summary.code)) await e.registry.rejectVersion(name, to, `${f.phase}: ${f.summary.message}`);
     return { ...base, ok: false, outcome: 'failed', phase: f.phase, error: f.summary };
   }
 
@@ -220,32 +230,39 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
       };
     }
   }
+  // A previous version whose guest failed for good is not worth keeping warm: nothing to roll back to.
+  const previousFailed = await failedWhileServing(e.registry, name, current.version);
+  const windowMs = previousFailed ? 0 : (options.rollbackWindowMs ?? e.options.rollbackWindowMs ?? 0);
+  let recorded!: () => void;
+  const until = e.clock.now() + Math.max(0, windowMs);
+  const w: WarmState = { previous: current, next, timers: [], until, recorded: new Promise<void>((r) => (recorded = r)) };
   const healthyAt = now();
   // The switch: API handles and routes move in one step each; requests in flight finish on the old table.
   // Serving comes first; recording it in the registry follows (a storage round trip must not delay traffic).
   e.running.set(name, next);
   if (options.canary) e.options.router?.slot(e.prefixOf(name))?.promoteCanary();
   else e.switchRoutes(next);
+  // The rollback window opens with the switch: a rollback asked for during the bookkeeping below waits for it.
+  warmMap(e).set(name, w);
   // Held requests (quiesce) now go to the new version.
   release?.();
   const switchMs = now() - healthyAt;
-  // Jobs move with the traffic: the old version's stop (after a run in progress ends), the new version's start.
-  await e.stopJobs(current);
-  e.startJobs(next);
-  await e.markServed(next);
-  if (!options.canary) await e.registry.transition(name, to, 'active');
-  await e.registry.transition(name, current.version, 'draining', { reason: `upgrading to ${to}` });
-  await e.registry.setDesiredVersion(name, to);
+  try {
+    // Jobs move with the traffic: the old version's stop (after a run in progress ends), the new version's start.
+    await e.stopJobs(current);
+    e.startJobs(next);
+    await e.markServed(next);
+    if (!options.canary) await e.registry.transition(name, to, 'active');
+    await recordIfAllowed(e.registry, name, current.version, 'draining', { reason: `upgrading to ${to}` });
+    await e.registry.setDesiredVersion(name, to);
+  } finally {
+    recorded();
+  }
 
-  const windowMs = options.rollbackWindowMs ?? e.options.rollbackWindowMs ?? 0;
   if (windowMs <= 0) {
-    warmMap(e).set(name, { previous: current, next, timers: [], until: e.clock.now() });
     await finishWarm(e, name);
     return { ...base, ok: true, outcome: 'switched', switchMs };
   }
-  const until = e.clock.now() + windowMs;
-  const w: WarmState = { previous: current, next, timers: [], until };
-  warmMap(e).set(name, w);
   w.timers.push(e.clock.setTimeout(() => void finishWarm(e, name), windowMs));
   // Keep probing the new version while the old one is warm: a failing gate points traffic back.
   const probe = next.def.health;
@@ -331,25 +348,96 @@ export async function rollbackModule(e: Engine, name: string, reason = 'rolled b
       },
     );
   }
+  // An upgrade whose switch just happened is still recording it: point back once that is done.
+  await w.recorded;
+  if (warmMap(e).get(name) !== w) return rollbackModule(e, name, reason);
+  const { previous, next } = w;
+  const base = { module: name, from: next.version, to: previous.version };
+  if (await failedWhileServing(e.registry, name, previous.version)) {
+    const message = `${name}@${previous.version} failed while it was kept warm (its guest gave up); there is nothing healthy to point back at, so ${next.version} keeps serving`;
+    return { ...base, ok: false, outcome: 'refused', phase: 'switch', error: { code: 'ROLLBACK_FAILED', message, timedOut: false } };
+  }
+  // State that lives in the process goes back the way it came: hold, drain, export from the newer version,
+  // import into the warm older one. Without that, everything the newer version acknowledged would be lost.
+  const handBack = await handStateBack(e, previous, next);
+  if (!handBack.ok) {
+    // Nothing switched: the newer version keeps serving with its state, and stays rollback-able in its window.
+    return { ...base, ok: false, outcome: 'refused', phase: 'switch', error: handBack.error };
+  }
   warmMap(e).delete(name);
   for (const t of w.timers) e.clock.clearTimeout(t);
-  const { previous, next } = w;
   // Point back first, so no request waits on the bookkeeping.
   e.running.set(name, previous);
   e.switchRoutes(previous);
+  handBack.release?.();
   await e.stopJobs(next);
   e.startJobs(previous);
-  await e.registry.transition(name, previous.version, 'active', { reason });
-  await e.registry.transition(name, next.version, 'rolled-back', { reason });
+  await recordIfAllowed(e.registry, name, previous.version, 'active', { reason });
+  await recordIfAllowed(e.registry, name, next.version, 'rolled-back', { reason });
   await e.registry.rejectVersion(name, next.version, reason);
   const { error } = await e.retire(next, false);
   return {
-    module: name,
-    from: next.version,
-    to: previous.version,
+    ...base,
     ok: true,
     outcome: 'rolled-back',
     phase: 'serve',
     ...(error ? { error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' } } : {}),
   };
+}
+
+type HandBack =
+  | { readonly ok: true; readonly release?: () => void }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly timedOut: boolean } };
+
+/**
+ * For a stateful module (`snapshot` or `quiesce` in either version), moves the newer version's state into the warm
+ * older one before traffic points back; `quiesce` holds new requests and drains those in flight first. Returns
+ * `release` (held requests go to whichever version serves when it is called), or why the state cannot go back.
+ */
+async function handStateBack(e: Engine, previous: Running, next: Running): Promise<HandBack> {
+  const mode = (r: Running) => r.def.stateMode ?? 'stateless';
+  if (mode(next) === 'stateless' && mode(previous) === 'stateless') return { ok: true };
+  const name = next.name;
+  const refuse = (code: string, message: string, timedOut = false): HandBack => ({ ok: false, error: { code, message, timedOut } });
+  if (!next.def.exportState || !previous.def.importState) {
+    return refuse(
+      'ROLLBACK_FAILED',
+      `${name}: rolling back from ${next.version} to ${previous.version} would lose the state ${next.version} holds (stateMode "${mode(next)}"), ` +
+        `and ${!next.def.exportState ? `${next.version} has no exportState` : `${previous.version} has no importState`}; ${next.version} keeps serving. ` +
+        'Upgrade to a fixed version instead',
+    );
+  }
+  const quiesce = mode(next) === 'quiesce' || mode(previous) === 'quiesce';
+  const release = quiesce ? e.options.router?.slot(e.prefixOf(name))?.hold() : undefined;
+  try {
+    if (quiesce && next.table)
+      await withTimeout(
+        e.clock,
+        e.timeouts.stop,
+        () => next.table?.idle(),
+        () => timeoutError(name, 'switch', e.timeouts.stop),
+      );
+    const state = await withTimeout(
+      e.clock,
+      e.timeouts.stop,
+      () => next.def.exportState?.(next.ctx),
+      () => timeoutError(name, 'switch', e.timeouts.stop),
+    );
+    await withTimeout(
+      e.clock,
+      e.timeouts.start,
+      () => previous.def.importState?.(state, next.version, previous.ctx),
+      () => timeoutError(name, 'switch', e.timeouts.start),
+    );
+    return { ok: true, ...(release ? { release } : {}) };
+  } catch (err) {
+    // Held requests go back to the newer version, which still serves.
+    release?.();
+    const code = err instanceof ModhostError ? err.code : 'ROLLBACK_FAILED';
+    return refuse(
+      code,
+      `${name}: handing the state of ${next.version} back to ${previous.version} failed (${summarizeCause(err)}); ${next.version} keeps serving`,
+      code === 'ACTIVATION_TIMEOUT',
+    );
+  }
 }

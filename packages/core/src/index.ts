@@ -33,6 +33,7 @@ export type {
   RouteRequest,
   RouteResponse,
   StateMode,
+  StopSignal,
   UiContributions,
   UiNavigationEntry,
   UiPage,

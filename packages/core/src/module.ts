@@ -23,6 +23,16 @@ export interface ModuleStorage {
 }
 
 /**
+ * Aborts when the module version's context is revoked: it stopped, its start failed, or its start timed out.
+ * An `AbortSignal` fits; pass it on to `fetch` or check `aborted` in long work.
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
  * What a module receives in its hooks: the only door to the outside.
  * Hosts build it (see `@modhost/activation` and `@modhost/sandbox`); what was not granted is absent.
  */
@@ -38,6 +48,8 @@ export interface ModuleContext<TConfig = unknown> {
   readonly deps: Readonly<Record<string, unknown>>;
   /** Host services this module was granted, by service name. */
   readonly services: Readonly<Record<string, unknown>>;
+  /** Aborts when this version's context is revoked (see {@link StopSignal}). Absent in contexts built without one. */
+  readonly signal?: StopSignal;
 }
 
 /** A framework-agnostic request as route handlers see it. */

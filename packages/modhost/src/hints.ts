@@ -6,7 +6,7 @@ const HINTS: Record<string, string> = {
   DEPENDENCY_CYCLE: 'break the cycle: move the shared part into a module both can depend on',
   HOST_INCOMPATIBLE: "use a module version whose engines.host includes this host's version",
   ACTIVATION_TIMEOUT: 'make the slow hook faster or raise the matching timeout, then upgrade to a fixed version',
-  HEALTH_CHECK_FAILED: 'fix what health() depends on and install a fixed version; the previous version keeps serving',
+  HEALTH_CHECK_FAILED: 'fix what health() depends on and install a fixed version',
   MIGRATION_FAILED: 'fix the migration and publish a new version; the batch was undone',
   CONFIG_INVALID: "fix the config with host.configure(name, values) so it passes the module's schema",
   PERMISSION_DENIED: "grant the permission in the host's policy (or sandbox.grant) if the module should have it",

@@ -105,7 +105,7 @@ describe('createHost with a modules folder', () => {
     await host.rescan();
     expect(seen.find((s) => s.startsWith('module:upgrade-failed'))).toContain('HEALTH_CHECK_FAILED');
     expect((await http('/tasks/list')).body.version).toBe('1.1.0');
-    expect((await host.status()).problems).toMatchObject([{ code: 'HEALTH_CHECK_FAILED', hint: expect.stringContaining('previous version keeps serving') }]);
+    expect((await host.status()).problems).toMatchObject([{ code: 'HEALTH_CHECK_FAILED', message: expect.stringContaining('1.1.0 keeps serving') }]);
     // The same broken version is not retried on the next scan.
     const before = seen.length;
     await host.rescan();

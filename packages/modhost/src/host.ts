@@ -30,7 +30,9 @@ import {
   type AuditLog,
   createAuditLog,
   createSandbox,
+  computeIntegrity,
   type PermissionPolicy,
+  type RestartPolicy,
   type Sandbox,
   type ServiceFactory,
   storageAuditSink,
@@ -38,7 +40,9 @@ import {
 } from '@modhost/sandbox';
 import semver from 'semver';
 import { recoveryHint } from './hints.js';
-import { type FolderModule, loadModuleFolder, readManifest } from './load-folder.js';
+import { type MinimumIsolation, minimumTier, type IsolationTier } from './isolation-policy.js';
+import { type FolderModule, type IsolatedLimits, loadModuleFolder, readManifest } from './load-folder.js';
+import { type ModuleStatus, moduleStatus } from './module-status.js';
 import { createFolderWatcher, type FolderWatcher } from './watch.js';
 
 /** Options for {@link createHost}. Everything but `version` has a default. */
@@ -72,24 +76,24 @@ export interface HostOptions {
   /** How long a replaced version stays warm for `rollback()`, ms (default 60,000). */
   rollbackWindowMs?: number;
   /** Isolation for folder modules whose manifest does not say (default `worker`). */
-  defaultIsolation?: 'in-process' | 'worker' | 'process';
+  defaultIsolation?: IsolationTier;
+  /**
+   * The weakest tier a folder module may run in, for all, by module or by trust (see {@link MinimumIsolation}).
+   * A manifest may ask for a stronger tier, never a weaker one. Default: `defaultIsolation`, so a manifest that
+   * asks for `in-process` runs in a worker unless the host allows it. Modules passed as code in `modules` are the
+   * app's own and always run in process.
+   */
+  minimumIsolation?: MinimumIsolation;
+  /** Call and resource limits of worker and process guests: call timeout, caps, heap (see `@modhost/sandbox`). */
+  limits?: { readonly worker?: IsolatedLimits; readonly process?: IsolatedLimits };
+  /** How often a crashed guest is restarted before it fails for good (see `@modhost/sandbox` `RestartPolicy`). */
+  restart?: RestartPolicy;
 }
 
-/** One module in {@link Host.status}. */
-export interface ModuleStatus {
-  readonly name: string;
-  /** The version serving now, or the newest registered one when none serves. */
-  readonly version: string;
-  readonly state: LifecycleState | 'not-loaded';
-  readonly active: boolean;
-  readonly isolation: 'in-process' | 'worker' | 'process';
-  /**
-   * `ok`: it passed its health gate and (when isolated) its guest runs. `degraded`: its guest crashed and is
-   * restarting. `fail`: it does not serve (see `lastError`). `unknown`: not started yet.
-   */
-  readonly health: { readonly status: 'ok' | 'degraded' | 'fail' | 'unknown'; readonly detail?: string };
-  readonly dir?: string;
-  readonly lastError?: { readonly code: string; readonly message: string; readonly phase?: string; readonly hint: string | undefined };
+/** What {@link Host.stop} did: it stops everything it can, then reports what failed. */
+export interface StopReport {
+  readonly ok: boolean;
+  readonly problems: readonly { readonly name?: string; readonly version?: string; readonly code: string; readonly message: string }[];
 }
 
 /** A folder that could not be loaded, kept so `status()` and `doctor` can show it. */
@@ -134,8 +138,11 @@ export interface Host {
   readonly events: Emitter<HostEvents>;
   /** Loads `modules` and `modulesDir`, activates everything that resolves, starts the watcher. */
   start(): Promise<ActivationReport>;
-  /** Stops the watcher and every module, dependents first. */
-  stop(): Promise<void>;
+  /**
+   * Stops the watcher and every module, dependents first, and every guest. Best effort: a module that fails to
+   * stop never keeps the others running; what failed is in the report. Never rejects.
+   */
+  stop(): Promise<StopReport>;
   /** Registers and activates a definition or a module folder. */
   install(source: AnyModuleDefinition | string): Promise<ModuleStatus>;
   /** Deactivates and unregisters a module (and, with `cascade`, the modules that depend on it). */
@@ -205,6 +212,10 @@ export function createHost(options: HostOptions): Host {
   const definitions = new Map<string, AnyModuleDefinition>(); // name@version → definition
   const folders = new Map<string, FolderModule>(); // dir → loaded folder (its current version)
   const problems = new Map<string, FolderProblem>();
+  // dir → the fingerprint of files that failed to load or to swap in: not tried again until they change.
+  const failedLoads = new Map<string, string>();
+  // name@version → the folder its code was loaded from.
+  const loadedFrom = new Map<string, string>();
   const replaced: FolderModule[] = [];
   // Which tenants each module serves: a cache of the registry's enablement, read on every request.
   const enabled = new Map<string, Set<string>>();
@@ -282,16 +293,30 @@ export function createHost(options: HostOptions): Host {
     return report;
   };
 
-  const loadFolder = (dir: string) =>
-    loadModuleFolder(dir, { sandbox, ...(options.defaultIsolation ? { defaultIsolation: options.defaultIsolation } : {}), isolated: { clock, registry } });
+  const loadFolder = async (dir: string) => {
+    const loaded = await loadModuleFolder(dir, {
+      sandbox,
+      ...(options.defaultIsolation ? { defaultIsolation: options.defaultIsolation } : {}),
+      minimumIsolation: (request) => minimumTier(options.minimumIsolation, options.defaultIsolation ?? 'worker', request),
+      isolated: { clock, registry, ...(options.restart ? { restart: options.restart } : {}) },
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
+    loadedFrom.set(key(loaded.manifest.name, loaded.manifest.version), dir);
+    return loaded;
+  };
 
-  const folderProblem = (dir: string, e: unknown): FolderProblem => {
-    const { code, message } = errorOf(e);
+  const problemOf = (dir: string, code: string, message: string): FolderProblem => {
     const p = { dir, code, message, hint: recoveryHint(code) };
     problems.set(dir, p);
     events.emit('folder:error', p);
     return p;
   };
+  const folderProblem = (dir: string, e: unknown): FolderProblem => {
+    const { code, message } = errorOf(e);
+    return problemOf(dir, code, message);
+  };
+  /** What a folder's files hash to now: a folder that failed is tried again only once this changes. */
+  const fingerprint = async (dir: string) => (await computeIntegrity(dir).catch(() => undefined))?.integrity;
 
   const moduleDirs = async (): Promise<string[]> => {
     if (!options.modulesDir) return [];
@@ -299,7 +324,7 @@ export function createHost(options: HostOptions): Host {
     return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(options.modulesDir as string, e.name));
   };
 
-  const upgrade = async (name: string, version: string): Promise<UpgradeReport> => {
+  const swap = async (name: string, version: string): Promise<UpgradeReport> => {
     const from = currentVersion.get(name) ?? '';
     const report = await activator.upgrade(name, version);
     if (report.outcome === 'switched') {
@@ -317,76 +342,122 @@ export function createHost(options: HostOptions): Host {
     return report;
   };
 
+  /**
+   * A folder module's version whose folder now holds another version has no code left to start: refuse at once,
+   * saying what brings it back, instead of starting a guest over files that no longer match.
+   */
+  const unavailable = (name: string, version: string): UpgradeReport | undefined => {
+    const dir = loadedFrom.get(key(name, version));
+    const holds = dir === undefined ? undefined : folders.get(dir)?.manifest;
+    if (dir === undefined || (holds?.name === name && holds.version === version)) return undefined;
+    const now = holds ? `now holds ${holds.name}@${holds.version}` : 'is gone';
+    const message =
+      `${name}@${version} was loaded from ${dir}, which ${now}, so its code cannot be started again. ` +
+      `Copy ${version}'s files back into a modules folder (the host loads them afresh), or use host.rollback("${name}") while the rollback window is open`;
+    events.emit('module:upgrade-failed', { name, from: currentVersion.get(name) ?? '', to: version, code: 'VERSION_UNAVAILABLE', message });
+    return {
+      module: name,
+      from: currentVersion.get(name) ?? '',
+      to: version,
+      ok: false,
+      outcome: 'refused',
+      error: { code: 'VERSION_UNAVAILABLE', message, timedOut: false },
+    };
+  };
+  const upgrade = async (name: string, version: string): Promise<UpgradeReport> => unavailable(name, version) ?? swap(name, version);
+
+  /** Brings one folder in line with what the host runs: install, swap, or nothing. Never throws. */
+  const syncFolder = async (dir: string) => {
+    const known = folders.get(dir);
+    const files = await fingerprint(dir);
+    // The same files that failed before fail again: no guest is spawned for them until the folder changes.
+    if (failedLoads.has(dir) && failedLoads.get(dir) === files) return;
+    failedLoads.delete(dir);
+    const failed = (e: unknown) => {
+      folderProblem(dir, e);
+      if (files !== undefined) failedLoads.set(dir, files);
+    };
+    let manifest: Awaited<ReturnType<typeof readManifest>>;
+    try {
+      manifest = await readManifest(dir);
+    } catch (e) {
+      return failed(e);
+    }
+    if (known && known.manifest.version === manifest.version && known.manifest.name === manifest.name) {
+      // Same version: its files must not have changed.
+      try {
+        await sandbox.verify({ name: manifest.name, version: manifest.version, root: dir });
+        problems.delete(dir);
+      } catch (e) {
+        folderProblem(dir, e);
+      }
+      return;
+    }
+    let loaded: FolderModule;
+    try {
+      loaded = await loadFolder(dir);
+    } catch (e) {
+      return failed(e);
+    }
+    try {
+      // Always (re-)registered: a version loaded again (its files copied back) runs this load's code.
+      await register(loaded.definition);
+    } catch (e) {
+      await loaded.dispose().catch(() => {});
+      return failed(e);
+    }
+    problems.delete(dir);
+    const name = loaded.manifest.name;
+    if (serving(name) && currentVersion.get(name) !== loaded.manifest.version) {
+      const report = await swap(name, loaded.manifest.version);
+      if (report.outcome === 'switched') {
+        // The replaced version stays warm for rollback; the activator stops it when the window closes.
+        if (known) replaced.push(known);
+        folders.set(dir, loaded);
+        return;
+      }
+      await loaded.dispose().catch(() => {});
+      problemOf(
+        dir,
+        report.error?.code ?? 'HEALTH_CHECK_FAILED',
+        `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${plain(report.error?.message ?? report.explanation ?? '')}; ${currentVersion.get(name)} keeps serving`,
+      );
+      // Remembered by its files, so the same broken version is not loaded again on every rescan.
+      if (files !== undefined) failedLoads.set(dir, files);
+      return;
+    }
+    folders.set(dir, loaded);
+    events.emit('module:installed', { name, version: loaded.manifest.version, dir });
+    await activateAll();
+  };
+
+  /** A folder that disappeared: its module stops (with its dependents) and is forgotten. */
+  const removeFolder = async (dir: string, mod: FolderModule) => {
+    folders.delete(dir);
+    problems.delete(dir);
+    const name = mod.manifest.name;
+    if (serving(name)) {
+      await activator.deactivate([name], { cascade: true });
+      events.emit('module:removed', { name, version: currentVersion.get(name) ?? mod.manifest.version });
+      currentVersion.delete(name);
+    }
+    await mod.dispose().catch(() => {});
+    forget(name);
+  };
+
   // One rescan at a time: the watcher may fire while one runs.
   let scanning: Promise<void> = Promise.resolve();
   const rescanOnce = async () => {
     const dirs = await moduleDirs();
     const seen = new Set(dirs);
-    for (const dir of dirs) {
-      const known = folders.get(dir);
-      let manifest: Awaited<ReturnType<typeof readManifest>>;
-      try {
-        manifest = await readManifest(dir);
-      } catch (e) {
-        folderProblem(dir, e);
-        continue;
-      }
-      if (known && known.manifest.version === manifest.version && known.manifest.name === manifest.name) {
-        // Same version: its files must not have changed.
-        try {
-          await sandbox.verify({ name: manifest.name, version: manifest.version, root: dir });
-          problems.delete(dir);
-        } catch (e) {
-          folderProblem(dir, e);
-        }
-        continue;
-      }
-      let loaded: FolderModule;
-      try {
-        loaded = await loadFolder(dir);
-        if (!definitions.has(key(loaded.manifest.name, loaded.manifest.version))) await register(loaded.definition);
-      } catch (e) {
-        folderProblem(dir, e);
-        continue;
-      }
-      problems.delete(dir);
-      const name = loaded.manifest.name;
-      if (serving(name) && currentVersion.get(name) !== loaded.manifest.version) {
-        const report = await upgrade(name, loaded.manifest.version);
-        if (report.outcome === 'switched') {
-          // The replaced version stays warm for rollback; the activator stops it when the window closes.
-          if (known) replaced.push(known);
-          folders.set(dir, loaded);
-        } else {
-          await loaded.dispose();
-          folderProblem(
-            dir,
-            new ModhostError(
-              (report.error?.code as never) ?? 'HEALTH_CHECK_FAILED',
-              `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${plain(report.error?.message ?? report.explanation ?? '')}; ${currentVersion.get(name)} keeps serving`,
-            ),
-          );
-          // Remember what failed, so the same broken version is not retried on every rescan.
-          folders.set(dir, { ...loaded, dispose: async () => {} });
-        }
-      } else {
-        folders.set(dir, loaded);
-        events.emit('module:installed', { name, version: loaded.manifest.version, dir });
-        await activateAll();
-      }
-    }
+    for (const dir of dirs) await syncFolder(dir).catch((e: unknown) => folderProblem(dir, e));
     for (const [dir, mod] of [...folders]) {
+      if (!seen.has(dir)) await removeFolder(dir, mod).catch((e: unknown) => folderProblem(dir, e));
+    }
+    for (const dir of [...failedLoads.keys(), ...problems.keys()]) {
       if (seen.has(dir)) continue;
-      folders.delete(dir);
+      failedLoads.delete(dir);
       problems.delete(dir);
-      const name = mod.manifest.name;
-      if (serving(name)) {
-        await activator.deactivate([name], { cascade: true });
-        events.emit('module:removed', { name, version: currentVersion.get(name) ?? mod.manifest.version });
-        currentVersion.delete(name);
-      }
-      await mod.dispose().catch(() => {});
-      forget(name);
     }
   };
   const rescan = () => {
@@ -406,6 +477,7 @@ export function createHost(options: HostOptions): Host {
       }
       for (const def of options.modules ?? []) await register(def);
       for (const dir of await moduleDirs()) {
+        const files = await fingerprint(dir);
         try {
           const loaded = await loadFolder(dir);
           await register(loaded.definition);
@@ -413,6 +485,7 @@ export function createHost(options: HostOptions): Host {
           events.emit('module:installed', { name: loaded.manifest.name, version: loaded.manifest.version, dir });
         } catch (e) {
           folderProblem(dir, e);
+          if (files !== undefined) failedLoads.set(dir, files);
         }
       }
       const report = await activateAll();
@@ -420,20 +493,35 @@ export function createHost(options: HostOptions): Host {
         watcher = createFolderWatcher(options.modulesDir, {
           clock,
           debounceMs: options.debounceMs ?? 300,
-          onChange: () => void rescan(),
+          // Nothing a rescan meets may escape as an unhandled rejection: that would end the app's process.
+          onChange: () => void rescan().catch((e: unknown) => events.emit('watch:error', { message: `rescan failed: ${errorOf(e).message}` })),
           onError: (message) => events.emit('watch:error', { message }),
         });
       }
       return report;
     },
     async stop() {
+      const problems: { name?: string; version?: string; code: string; message: string }[] = [];
+      const attempt = async (work: () => Promise<unknown>, who: { name?: string; version?: string } = {}) => {
+        try {
+          await work();
+        } catch (e) {
+          problems.push({ ...who, ...errorOf(e) });
+        }
+      };
       watcher?.close();
       watcher = undefined;
       await scanning.catch(() => {});
-      await activator.deactivate(undefined, { cascade: true });
-      for (const f of [...folders.values(), ...replaced.splice(0)]) await f.dispose().catch(() => {});
+      await attempt(async () => {
+        for (const o of await activator.deactivate(undefined, { cascade: true })) {
+          if (o.state === 'failed') problems.push({ name: o.name, version: o.version, code: o.error?.code ?? 'ROLLBACK_FAILED', message: plain(o.error?.message ?? '') });
+        }
+      });
+      // Every guest, also those of versions that never served or failed for good.
+      for (const f of [...folders.values(), ...replaced.splice(0)]) await attempt(() => f.dispose(), { name: f.manifest.name, version: f.manifest.version });
       currentVersion.clear();
-      await audit.flush();
+      await attempt(() => audit.flush());
+      return { ok: problems.length === 0, problems };
     },
     async install(source) {
       let def: AnyModuleDefinition;
@@ -494,36 +582,25 @@ export function createHost(options: HostOptions): Host {
     async status() {
       const modules: ModuleStatus[] = [];
       const names = [...new Set((await registry.list()).map((r) => r.name))].sort();
+      const loaded = [...folders.values(), ...replaced];
       for (const name of names) {
         const record = await registry.getModule(name);
-        const version = currentVersion.get(name) ?? record?.versions.at(-1) ?? '';
-        const v = await registry.get(name, version);
+        const versions = await Promise.all((record?.versions ?? []).map((v) => registry.get(name, v)));
+        const now = serving(name) ? currentVersion.get(name) : undefined;
+        const shown = now ?? record?.desiredVersion ?? undefined;
         const folder =
-          [...folders.values()].find((f) => f.manifest.name === name && f.manifest.version === version) ??
-          [...folders.values()].find((f) => f.manifest.name === name);
-        const last = v?.lastError;
-        const guest = folder?.guest?.();
-        const health: ModuleStatus['health'] = !serving(name)
-          ? v?.status === 'failed' || v?.status === 'blocked' || v?.status === 'rolled-back'
-            ? { status: 'fail', detail: last?.message ?? v.status }
-            : { status: 'unknown' }
-          : guest?.state === 'restarting'
-            ? { status: 'degraded', detail: `restarting after ${guest.lastCrash?.kind}: ${guest.lastCrash?.detail}` }
-            : guest?.state === 'failed'
-              ? { status: 'fail', detail: `its guest failed for good (${guest.lastCrash?.kind}: ${guest.lastCrash?.detail})` }
-              : { status: 'ok' };
-        modules.push({
-          name,
-          version,
-          state: v?.status ?? 'not-loaded',
-          active: serving(name),
-          isolation: folder?.isolation ?? 'in-process',
-          health,
-          ...(folder ? { dir: folder.dir } : {}),
-          ...(last && !serving(name)
-            ? { lastError: { code: last.code, message: last.message, ...(last.phase ? { phase: last.phase } : {}), hint: recoveryHint(last.code) } }
-            : {}),
-        });
+          loaded.find((f) => f.manifest.name === name && f.manifest.version === shown) ?? [...folders.values()].find((f) => f.manifest.name === name);
+        modules.push(
+          moduleStatus({
+            name,
+            record,
+            versions: versions.filter((v) => v !== undefined),
+            serving: now,
+            isolation: folder?.isolation ?? 'in-process',
+            dir: folder?.dir,
+            guest: folder?.guest?.(),
+          }),
+        );
       }
       return { modules, problems: [...problems.values()] };
     },

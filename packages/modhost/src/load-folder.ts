@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { type AnyModuleDefinition, type Issue, isPlainObject, ModhostError, validateDefinition } from '@modhost/core';
 import { configSchemaFromJson, type Manifest, parseManifest } from '@modhost/manifest';
 import { type IsolatedModule, loadIsolatedModule, type Sandbox, type SupervisorStatus } from '@modhost/sandbox';
+import { effectiveTier, type IsolationTier, type TierRequest } from './isolation-policy.js';
 
 /** A module loaded from a folder (`modhost.json` + entry). */
 export interface FolderModule {
@@ -11,7 +12,8 @@ export interface FolderModule {
   readonly manifest: Manifest;
   /** What the registry gets: the manifest's declarations with the entry's code. */
   readonly definition: AnyModuleDefinition;
-  readonly isolation: 'in-process' | 'worker' | 'process';
+  /** The tier it runs in: what its manifest asked for, raised to the host's minimum. */
+  readonly isolation: IsolationTier;
   /** SRI of the folder, recorded at load. */
   readonly integrity: string;
   /** Stops an isolated module's guest (nothing for in-process modules). */
@@ -24,10 +26,20 @@ export interface FolderModule {
 export interface LoadFolderOptions {
   sandbox: Sandbox;
   /** Isolation for manifests that do not say (default `worker`: reloads release everything). */
-  defaultIsolation?: 'in-process' | 'worker' | 'process';
+  defaultIsolation?: IsolationTier;
+  /**
+   * The weakest tier this module may run in, decided once its signature is known (default: no floor). A manifest
+   * that asks for a weaker tier runs in this one.
+   */
+  minimumIsolation?: (request: TierRequest) => IsolationTier;
   /** For isolated modules: see `@modhost/sandbox`. */
-  isolated?: Pick<Parameters<typeof loadIsolatedModule>[0], 'limits' | 'restart' | 'clock' | 'registry' | 'onEvent'>;
+  isolated?: Pick<Parameters<typeof loadIsolatedModule>[0], 'restart' | 'clock' | 'registry' | 'onEvent'>;
+  /** Call and resource limits per tier (see `@modhost/sandbox`: `CallLimits`, `WorkerLimits`). */
+  limits?: { readonly worker?: IsolatedLimits; readonly process?: IsolatedLimits };
 }
+
+/** Call and resource limits of an isolated module. */
+export type IsolatedLimits = NonNullable<Parameters<typeof loadIsolatedModule>[0]['limits']>;
 
 const invalid = (dir: string, message: string, issues: Issue[] = [], cause?: unknown) =>
   new ModhostError('MANIFEST_INVALID', `${dir}: ${message}`, { ...(cause ? { cause } : {}), details: { dir, issues } });
@@ -132,7 +144,8 @@ export async function loadModuleFolder(dir: string, options: LoadFolderOptions):
     }
   }
   const record = await options.sandbox.admit({ name: manifest.name, version: manifest.version, root: dir, ...(signature !== undefined ? { signature } : {}) });
-  const isolation = manifest.isolation ?? options.defaultIsolation ?? 'worker';
+  const request = { name: manifest.name, asked: manifest.isolation, signedBy: record.signedBy };
+  const isolation = effectiveTier(request, options.defaultIsolation ?? 'worker', options.minimumIsolation?.(request) ?? 'in-process');
   const base = declarative(manifest);
 
   if (isolation === 'in-process') {
@@ -173,6 +186,7 @@ export async function loadModuleFolder(dir: string, options: LoadFolderOptions):
       expect: { name: manifest.name, version: manifest.version },
       ...(base.config ? { config: base.config as never } : {}),
       ...options.isolated,
+      ...(options.limits?.[isolation] ? { limits: options.limits[isolation] } : {}),
     });
   } catch (cause) {
     if (cause instanceof ModhostError && cause.code !== 'MANIFEST_INVALID') throw cause;

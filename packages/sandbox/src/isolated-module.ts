@@ -215,6 +215,9 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
       }
     });
     supervisor = s;
+    // A revoked context (the version stopped, or its start failed or timed out) stops its guest with it, so a
+    // guest whose activate never returned does not keep running.
+    ctx.signal?.addEventListener('abort', () => void s.stop(), { once: true });
     await s.start();
   };
 

@@ -1,0 +1,194 @@
+import { type AnyModuleDefinition, createRegistry, defineModule, type ModuleContext, type ModuleDefinition, type StateMode } from '@modhost/core';
+import { resolve } from '@modhost/resolver';
+import { createFakeClock } from '@modhost/testkit';
+import { describe, expect, it } from 'vitest';
+import { type ActivatorOptions, type BoundHandler, createActivator } from './activator.js';
+import { createRouter } from './router.js';
+
+const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
+
+/** A counter kept in the process: POST /inc adds one and acknowledges the new count, GET / reads it. */
+function counter(v: string, mode: StateMode, extra: Partial<ModuleDefinition> = {}): AnyModuleDefinition {
+  let count = 0;
+  return defineModule({
+    name: 'counter',
+    version: v,
+    stateMode: mode,
+    routes: [
+      {
+        method: 'POST',
+        path: '/inc',
+        handler: async () => {
+          count += 1;
+          const mine = count;
+          await Promise.resolve();
+          return { body: mine };
+        },
+      },
+      { method: 'GET', path: '/', handler: () => ({ body: { v, count } }) },
+    ],
+    exportState: () => ({ count }),
+    importState: (state) => {
+      count = (state as { count?: number } | undefined)?.count ?? count;
+    },
+    ...extra,
+  } as ModuleDefinition);
+}
+
+async function setup(defs: AnyModuleDefinition[], options: Partial<ActivatorOptions> = {}) {
+  const clock = createFakeClock();
+  const registry = createRegistry({ clock });
+  for (const d of defs) await registry.register(d);
+  const router = createRouter<BoundHandler>();
+  const activator = createActivator({
+    registry,
+    clock,
+    router,
+    logger: quiet,
+    timeouts: { stop: 2000 },
+    health: { periodMs: 100, failureThreshold: 2 },
+    rollbackWindowMs: 60_000,
+    ...options,
+  });
+  const first = defs[0] as AnyModuleDefinition;
+  const plan = resolve({ roots: { [first.name]: first.version }, catalog: [first] });
+  if (!plan.ok) throw new Error(plan.error.message);
+  await activator.activate(plan.plan);
+  const call = (method: string, path: string) =>
+    router.handle(method, `/${first.name}${path}`, (d) => d.handler({ method: method as 'GET', path, params: d.params, query: {}, headers: {} }));
+  return { clock, registry, router, activator, call };
+}
+
+describe('rollback of a stateful module', () => {
+  it.each(['quiesce', 'snapshot'] as const)('%s: a rollback by hand hands back every update the newer version acknowledged', async (mode) => {
+    const { activator, call } = await setup([counter('1.0.0', mode), counter('1.1.0', mode)]);
+    for (let i = 0; i < 5; i++) await call('POST', '/inc');
+    expect(await activator.upgrade('counter', '1.1.0')).toMatchObject({ outcome: 'switched' });
+    const acks: unknown[] = [];
+    for (let i = 0; i < 8; i++) acks.push((await call('POST', '/inc'))?.body);
+    expect(acks.at(-1)).toBe(13);
+    expect(await activator.rollback('counter')).toMatchObject({ ok: true, outcome: 'rolled-back', to: '1.0.0' });
+    expect((await call('GET', '/'))?.body).toEqual({ v: '1.0.0', count: 13 });
+  });
+
+  it('quiesce: the automatic rollback after failed health probes loses no acknowledged update under traffic', async () => {
+    let healthy = true;
+    const { clock, registry, activator, call } = await setup([counter('1.0.0', 'quiesce'), counter('1.1.0', 'quiesce', { health: () => healthy })]);
+    expect(await activator.upgrade('counter', '1.1.0')).toMatchObject({ outcome: 'switched' });
+    const rolledBack = new Promise<void>((r) =>
+      registry.on('module:transition', (t) => {
+        if (t.version === '1.1.0' && t.to === 'rolled-back') r();
+      }),
+    );
+    let acknowledged = 0;
+    let back = false;
+    void rolledBack.then(() => {
+      back = true;
+    });
+    healthy = false;
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 200 && !back; i++) {
+      for (let k = 0; k < 10; k++)
+        pending.push(
+          call('POST', '/inc').then((r) => {
+            if (typeof r?.body === 'number') acknowledged++;
+          }),
+        );
+      await clock.advanceAsync(20);
+    }
+    await rolledBack;
+    await Promise.all(pending);
+    expect(acknowledged).toBeGreaterThan(50);
+    expect((await call('GET', '/'))?.body).toEqual({ v: '1.0.0', count: acknowledged });
+  });
+
+  it('refuses a rollback that would drop state, with a clear error, and the newer version keeps serving', async () => {
+    // 1.0.0 kept nothing in the process, so it has no importState to take 1.1.0's state back.
+    const { importState: _i, exportState: _e, ...stateless } = counter('1.0.0', 'stateless') as ModuleDefinition & { importState?: unknown };
+    const v1 = defineModule(stateless as ModuleDefinition);
+    const { activator, call } = await setup([v1, counter('1.1.0', 'quiesce')]);
+    await activator.upgrade('counter', '1.1.0');
+    await call('POST', '/inc');
+    const r = await activator.rollback('counter');
+    expect(r).toMatchObject({ ok: false, outcome: 'refused', error: { code: 'ROLLBACK_FAILED', message: expect.stringContaining('has no importState') } });
+    expect((await call('GET', '/'))?.body).toEqual({ v: '1.1.0', count: 1 });
+  });
+
+  it('a rollback asked for between the switch and the end of the upgrade waits for it and points back', async () => {
+    const v = (version: string) =>
+      defineModule({ name: 'tasks', version, routes: [{ method: 'GET', path: '/', handler: () => ({ body: version }) }], activate: () => ({ version }) });
+    const { registry, activator, router } = await setup([v('1.0.0'), v('1.1.0')]);
+    let early: Promise<unknown> | undefined;
+    // The new version is recorded active after it took the traffic: that is inside the window.
+    registry.on('module:transition', (t) => {
+      if (t.version === '1.1.0' && t.to === 'active') early = activator.rollback('tasks');
+    });
+    expect(await activator.upgrade('tasks', '1.1.0')).toMatchObject({ outcome: 'switched' });
+    expect(await early).toMatchObject({ ok: true, outcome: 'rolled-back', to: '1.0.0' });
+    const body = await router.handle('GET', '/tasks', (d) => d.handler({ method: 'GET', path: '/', params: {}, query: {}, headers: {} }));
+    expect(body?.body).toBe('1.0.0');
+  });
+});
+
+describe('recovery from a version that failed while serving', () => {
+  const v = (version: string) =>
+    defineModule({ name: 'tasks', version, routes: [{ method: 'GET', path: '/', handler: () => ({ body: version }) }], activate: () => ({ version }) });
+
+  it('upgrades away from it (no failed → draining), stopping it without a warm window', async () => {
+    const { registry, activator } = await setup([v('1.0.0'), v('1.0.1')]);
+    // What an isolated module's supervisor records when its guest gives up.
+    await registry.transition('tasks', '1.0.0', 'failed', { phase: 'serve', error: new Error('crashed 4 times') });
+    expect(await activator.upgrade('tasks', '1.0.1')).toMatchObject({ ok: true, outcome: 'switched' });
+    expect((await registry.get('tasks', '1.0.0'))?.status).toBe('stopped');
+    expect(activator.api('tasks')).toEqual({ version: '1.0.1' });
+  });
+
+  it('deactivates it, and stops every other module even when one cannot be recorded', async () => {
+    const other = defineModule({ name: 'other', version: '1.0.0', activate: () => ({}) });
+    const clock = createFakeClock();
+    const base = createRegistry({ clock });
+    await base.register(v('1.0.0'));
+    await base.register(other);
+    let storageDown = false;
+    const registry = {
+      ...base,
+      transition: ((n, ver, to, o) =>
+        storageDown && n === 'other' ? Promise.reject(new Error('storage is down')) : base.transition(n, ver, to, o)) as typeof base.transition,
+    };
+    const activator = createActivator({ registry, clock, logger: quiet });
+    const plan = resolve({ roots: { tasks: '1.0.0', other: '1.0.0' }, catalog: [v('1.0.0'), other] });
+    if (!plan.ok) throw new Error('no plan');
+    await activator.activate(plan.plan);
+    await base.transition('tasks', '1.0.0', 'failed', { phase: 'serve', error: new Error('gave up') });
+    storageDown = true;
+    const outcomes = await activator.deactivate();
+    expect(outcomes.map((o) => `${o.name} ${o.state}`).sort()).toEqual(['other failed', 'tasks stopped']);
+    expect(activator.active).toEqual([]);
+  });
+});
+
+describe('a start that times out', () => {
+  it('revokes its context at the deadline, also when activate never settles', async () => {
+    let seen: ModuleContext | undefined;
+    const hang = defineModule({
+      name: 'hang',
+      version: '1.0.0',
+      activate: (ctx) => {
+        seen = ctx;
+        return new Promise(() => {});
+      },
+    });
+    const { clock, activator } = await (async () => {
+      const clock = createFakeClock();
+      const registry = createRegistry({ clock });
+      await registry.register(hang);
+      return { clock, activator: createActivator({ registry, clock, logger: quiet, timeouts: { start: 1000 } }) };
+    })();
+    const plan = resolve({ roots: { hang: '1.0.0' }, catalog: [hang] });
+    if (!plan.ok) throw new Error('no plan');
+    const report = activator.activate(plan.plan);
+    await clock.advanceAsync(1000);
+    expect((await report).modules[0]).toMatchObject({ state: 'failed', error: { code: 'ACTIVATION_TIMEOUT', timedOut: true } });
+    expect(seen?.signal?.aborted).toBe(true);
+  });
+});

@@ -1,0 +1,48 @@
+/** Where a folder module's code runs, weakest first. */
+export type IsolationTier = 'in-process' | 'worker' | 'process';
+
+const STRENGTH: Readonly<Record<IsolationTier, number>> = { 'in-process': 0, worker: 1, process: 2 };
+
+/**
+ * The weakest tier the host lets a folder module run in. A manifest may ask for a stronger tier, never a weaker
+ * one: a module that asks for less runs in this tier.
+ *
+ * - a tier: one floor for every folder module;
+ * - an object: `modules` by name first, then `signed` for modules signed by a trusted key, then `default`.
+ */
+export type MinimumIsolation =
+  | IsolationTier
+  | {
+      /** Every folder module not named below (default: the host's `defaultIsolation`, so `worker`). */
+      readonly default?: IsolationTier;
+      /** Modules signed by a key in `trustedKeys` (default: as `default`). */
+      readonly signed?: IsolationTier;
+      /** By module name: wins over everything else. */
+      readonly modules?: Readonly<Record<string, IsolationTier>>;
+    };
+
+/** What the tier of one folder module is decided from. */
+export interface TierRequest {
+  readonly name: string;
+  /** The manifest's `isolation`, if it says. */
+  readonly asked?: IsolationTier | undefined;
+  /** The trusted key that signed it, if any. */
+  readonly signedBy?: string | undefined;
+}
+
+/** The stronger of two tiers. */
+export const stronger = (a: IsolationTier, b: IsolationTier): IsolationTier => (STRENGTH[a] >= STRENGTH[b] ? a : b);
+
+/** The floor `policy` sets for one module. */
+export function minimumTier(policy: MinimumIsolation | undefined, fallback: IsolationTier, request: TierRequest): IsolationTier {
+  if (policy === undefined) return fallback;
+  if (typeof policy === 'string') return policy;
+  if (policy.modules && Object.hasOwn(policy.modules, request.name)) return policy.modules[request.name] as IsolationTier;
+  if (request.signedBy !== undefined && policy.signed) return policy.signed;
+  return policy.default ?? fallback;
+}
+
+/** The tier a folder module runs in: what its manifest asks (or the default), raised to the host's floor. */
+export function effectiveTier(request: TierRequest, defaultTier: IsolationTier, floor: IsolationTier): IsolationTier {
+  return stronger(request.asked ?? defaultTier, floor);
+}

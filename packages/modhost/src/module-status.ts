@@ -1,0 +1,108 @@
+import type { LifecycleState, ModuleRecord, ModuleVersionRecord } from '@modhost/core';
+import type { SupervisorStatus } from '@modhost/sandbox';
+import { recoveryHint } from './hints.js';
+import type { IsolationTier } from './isolation-policy.js';
+
+/** One module in `host.status()`. */
+export interface ModuleStatus {
+  readonly name: string;
+  /** The version serving now; when none serves, the one that served last (or the newest registered one). */
+  readonly version: string;
+  readonly state: LifecycleState | 'not-loaded';
+  readonly active: boolean;
+  readonly isolation: IsolationTier;
+  /**
+   * `ok`: it passed its health gate and (when isolated) its guest runs. `degraded`: its guest crashed and is
+   * restarting. `fail`: it does not serve, or its guest failed for good (see `lastError`). `unknown`: not started.
+   */
+  readonly health: { readonly status: 'ok' | 'degraded' | 'fail' | 'unknown'; readonly detail?: string };
+  readonly dir?: string;
+  /** Why the version shown failed, with what to do. */
+  readonly lastError?: { readonly code: string; readonly message: string; readonly phase?: string; readonly hint: string | undefined };
+  /** The latest other version that was refused or failed (a broken upgrade), kept apart from what serves. */
+  readonly refused?: { readonly version: string; readonly code: string; readonly message: string; readonly hint: string | undefined };
+}
+
+/** What {@link moduleStatus} projects. */
+export interface StatusInput {
+  readonly name: string;
+  readonly record: ModuleRecord | undefined;
+  /** Every registered version's record. */
+  readonly versions: readonly ModuleVersionRecord[];
+  /** The version serving now, if one does. */
+  readonly serving: string | undefined;
+  /** Where the shown version's code runs, and its folder, when it came from one. */
+  readonly isolation: IsolationTier;
+  readonly dir?: string | undefined;
+  readonly guest?: SupervisorStatus | undefined;
+}
+
+const FAILED: ReadonlySet<LifecycleState> = new Set(['failed', 'blocked', 'rolled-back']);
+
+/** Health, first matching row wins: a table rather than nested conditions. */
+const HEALTH: readonly {
+  readonly when: (i: { serving: boolean; state: LifecycleState | undefined; guest: SupervisorStatus | undefined }) => boolean;
+  readonly is: (i: { guest: SupervisorStatus | undefined; detail: string | undefined; state: LifecycleState | undefined }) => ModuleStatus['health'];
+}[] = [
+  {
+    when: (i) => i.serving && i.guest?.state === 'failed',
+    is: (i) => ({ status: 'fail', detail: `its guest failed for good (${i.guest?.lastCrash?.kind}: ${i.guest?.lastCrash?.detail})` }),
+  },
+  {
+    when: (i) => i.serving && i.guest?.state === 'restarting',
+    is: (i) => ({ status: 'degraded', detail: `restarting after ${i.guest?.lastCrash?.kind}: ${i.guest?.lastCrash?.detail}` }),
+  },
+  { when: (i) => i.serving && i.state === 'failed', is: (i) => ({ status: 'fail', detail: i.detail ?? 'failed while serving' }) },
+  { when: (i) => i.serving, is: () => ({ status: 'ok' }) },
+  { when: (i) => i.state !== undefined && FAILED.has(i.state), is: (i) => ({ status: 'fail', detail: i.detail ?? String(i.state) }) },
+  { when: () => true, is: () => ({ status: 'unknown' }) },
+];
+
+/** Projects one module's records into its status. Pure: everything it needs is passed in. */
+export function moduleStatus(input: StatusInput): ModuleStatus {
+  const { name, record, versions, serving } = input;
+  const byVersion = new Map(versions.map((v) => [v.version, v]));
+  const version = serving ?? record?.desiredVersion ?? lastServed(versions) ?? versions.at(-1)?.version ?? '';
+  const shown = byVersion.get(version);
+  const state = shown?.status;
+  const last = shown?.lastError;
+  const health = (HEALTH.find((row) => row.when({ serving: serving !== undefined, state, guest: input.guest })) as (typeof HEALTH)[number]).is({
+    guest: input.guest,
+    detail: last?.message,
+    state,
+  });
+  const showError = last !== undefined && (serving === undefined || state === 'failed');
+  const refused = latestRefusal(versions, version, record);
+  return {
+    name,
+    version,
+    state: state ?? 'not-loaded',
+    active: serving !== undefined,
+    isolation: input.isolation,
+    health,
+    ...(input.dir !== undefined ? { dir: input.dir } : {}),
+    ...(showError ? { lastError: { code: last.code, message: last.message, ...(last.phase ? { phase: last.phase } : {}), hint: recoveryHint(last.code) } } : {}),
+    ...(refused ? { refused } : {}),
+  };
+}
+
+/** The version that reached `active` most recently, from the records' histories. */
+function lastServed(versions: readonly ModuleVersionRecord[]): string | undefined {
+  let best: { version: string; at: number } | undefined;
+  for (const v of versions) {
+    const at = v.history.filter((h) => h.to === 'active').at(-1)?.at;
+    if (at !== undefined && (best === undefined || at >= best.at)) best = { version: v.version, at };
+  }
+  return best?.version;
+}
+
+/** The most recently failed or rejected version other than the one shown. */
+function latestRefusal(versions: readonly ModuleVersionRecord[], shown: string, record: ModuleRecord | undefined): ModuleStatus['refused'] {
+  const rejected = new Map((record?.rejected ?? []).map((r) => [r.version, r.reason]));
+  const candidates = versions.filter((v) => v.version !== shown && (FAILED.has(v.status) || rejected.has(v.version)));
+  const latest = candidates.sort((a, b) => a.updatedAt - b.updatedAt).at(-1);
+  if (!latest) return undefined;
+  const code = latest.lastError?.code ?? 'VERSION_REJECTED';
+  const message = latest.lastError?.message ?? rejected.get(latest.version) ?? latest.status;
+  return { version: latest.version, code, message, hint: recoveryHint(code) };
+}
