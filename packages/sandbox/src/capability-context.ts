@@ -1,7 +1,7 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import type { Logger, ModuleContext, ModuleStorage } from '@modhost/core';
+import { readdir } from 'node:fs/promises';
+import { type Logger, ModhostError, type ModuleContext, type ModuleStorage } from '@modhost/core';
 import type { AuditLog } from './audit.js';
-import { matchScope } from './fs-scope.js';
+import { matchScope, readNoFollow, scopeLeavingModule, writeNoFollow } from './fs-scope.js';
 import { type GrantCell, type Grants, permissionDenied } from './grants.js';
 import { countUse, frozenCopy, guard, guardAsync, type Life, sealed, stoppedError } from './guard.js';
 import { hostMatches, normalizeHost } from './permission.js';
@@ -194,26 +194,42 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
   const root = input.root;
   const fsCells = (action: string) => cells.filter((c) => c.permission.domain === 'fs' && c.permission.action === action && c.active);
   if (root !== undefined && (fsCells('read').length > 0 || fsCells('write').length > 0)) {
+    // A scope that is a link out of the module's folder is misconfigured, not merely not granted: say so.
+    const leftModule = async (action: string, path: string, scopes: readonly string[]) => {
+      const out = await scopeLeavingModule(root, scopes, path);
+      if (out === undefined) return undefined;
+      const scope = scopes[out.scope] as string;
+      audit.record({
+        kind: 'denial',
+        module,
+        tenant,
+        permission: `fs:${action}:${scope}`,
+        decision: 'deny',
+        detail: `${action} "${path}": scope leads outside the module`,
+      });
+      return new ModhostError(
+        'LINK_OUTSIDE_MODULE',
+        `${module}: ${action} "${path}" was refused: its scope "fs:${action}:${scope}" leads outside the module's folder through a link (to ${out.target}), so it allows nothing. Keep fs: scopes inside the module's folder, with real folders rather than links out`,
+        { details: { module, path: scope, target: out.target } },
+      );
+    };
     const inScope = async (action: 'read' | 'write', path: string): Promise<string> => {
       const live = fsCells(action);
-      const hit = await matchScope(
-        root,
-        live.map((c) => c.permission.scope ?? ''),
-        path,
-        action === 'write',
-      );
-      if (hit === undefined) throw denial(`fs:${action}:${path}`, `${action} "${path}"`)();
+      const scopes = live.map((c) => c.permission.scope ?? '');
+      const hit = await matchScope(root, scopes, path, action === 'write');
+      if (hit === undefined) throw (await leftModule(action, path, scopes)) ?? denial(`fs:${action}:${path}`, `${action} "${path}"`)();
       // Counted on the grant whose scope allowed it.
       countUse((live[hit.scope] as GrantCell).usage, now);
       return hit.path;
     };
+    // I/O goes to the checked real path and never follows a link at its last part, so a dangling link cannot lead out.
     ctx.fs = sealed({
       readFile: wrapAsync(async (path: string, encoding?: 'utf8') => {
-        const real = await inScope('read', path);
-        return encoding === 'utf8' ? readFile(real, 'utf8') : new Uint8Array(await readFile(real));
+        const bytes = await readNoFollow(await inScope('read', path));
+        return encoding === 'utf8' ? bytes.toString('utf8') : new Uint8Array(bytes);
       }, 'fs.readFile'),
       readdir: wrapAsync(async (path: string) => readdir(await inScope('read', path)), 'fs.readdir'),
-      writeFile: wrapAsync(async (path: string, data: string | Uint8Array) => writeFile(await inScope('write', path), data), 'fs.writeFile'),
+      writeFile: wrapAsync(async (path: string, data: string | Uint8Array) => writeNoFollow(await inScope('write', path), data), 'fs.writeFile'),
     });
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActivator } from '@modhost/activation';
@@ -194,6 +194,44 @@ describe('escape attempts (tier 1, in process)', () => {
     await expect(fs.writeFile('data/link-out/planted', 'x')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     await expect(fs.writeFile('data/key-link', 'x')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     expect(audit.query({ kind: 'denial', module: 'files' })).toHaveLength(9);
+  });
+
+  it('fs writes never follow a dangling link out of the scope, and land inside through one that stays in', async () => {
+    const base = tempDir();
+    const root = join(base, 'module');
+    mkdirSync(join(root, 'data'), { recursive: true });
+    mkdirSync(join(base, 'elsewhere'));
+    symlinkSync(join(base, 'elsewhere', 'x'), join(root, 'data', 'out.txt'));
+    symlinkSync(join(base, 'nowhere', 'x'), join(root, 'data', 'gone.txt'));
+    symlinkSync('inside.txt', join(root, 'data', 'alias.txt'));
+    const { sandbox, input } = setup({ grant: { files: ['fs:write:./data'] } });
+    const { ctx } = sandbox.contextFor(input('files', { root }), defineModule({ name: 'files', version: '1.0.0', permissions: ['fs:write:./data'] }));
+    await expect(ctx.fs?.writeFile('data/out.txt', 'planted')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await expect(ctx.fs?.writeFile('data/gone.txt', 'planted')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect(existsSync(join(base, 'elsewhere', 'x'))).toBe(false);
+    expect(existsSync(join(base, 'nowhere'))).toBe(false);
+    await ctx.fs?.writeFile('data/alias.txt', 'kept inside');
+    expect(readFileSync(join(root, 'data', 'inside.txt'), 'utf8')).toBe('kept inside');
+  });
+
+  it('a scope that is a link out of the module folder matches nothing (LINK_OUTSIDE_MODULE), for reads and writes', async () => {
+    const base = tempDir();
+    const root = join(base, 'module');
+    mkdirSync(root);
+    mkdirSync(join(base, 'outside'));
+    writeFileSync(join(base, 'outside', 'secret'), 'TOP SECRET');
+    symlinkSync(join(base, 'outside'), join(root, 'data'));
+    const permissions = ['fs:read:./data', 'fs:write:./data'];
+    const { sandbox, input, audit } = setup({ grant: { files: permissions } });
+    const { ctx } = sandbox.contextFor(input('files', { root }), defineModule({ name: 'files', version: '1.0.0', permissions }));
+    const read = await ctx.fs?.readFile('data/secret', 'utf8').catch((e: unknown) => e);
+    expect(isModhostError(read, 'LINK_OUTSIDE_MODULE')).toBe(true);
+    expect(read).toMatchObject({ details: { module: 'files', path: './data', target: realpathSync(join(base, 'outside')) } });
+    expect((read as Error).message).toMatch(/leads outside the module's folder/);
+    await expect(ctx.fs?.writeFile('data/planted', 'x')).rejects.toMatchObject({ code: 'LINK_OUTSIDE_MODULE' });
+    expect(existsSync(join(base, 'outside', 'planted'))).toBe(false);
+    await expect(ctx.fs?.readdir('data')).rejects.toMatchObject({ code: 'LINK_OUTSIDE_MODULE' });
+    expect(audit.query({ kind: 'denial', module: 'files' })).toHaveLength(3);
   });
 
   it('a tampered module file is refused before loading (INTEGRITY_MISMATCH naming the file)', async () => {

@@ -31,7 +31,7 @@ const caught = async (fn: () => unknown) => {
 
 describe('integrity', () => {
   it('is SRI sha-512 over the canonical file list, independent of creation order', async () => {
-    const a = moduleDir({ 'b.mjs': 'b', 'a.mjs': 'a', 'node_modules/x/y.js': 'ignored' });
+    const a = moduleDir({ 'b.mjs': 'b', 'a.mjs': 'a', '.git/HEAD': 'ignored at the root', 'modhost.sig': '{}' });
     const b = moduleDir({ 'a.mjs': 'a', 'b.mjs': 'b' });
     const ra = await computeIntegrity(a);
     expect(ra.integrity).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
@@ -62,6 +62,36 @@ describe('integrity', () => {
     symlinkSync('/etc/passwd', join(root, 'link.mjs'));
     const e = await caught(() => verifyIntegrity(root, recorded, 'm@1.0.0'));
     expect(e.details).toMatchObject({ changed: ['link.mjs'] });
+  });
+
+  it('covers bundled node_modules and a .git or modhost.sig below the root: a tampered dependency is detected', async () => {
+    const root = moduleDir({
+      'index.mjs': "import 'dep'",
+      'node_modules/dep/index.js': 'export default 1',
+      'lib/node_modules/inner/index.js': 'nested',
+      'lib/.git/HEAD': 'deeper .git',
+      'lib/modhost.sig': 'deeper sig',
+      '.git/HEAD': 'root .git',
+      'modhost.sig': '{}',
+    });
+    const recorded = await computeIntegrity(root);
+    expect(recorded.files.map((f) => f.path)).toEqual([
+      'index.mjs',
+      'lib/.git/HEAD',
+      'lib/modhost.sig',
+      'lib/node_modules/inner/index.js',
+      'node_modules/dep/index.js',
+    ]);
+    writeFileSync(join(root, 'node_modules/dep/index.js'), 'process.exit(1)');
+    writeFileSync(join(root, '.git/HEAD'), 'root .git, changed');
+    const e = await caught(() => verifyIntegrity(root, recorded, 'm@1.0.0'));
+    expect(e.details).toMatchObject({ changed: ['node_modules/dep/index.js'], added: [], removed: [] });
+  });
+
+  it('ignore names what is left out at the root only', async () => {
+    const root = moduleDir({ 'index.mjs': 'x', 'build/out.js': 'left out', 'lib/build/kept.js': 'kept' });
+    const { files } = await computeIntegrity(root, { ignore: ['build'] });
+    expect(files.map((f) => f.path)).toEqual(['index.mjs', 'lib/build/kept.js']);
   });
 
   it('a version admitted once cannot be admitted again with other files', async () => {

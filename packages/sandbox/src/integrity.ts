@@ -1,7 +1,8 @@
 import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModhostError } from '@modhost/core';
+import { followLinks, isWithin } from './fs-scope.js';
 
 /** One file in an integrity record. */
 export interface FileIntegrity {
@@ -22,17 +23,23 @@ export interface IntegrityRecord {
 
 /** Options for {@link computeIntegrity}. */
 export interface IntegrityOptions {
-  /** Folder or file names left out anywhere in the tree (default `node_modules`, `.git`, `modhost.sig`). */
+  /**
+   * Folder or file names left out **at the module's root only** (default `.git` and `modhost.sig`). The same name
+   * deeper down is hashed, and so is everything else, bundled `node_modules/` included: whatever a module can
+   * run is covered. Setting this replaces the default list.
+   */
   ignore?: readonly string[];
 }
 
-const DEFAULT_IGNORE = ['node_modules', '.git', 'modhost.sig'];
+// Only what cannot run: the repository's own metadata, and the signature (which signs the rest).
+const DEFAULT_IGNORE = ['.git', 'modhost.sig'];
 const sri = (data: string | Uint8Array) => `sha512-${createHash('sha512').update(data).digest('base64')}`;
 
 /**
  * Hashes a module folder. The canonical list is every file's relative path (with `/`), sorted by code unit,
  * each line `path NUL size NUL sha512-of-contents LF`; the record's integrity is sha-512 over that list. Symlinks
  * are recorded by their target text and never followed, so a link swapped to point elsewhere changes the hash.
+ * Only the names in `options.ignore` at the root are left out (see {@link IntegrityOptions}).
  */
 export async function computeIntegrity(root: string, options: IntegrityOptions = {}): Promise<IntegrityRecord> {
   const ignore = new Set(options.ignore ?? DEFAULT_IGNORE);
@@ -41,7 +48,7 @@ export async function computeIntegrity(root: string, options: IntegrityOptions =
   while (stack.length > 0) {
     const rel = stack.pop() as string;
     for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
-      if (ignore.has(entry.name)) continue;
+      if (rel === '' && ignore.has(entry.name)) continue;
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       const full = join(root, path);
       if (entry.isSymbolicLink()) {
@@ -57,6 +64,35 @@ export async function computeIntegrity(root: string, options: IntegrityOptions =
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const list = files.map((f) => `${f.path}\u0000${f.size}\u0000${f.integrity}${f.symlink ? '\u0000symlink' : ''}\n`).join('');
   return { integrity: sri(list), files };
+}
+
+/** Why the link at `path` is not safe to ship (leads out, or through a link outside, which could be re-pointed unseen), or `undefined`. */
+async function linkLeavesModule(realRoot: string, path: string): Promise<string | undefined> {
+  const { leads, links } = await followLinks(path);
+  const through = links.find((l) => !isWithin(realRoot, l));
+  if (through !== undefined) return `goes through ${through}, a link outside the folder`;
+  // A loop of links leads nowhere, so it reaches nothing outside.
+  return leads === undefined || isWithin(realRoot, leads) ? undefined : `leads outside the folder (to ${leads})`;
+}
+
+/**
+ * Throws `LINK_OUTSIDE_MODULE` for the first symlink in `record` that leads outside the module's real folder,
+ * following links as the OS would, or that goes through a link outside it. A dangling link counts by where it
+ * would land, so one that points out is refused before its target exists. Links that stay inside are fine:
+ * what they reach is hashed on its own.
+ */
+export async function assertLinksInside(root: string, record: IntegrityRecord, module: string, who = module): Promise<void> {
+  const realRoot = await realpath(root);
+  for (const file of record.files) {
+    const why = file.symlink ? await linkLeavesModule(realRoot, join(realRoot, file.path)) : undefined;
+    if (why === undefined) continue;
+    const target = await readlink(join(realRoot, file.path));
+    throw new ModhostError(
+      'LINK_OUTSIDE_MODULE',
+      `${who}: its folder ships a link "${file.path}" -> "${target}" that ${why}, so what it runs could change unseen. It was not installed. Ship the file itself instead of a link to it (links inside the folder are fine)`,
+      { details: { module, path: file.path, target } },
+    );
+  }
 }
 
 /** Where `sandbox.admit()` records a module version's integrity in the storage port. */

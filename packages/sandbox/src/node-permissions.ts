@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { isWithin } from './fs-scope.js';
 import { GUEST_PATH } from './guest-channel.js';
 import type { Permission } from './permission.js';
 
@@ -18,30 +19,40 @@ export function permissionFlag(): string {
   return process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 }
 
-const realOr = (path: string) => {
+/** The real path of `path`, or `undefined` when it does not exist. */
+const realOf = (path: string): string | undefined => {
   try {
     return realpathSync(path);
   } catch {
-    return path;
+    return undefined;
   }
 };
+
+/** An fs scope's real path, when it exists and stays inside the module's real folder (Node follows links under an allowed path). */
+function scopePath(realRoot: string, root: string, p: Permission): string | undefined {
+  if (p.domain !== 'fs' || p.scope === undefined) return undefined;
+  const path = realOf(resolve(root, p.scope));
+  return path !== undefined && isWithin(realRoot, path) ? path : undefined;
+}
 
 /**
  * Node flags for a process-tier guest: the permission model on, reads allowed only for the guest runtime, the
  * module's root and its granted `fs:read` scopes, writes only for granted `fs:write` scopes, child processes
  * only with `process:spawn`, workers only with `worker:spawn`. One flag per path (Node 20 reads a comma list
- * as one path).
+ * as one path). Every path is a real path inside the module's real folder: a scope that is missing or leads out
+ * through a link is left out, so it allows nothing.
  */
 export function nodePermissionFlags(input: NodePermissionInput): string[] {
   const flags = [permissionFlag(), '--no-warnings'];
-  const reads = new Set([dirname(GUEST_PATH), realOr(input.root)]);
+  const realRoot = realOf(input.root);
+  const reads = new Set([dirname(GUEST_PATH)]);
   const writes = new Set<string>();
+  if (realRoot !== undefined) reads.add(realRoot);
   for (const p of input.granted) {
-    if (p.domain === 'fs' && p.scope !== undefined) {
-      const path = realOr(resolve(input.root, p.scope));
-      if (p.action === 'read' || p.action === '*') reads.add(path);
-      if (p.action === 'write' || p.action === '*') writes.add(path);
-    }
+    const path = realRoot === undefined ? undefined : scopePath(realRoot, input.root, p);
+    if (path === undefined) continue;
+    if (p.action === 'read' || p.action === '*') reads.add(path);
+    if (p.action === 'write' || p.action === '*') writes.add(path);
   }
   for (const r of reads) flags.push(`--allow-fs-read=${r}`);
   for (const w of writes) flags.push(`--allow-fs-write=${w}`);

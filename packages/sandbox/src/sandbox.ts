@@ -3,6 +3,7 @@ import { type AuditLog, createAuditLog } from './audit.js';
 import { type BuiltContext, type CapabilityContextInput, createCapabilityContext, type ServiceFactory } from './capability-context.js';
 import { createGrants, type GrantScope, type Grants, type PermissionPolicy, permissionDenied } from './grants.js';
 import {
+  assertLinksInside,
   computeIntegrity,
   type IntegrityOptions,
   type IntegrityRecord,
@@ -58,7 +59,10 @@ export interface Sandbox {
    * `PERMISSION_DENIED` when the module contributes routes without holding `routes:mount`.
    */
   contextFor(parts: CapabilityContextInput, definition: AnyModuleDefinition): BuiltContext;
-  /** Records the integrity of a module folder at install time (and checks its signature when there is one or the policy requires one). */
+  /**
+   * Records the integrity of a module folder at install time (and checks its signature when there is one or the policy requires one).
+   * Throws `LINK_OUTSIDE_MODULE` when the folder ships a link that leads outside it, dangling or not.
+   */
   admit(input: AdmitInput): Promise<IntegrityRecord & { signedBy?: string }>;
   /** Checks a module folder against what was recorded at `admit`; throws `INTEGRITY_MISMATCH` before anything is loaded. */
   verify(input: Omit<AdmitInput, 'signature'>): Promise<void>;
@@ -116,6 +120,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     async admit(input) {
       const who = `${input.name}@${input.version}`;
       const record = await computeIntegrity(input.root, options.integrity);
+      try {
+        await assertLinksInside(input.root, record, input.name, who);
+      } catch (e) {
+        audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: `link refused: ${summarizeCause(e)}` });
+        throw e;
+      }
       let signedBy: string | undefined;
       if (input.signature !== undefined || options.requireSigned) {
         try {
