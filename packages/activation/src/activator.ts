@@ -636,10 +636,17 @@ export function createActivator(options: ActivatorOptions): Activator {
         const error = isModhostError(e)
           ? e
           : new ModhostError('ROLLBACK_FAILED', `${name}: stopping failed: ${summarizeCause(e)}`, { cause: e, details: { module: name } });
-        return { name, version, state: 'failed', error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' }, timings: {} };
+        return {
+          name,
+          version,
+          state: 'failed',
+          error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' },
+          timings: {},
+        };
       };
       // A module still inside an upgrade's rollback window: its warm previous version stops first.
-      for (const n of targets) await finishWarm(engine, n).catch((e: unknown) => loggerFor(n).error(`stopping its warm previous version failed: ${summarizeCause(e)}`));
+      for (const n of targets)
+        await finishWarm(engine, n).catch((e: unknown) => loggerFor(n).error(`stopping its warm previous version failed: ${summarizeCause(e)}`));
       // Reverse activation order: dependents stop before what they depend on.
       for (const name of [...activeOrder].reverse()) {
         if (!targets.has(name)) continue;

@@ -57,7 +57,15 @@ export interface WarmState {
 }
 
 /** Failures that are not the version's own: they do not mark it rejected, so it can be tried again. */
-const NOT_ITS_FAULT = new Set(['INTEGRITY_MISMATCH', 'SIGNATURE_INVALID', 'STORAGE_ADAPTER_FAILED', 'STORAGE_CONFLICT', 'MODULE_NOT_FOUND', 'VERSION_UNAVAILABLE', 'CONFIG_INVALID']);
+const NOT_ITS_FAULT = new Set([
+  'INTEGRITY_MISMATCH',
+  'SIGNATURE_INVALID',
+  'STORAGE_ADAPTER_FAILED',
+  'STORAGE_CONFLICT',
+  'MODULE_NOT_FOUND',
+  'VERSION_UNAVAILABLE',
+  'CONFIG_INVALID',
+]);
 
 const warmOf = new WeakMap<Engine, Map<string, WarmState>>();
 const warmMap = (e: Engine) => {

@@ -1,55 +1,15 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { defineModule } from '@modhost/core';
-import { createFakeClock } from '@modhost/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHost, type Host, type HostEvents } from './host.js';
-import { createRequestListener } from './http.js';
-import { modulesFolder, tasksModule } from './test-folders.js';
+import type { Host, HostEvents, HostOptions } from './host.js';
+import { serveHost, tasksModule, testHost } from './test-folders.js';
 
-const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function setup(extra: Partial<Parameters<typeof createHost>[0]> = {}) {
-  const folder = modulesFolder();
-  const clock = createFakeClock({ now: 1_000 });
-  const host = createHost({
-    version: '1.0.0',
-    modulesDir: folder.root,
-    clock,
-    logger: quiet,
-    timeouts: { verify: 5_000 },
-    policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
-    ...extra,
-  });
-  const seen: string[] = [];
-  host.events.onAny((event, payload) => {
-    seen.push(`${String(event)} ${JSON.stringify(payload)}`);
-  });
-  cleanups.push(
-    () => folder.cleanup(),
-    () => host.stop(),
-  );
-  return { folder, clock, host, seen };
-}
-
-async function serve(host: Host) {
-  const server: Server = createServer(createRequestListener(host));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => server.close(r)));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return async (path: string, init: RequestInit & { tenant?: string } = {}) => {
-    const res = await fetch(`${base}${path}`, {
-      ...init,
-      headers: { 'content-type': 'application/json', ...(init.tenant ? { 'x-tenant': init.tenant } : {}) },
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-}
+const setup = (extra: Partial<HostOptions> = {}) => testHost(cleanups, extra);
+const serve = (host: Host) => serveHost(cleanups, host);
 
 describe('createHost with a modules folder', () => {
   it('starts every folder that loads, keeps the broken one as a problem with a hint, serves routes over node:http', async () => {

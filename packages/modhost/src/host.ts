@@ -16,7 +16,6 @@ import {
   createEmitter,
   createRegistry,
   type Emitter,
-  type LifecycleState,
   type Logger,
   ModhostError,
   memoryStorage,
@@ -28,9 +27,9 @@ import {
 import { type CatalogEntry, type ResolveResult, resolve } from '@modhost/resolver';
 import {
   type AuditLog,
+  computeIntegrity,
   createAuditLog,
   createSandbox,
-  computeIntegrity,
   type PermissionPolicy,
   type RestartPolicy,
   type Sandbox,
@@ -40,7 +39,7 @@ import {
 } from '@modhost/sandbox';
 import semver from 'semver';
 import { recoveryHint } from './hints.js';
-import { type MinimumIsolation, minimumTier, type IsolationTier } from './isolation-policy.js';
+import { type IsolationTier, type MinimumIsolation, minimumTier } from './isolation-policy.js';
 import { type FolderModule, type IsolatedLimits, loadModuleFolder, readManifest } from './load-folder.js';
 import { type ModuleStatus, moduleStatus } from './module-status.js';
 import { createFolderWatcher, type FolderWatcher } from './watch.js';
@@ -514,7 +513,8 @@ export function createHost(options: HostOptions): Host {
       await scanning.catch(() => {});
       await attempt(async () => {
         for (const o of await activator.deactivate(undefined, { cascade: true })) {
-          if (o.state === 'failed') problems.push({ name: o.name, version: o.version, code: o.error?.code ?? 'ROLLBACK_FAILED', message: plain(o.error?.message ?? '') });
+          if (o.state === 'failed')
+            problems.push({ name: o.name, version: o.version, code: o.error?.code ?? 'ROLLBACK_FAILED', message: plain(o.error?.message ?? '') });
         }
       });
       // Every guest, also those of versions that never served or failed for good.

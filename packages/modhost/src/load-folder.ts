@@ -144,6 +144,22 @@ export async function loadModuleFolder(dir: string, options: LoadFolderOptions):
     }
   }
   const record = await options.sandbox.admit({ name: manifest.name, version: manifest.version, root: dir, ...(signature !== undefined ? { signature } : {}) });
+  try {
+    return await loadAdmitted(dir, manifest, entry, record, options);
+  } catch (e) {
+    // A version that never loaded has not fixed its content yet: fixed files under the same version may come.
+    if (record.recorded) await options.sandbox.withdraw({ name: manifest.name, version: manifest.version, integrity: record.integrity }).catch(() => {});
+    throw e;
+  }
+}
+
+async function loadAdmitted(
+  dir: string,
+  manifest: Manifest,
+  entry: string,
+  record: { readonly integrity: string; readonly signedBy?: string },
+  options: LoadFolderOptions,
+): Promise<FolderModule> {
   const request = { name: manifest.name, asked: manifest.isolation, signedBy: record.signedBy };
   const isolation = effectiveTier(request, options.defaultIsolation ?? 'worker', options.minimumIsolation?.(request) ?? 'in-process');
   const base = declarative(manifest);

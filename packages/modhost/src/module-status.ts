@@ -81,7 +81,9 @@ export function moduleStatus(input: StatusInput): ModuleStatus {
     isolation: input.isolation,
     health,
     ...(input.dir !== undefined ? { dir: input.dir } : {}),
-    ...(showError ? { lastError: { code: last.code, message: last.message, ...(last.phase ? { phase: last.phase } : {}), hint: recoveryHint(last.code) } } : {}),
+    ...(showError
+      ? { lastError: { code: last.code, message: last.message, ...(last.phase ? { phase: last.phase } : {}), hint: recoveryHint(last.code) } }
+      : {}),
     ...(refused ? { refused } : {}),
   };
 }

@@ -1,6 +1,58 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFakeClock } from '@modhost/testkit';
+import { createHost, type Host, type HostOptions } from './host.js';
+import { createRequestListener } from './http.js';
+
+const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
+
+/**
+ * A host over a fresh modules folder with a fake clock, recording every event in `seen`; `cleanups` gets what
+ * the test's afterEach must undo (stop the host, remove the folder).
+ */
+export function testHost(cleanups: (() => unknown)[], overrides: { [K in keyof HostOptions]?: HostOptions[K] | undefined } = {}) {
+  // An option given as undefined falls back to the host's own default.
+  const extra = Object.fromEntries(Object.entries(overrides)) as Partial<HostOptions>;
+  const folder = modulesFolder();
+  const clock = createFakeClock({ now: 1_000 });
+  const host = createHost({
+    version: '1.0.0',
+    modulesDir: folder.root,
+    clock,
+    logger: quiet,
+    timeouts: { verify: 5_000 },
+    policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
+    minimumIsolation: 'in-process',
+    ...extra,
+  });
+  const seen: string[] = [];
+  host.events.onAny((event, payload) => {
+    seen.push(`${String(event)} ${JSON.stringify(payload)}`);
+  });
+  cleanups.push(
+    () => folder.cleanup(),
+    () => host.stop(),
+  );
+  return { folder, clock, host, seen };
+}
+
+/** Serves `host` over node:http on a free port; returns a JSON client. */
+export async function serveHost(cleanups: (() => unknown)[], host: Host) {
+  const server: Server = createServer(createRequestListener(host));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return async (path: string, init: RequestInit & { tenant?: string } = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', ...(init.tenant ? { 'x-tenant': init.tenant } : {}) },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+}
 
 /** A temporary modules folder for tests, and ways to write module folders into it. */
 export function modulesFolder() {

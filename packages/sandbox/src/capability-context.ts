@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { type Logger, ModhostError, type ModuleContext, type ModuleStorage } from '@modhost/core';
+import { type Logger, ModhostError, type ModuleContext, type ModuleStorage, type StopSignal } from '@modhost/core';
 import type { AuditLog } from './audit.js';
 import { matchScope, readNoFollow, scopeLeavingModule, writeNoFollow } from './fs-scope.js';
 import { type GrantCell, type Grants, permissionDenied } from './grants.js';
@@ -58,6 +58,8 @@ export interface CapabilityContextInput {
   readonly deps: ReadonlyMap<string, () => unknown>;
   /** The module's folder, for `fs:` scopes (default: `fs` is not offered). */
   readonly root?: string;
+  /** Aborts when the version's context is revoked; handed to the module as `ctx.signal`. */
+  readonly signal?: StopSignal;
 }
 
 /** Options for {@link createCapabilityContext}. */
@@ -121,6 +123,7 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
     config: frozenCopy(input.config),
     logger: sealed(Object.fromEntries(LOGGER_LEVELS.map((l) => [l, wrap(input.logger[l].bind(input.logger), `logger.${l}`)]))),
   };
+  if (input.signal) ctx.signal = input.signal;
 
   const storageCell = granted('storage:module');
   if (storageCell) {

@@ -63,7 +63,13 @@ export interface Sandbox {
    * Records the integrity of a module folder at install time (and checks its signature when there is one or the policy requires one).
    * Throws `LINK_OUTSIDE_MODULE` when the folder ships a link that leads outside it, dangling or not.
    */
-  admit(input: AdmitInput): Promise<IntegrityRecord & { signedBy?: string }>;
+  admit(input: AdmitInput): Promise<IntegrityRecord & { signedBy?: string; recorded: boolean }>;
+  /**
+   * Forgets the integrity recorded for a version, if it still is `integrity`: for a version whose load failed right
+   * after `admit` recorded it (`recorded: true`), so fixed files under the same version can be admitted. A version
+   * that loaded keeps its record: its content never changes. Returns whether it was forgotten.
+   */
+  withdraw(input: { readonly name: string; readonly version: string; readonly integrity: string }): Promise<boolean>;
   /** Checks a module folder against what was recorded at `admit`; throws `INTEGRITY_MISMATCH` before anything is loaded. */
   verify(input: Omit<AdmitInput, 'signature'>): Promise<void>;
   /** Tells the sandbox where a module's folder is (for `fs:` scopes). `admit` does this too. */
@@ -137,7 +143,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       }
       const stored = JSON.stringify({ integrity: record.integrity, files: record.files, ...(signedBy ? { signedBy } : {}) });
       const key = keyOf(input.name, input.version);
-      if (!(await storageCall(`recording the integrity of ${who}`, () => storage.compareAndSet(key, null, stored)))) {
+      const created = await storageCall(`recording the integrity of ${who}`, () => storage.compareAndSet(key, null, stored));
+      if (!created) {
         const previous = JSON.parse((await storageCall(`reading the integrity of ${who}`, () => storage.get(key))) ?? '{}') as IntegrityRecord;
         if (previous.integrity !== record.integrity) {
           audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: `${who} was installed before with other files` });
@@ -157,7 +164,13 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         decision: 'allow',
         detail: `${who} recorded as ${record.integrity.slice(0, 20)}…${signedBy ? `, signed by ${signedBy}` : ''}`,
       });
-      return { ...record, ...(signedBy ? { signedBy } : {}) };
+      return { ...record, ...(signedBy ? { signedBy } : {}), recorded: created };
+    },
+    async withdraw(input) {
+      const key = keyOf(input.name, input.version);
+      const raw = await storageCall(`reading the integrity of ${input.name}@${input.version}`, () => storage.get(key));
+      if (typeof raw !== 'string' || (JSON.parse(raw) as IntegrityRecord).integrity !== input.integrity) return false;
+      return storageCall(`withdrawing the integrity of ${input.name}@${input.version}`, () => storage.compareAndSet(key, raw, null));
     },
     async verify(input) {
       const who = `${input.name}@${input.version}`;
