@@ -154,7 +154,7 @@ export async function benchHotSwap(seconds = Number(process.env.HOT_SWAP_SECONDS
  * is upgraded over and over with stateMode 'quiesce'. Every increment the server acknowledged must be in the final
  * count.
  */
-export async function benchQuiesce(seconds = Number(process.env.HOT_SWAP_SECONDS ?? 5), swaps = 200) {
+export async function benchQuiesce(seconds = Number(process.env.HOT_SWAP_SECONDS ?? 5), swaps = 200, mode: 'upgrades' | 'rollbacks' = 'upgrades') {
   const make = (v: string) => {
     let count = 0;
     return defineModule({
@@ -176,7 +176,15 @@ export async function benchQuiesce(seconds = Number(process.env.HOT_SWAP_SECONDS
   const registry = createRegistry();
   for (const v of ['1.0.0', ...versions]) await registry.register(make(v));
   const router = createRouter<BoundHandler>();
-  const activator = createActivator({ registry, router, logger: quiet, health: { periodMs: 1 }, progressDeadlineMs: Number.POSITIVE_INFINITY });
+  const activator = createActivator({
+    registry,
+    router,
+    logger: quiet,
+    health: { periodMs: 1 },
+    progressDeadlineMs: Number.POSITIVE_INFINITY,
+    // Rollbacks need the previous version warm.
+    rollbackWindowMs: mode === 'rollbacks' ? 600_000 : 0,
+  });
   const plan = resolve({ roots: { counter: '1.0.0' }, catalog: [make('1.0.0')] });
   if (!plan.ok) throw new Error(plan.error.message);
   await activator.activate(plan.plan);
@@ -209,22 +217,32 @@ export async function benchQuiesce(seconds = Number(process.env.HOT_SWAP_SECONDS
   for (const v of versions) {
     const r = await activator.upgrade('counter', v);
     if (r.outcome !== 'switched') throw new Error(`quiesce upgrade to ${v}: ${r.outcome} ${r.error?.message}`);
+    if (mode === 'rollbacks') {
+      // The new version serves for a moment; then the rollback points back at 1.0.0, which must take its state.
+      await new Promise((r) => setTimeout(r, 10));
+      if ((await activator.rollback('counter')).outcome !== 'rolled-back') throw new Error(`rollback from ${v} refused`);
+    }
     done++;
   }
   const result = await loaded;
   await new Promise<void>((r) => server.close(() => r()));
   const final = (await router.handle('GET', '/counter', (d) => d.handler({ method: 'GET', path: '/', params: {}, query: {}, headers: {} })))?.body as number;
+  const what = mode === 'upgrades' ? 'quiesce' : 'quiesce, upgrade then rollback';
   return {
-    'quiesce: swaps under POST load': done,
-    'quiesce: increments acknowledged by the server': acknowledged,
-    'quiesce: final count in the last version': final,
-    'quiesce: lost updates': acknowledged - final,
-    'quiesce: failed requests (server) / non-2xx / errors / timeouts': `${failed} / ${result.non2xx} / ${result.errors} / ${result.timeouts}`,
-    'quiesce: req/s': Math.round(result.requests.average),
+    [`${what}: ${mode === 'upgrades' ? 'swaps' : 'upgrade + rollback cycles'} under POST load`]: done,
+    [`${what}: increments acknowledged by the server`]: acknowledged,
+    [`${what}: final count in the serving version`]: final,
+    [`${what}: lost updates`]: acknowledged - final,
+    [`${what}: failed requests (server) / non-2xx / errors / timeouts`]: `${failed} / ${result.non2xx} / ${result.errors} / ${result.timeouts}`,
+    [`${what}: req/s`]: Math.round(result.requests.average),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { rows, facts } = await benchHotSwap();
-  report('hot-swap', 'activation: hot swap under HTTP load', rows, { ...facts, ...(await benchQuiesce()) });
+  report('hot-swap', 'activation: hot swap under HTTP load', rows, {
+    ...facts,
+    ...(await benchQuiesce()),
+    ...(await benchQuiesce(undefined, 100, 'rollbacks')),
+  });
 }

@@ -20,7 +20,11 @@ if (!only || only === 'activation') {
 }
 if (!only || only === 'hot-swap') {
   const { rows, facts } = await benchHotSwap();
-  report('hot-swap', 'activation: hot swap under HTTP load', rows, { ...facts, ...(await benchQuiesce()) });
+  report('hot-swap', 'activation: hot swap under HTTP load', rows, {
+    ...facts,
+    ...(await benchQuiesce()),
+    ...(await benchQuiesce(undefined, 100, 'rollbacks')),
+  });
 }
 if (!only || only === 'sandbox') {
   const { rows, facts } = await benchSandbox();
