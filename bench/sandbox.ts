@@ -8,6 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { createModuleStorage } from '@modhost/activation';
 import { defineModule, memoryStorage } from '@modhost/core';
 import { createAuditLog, createSandbox, loadIsolatedModule } from '@modhost/sandbox';
+import { spawnWorkerGuest } from '../packages/sandbox/src/guest-channel.js';
+import { validateGuestMessage } from '../packages/sandbox/src/guest-message.js';
 import type { Comparison } from './lib.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -185,6 +187,85 @@ async function isolated(isolation: 'worker' | 'process') {
   return { start: percentile(starts, 0.5), rtt: percentile(rtt.slice(500), 0.5), pipelined };
 }
 
+/**
+ * What checking every guest message costs: `validateGuestMessage` alone (ns per message, on fresh clones as a
+ * channel delivers them), and a worker round trip through the real guest runtime with the check on and off,
+ * interleaved round by round (the supervisor around it is the same either way, so it is left out).
+ */
+async function messageCheck() {
+  const kinds = {
+    result: { t: 'result', id: 12_345, ok: true, value: 1 },
+    error: {
+      t: 'result',
+      id: 12_346,
+      ok: false,
+      error: {
+        name: 'TypeError',
+        message: 'bad input',
+        code: undefined,
+        stack: 'TypeError: bad input\n    at x (file:///m/index.mjs:1:1)',
+        details: undefined,
+      },
+    },
+    ctx: { t: 'ctx', id: 7, path: 'storage.get', args: ['k'] },
+    log: { t: 'log', level: 'info', message: 'notes starting', fields: { tenant: 'acme' } },
+  };
+  const pools: Record<string, unknown[]> = Object.fromEntries(
+    Object.entries(kinds).map(([k, m]) => [k, Array.from({ length: 1024 }, () => structuredClone(m))]),
+  );
+  const results = pools.result as { t: string }[];
+  const check = (pool: unknown[]) => (i: number) => (validateGuestMessage(pool[i & 1023]) === undefined ? 1 : 0);
+  const ns = nsPerCall(
+    {
+      // The least a host does with a message anyway: look at its "t".
+      readT: (i) => ((results[i & 1023] as { t: string }).t === 'result' ? 1 : 0),
+      ...Object.fromEntries(Object.entries(pools).map(([k, pool]) => [k, check(pool)])),
+    },
+    2_000_000,
+  );
+
+  const g = spawnWorkerGuest();
+  let checking = true;
+  let up: () => void = () => {};
+  const pending = new Map<number, () => void>();
+  g.onMessage((m) => {
+    if (checking && validateGuestMessage(m) !== undefined) throw new Error('the guest runtime sent a malformed message');
+    const r = m as { t: string; id: number };
+    if (r.t === 'up') up();
+    else if (r.t === 'result') pending.get(r.id)?.();
+  });
+  await new Promise<void>((r) => {
+    up = r;
+  });
+  let id = 0;
+  const call = (op: string, args: unknown[]) =>
+    new Promise<void>((r) => {
+      id += 1;
+      pending.set(id, () => {
+        pending.delete(id);
+        r();
+      });
+      g.post({ t: 'call', id, op, args });
+    });
+  await call('init', [{ entry }]);
+  await call('activate', []);
+  const rounds: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  for (let round = 0; round < 9; round++) {
+    for (const mode of ['on', 'off'] as const) {
+      checking = mode === 'on';
+      const rtt: number[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const t = performance.now();
+        await call('api', ['ok', []]);
+        rtt.push(performance.now() - t);
+      }
+      rounds[mode].push(percentile(rtt.slice(200), 0.5));
+    }
+  }
+  await g.kill();
+  return { ns, on: percentile(rounds.on, 0.5), off: percentile(rounds.off, 0.5) };
+}
+
 async function processBaseline() {
   const starts: number[] = [];
   for (let i = 0; i < 15; i++) {
@@ -213,6 +294,7 @@ export async function benchSandbox(): Promise<{ rows: Comparison[]; facts: Recor
   const mem = await inProcess();
   const wb = await workerBaseline();
   const wk = await isolated('worker');
+  const mc = await messageCheck();
   const pb = await processBaseline();
   const pr = await isolated('process');
   const ms = (x: number) => `${x.toFixed(2)} ms`;
@@ -223,14 +305,18 @@ export async function benchSandbox(): Promise<{ rows: Comparison[]; facts: Recor
       row('worker start (p50)', ['spawn + load + activate', 1000 / wk.start], ['bare Worker until first message', 1000 / wb.start]),
       row('worker round trip (p50, sequential)', ['api call through the supervisor', 1000 / wk.rtt], ['postMessage echo', 1000 / wb.rtt]),
       row('worker calls, pipelined', ['api calls, 1,000 in flight', wk.pipelined], ['postMessage echo, 1,000 in flight', wb.pipelined]),
+      row('guest message check, worker round trip (p50)', ['guest runtime, every message checked', 1000 / mc.on], ['same, unchecked', 1000 / mc.off]),
+      row('guest message check alone', ['validateGuestMessage(result)', 1e9 / (mc.ns.result as number)], ['reading m.t', 1e9 / (mc.ns.readT as number)]),
       row('process start (p50)', ['fork + permission model + load + activate', 1000 / pr.start], ['bare fork until first message', 1000 / pb.start]),
-      row('process round trip (p50, sequential)', ['api call over IPC', 1000 / pr.rtt], ['IPC echo', 1000 / pb.rtt]),
+      row('process round trip (p50, sequential)', ['api call over its framed socket', 1000 / pr.rtt], ['Node IPC echo', 1000 / pb.rtt]),
     ],
     facts: {
       ...mem.facts,
       'worker start p50': `${ms(wk.start)} (target ≤ 60 ms; bare worker ${ms(wb.start)})`,
       'worker round trip p50': `${us(wk.rtt)} (target ≤ 250 µs; bare echo ${us(wb.rtt)})`,
       'worker pipelined': `${Math.round(wk.pipelined).toLocaleString('en-US')} calls/s (target ≥ 100,000; bare echo ${Math.round(wb.pipelined).toLocaleString('en-US')})`,
+      'guest message check, ns per message': `result ${(mc.ns.result as number).toFixed(1)}, error result ${(mc.ns.error as number).toFixed(1)}, ctx ${(mc.ns.ctx as number).toFixed(1)}, log ${(mc.ns.log as number).toFixed(1)} (reading m.t: ${(mc.ns.readT as number).toFixed(1)})`,
+      'guest message check, worker round trip p50': `${(mc.on * 1000).toFixed(1)} µs checked vs ${(mc.off * 1000).toFixed(1)} µs unchecked (one result message per call: ${(((mc.ns.result as number) / 1000 / (mc.on * 1000)) * 100).toFixed(2)}% of a round trip)`,
       'process start p50': `${ms(pr.start)} (target ≤ 200 ms; bare fork ${ms(pb.start)})`,
       'process round trip p50': `${us(pr.rtt)} (target ≤ 300 µs; bare echo ${us(pb.rtt)})`,
     },

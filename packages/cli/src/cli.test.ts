@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeClock } from '@modhost/testkit';
@@ -103,6 +103,64 @@ describe('modhost validate', () => {
     const broken = await cli(['validate', 'broken'], work);
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/modhost.json: name: .*\n.*modhost.json: version: .*\n.*modhost.json: surprise: unknown field "surprise"/);
+  });
+});
+
+describe('modhost validate runs the module as untrusted code', () => {
+  it('in a child process with no grants: top-level code cannot write a file, and the contract is still checked', async () => {
+    const work = temp();
+    const outside = join(temp(), `probe-${process.pid}-${Date.now()}`);
+    // Swallows the refusal, so the module loads and its contract is reported as usual.
+    writeModule(
+      work,
+      'quiet',
+      { name: 'quiet', version: '1.0.0' },
+      `import { writeFileSync } from 'node:fs';
+for (const target of [${JSON.stringify(outside)}, new URL('./written.txt', import.meta.url)]) {
+  try { writeFileSync(target, 'written during validate'); } catch {}
+}
+export default { name: 'quiet', version: '1.0.0', health: () => true };`,
+    );
+    expect(await cli(['validate', 'quiet'], work)).toMatchObject({ code: 0, out: '✓ quiet@1.0.0 is valid' });
+    // Does not swallow it: the load fails and validate says why.
+    writeModule(
+      work,
+      'loud',
+      { name: 'loud', version: '1.0.0' },
+      `import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(outside)}, 'written during validate');
+export default { name: 'loud', version: '1.0.0' };`,
+    );
+    const loud = await cli(['validate', 'loud'], work);
+    expect(loud.code).toBe(1);
+    expect(loud.out).toContain(`the operating system refused FileSystemWrite on ${outside}`);
+    expect(existsSync(outside)).toBe(false);
+    expect(existsSync(join(work, 'quiet', 'written.txt'))).toBe(false);
+  });
+
+  it('a module that posts null on its channel while loading is reported, and validate lives on', async () => {
+    const work = temp();
+    writeModule(
+      work,
+      'rude',
+      { name: 'rude', version: '1.0.0' },
+      `import { writeSync } from 'node:fs';
+import { serialize } from 'node:v8';
+import { parentPort } from 'node:worker_threads';
+// Whichever tier runs it: a worker's parentPort, or a process guest's frames on fd 3.
+if (parentPort) parentPort.postMessage(null);
+else {
+  const body = serialize(null);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  writeSync(3, Buffer.concat([head, body]));
+}
+export default { name: 'rude', version: '1.0.0' };`,
+    );
+    const r = await cli(['validate', 'rude'], work);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('not a modhost guest message: expected an object with "t", got null');
+    expect(await cli(['validate', 'rude', '--json'], work)).toMatchObject({ code: 1 });
   });
 });
 

@@ -40,7 +40,8 @@ Exit codes: 0 created, 2 bad name or the folder exists.`,
 
 Checks a module folder and lists every problem: modhost.json against its schema,
 the entry file, the entry's routes and jobs against the manifest (the contract),
-and the permissions' grammar and scopes. The code is loaded in a worker thread.
+and the permissions' grammar and scopes. The code is loaded in a child process
+under Node's permission model with no grants: it may read only its own folder.
 
 Options:
   --json   print { ok, module, problems } for machines

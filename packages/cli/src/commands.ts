@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRegistry, type Issue, isModhostError, type StorageAdapter } from '@modhost/core';
@@ -36,14 +36,17 @@ export async function validateFolder(dir: string): Promise<{ manifest?: Manifest
       problems.push({ where: `modhost.json: permissions.${i}`, message: (e as Error).message.replace(/^\[[A-Z_]+\] /, '') });
     }
   }
-  const entry = join(dir, manifest.main);
+  // The permission model compares paths as given: name the folder by its real path, as its grant is.
+  const root = await realpath(dir).catch(() => dir);
+  const entry = join(root, manifest.main);
   if (!(await stat(entry).catch(() => undefined))?.isFile()) {
     problems.push({ where: 'modhost.json: main', message: `the entry "${manifest.main}" does not exist` });
     return { manifest, problems };
   }
-  // The code is loaded in a worker, never in this process: a module under validation is untrusted.
+  // A module under validation is untrusted: its code runs in a child process with no grants, so the OS lets it
+  // read only its own folder and write nothing (a worker would have the user's full rights).
   try {
-    const iso = await loadIsolatedModule({ entry, root: dir, isolation: 'worker', expect: { name: manifest.name, version: manifest.version } });
+    const iso = await loadIsolatedModule({ entry, root, isolation: 'process', expect: { name: manifest.name, version: manifest.version } });
     await iso.stop();
     const d = iso.description;
     problems.push(...issueProblems('contract', contractIssues(manifest, { name: d.name, version: d.version, routes: d.routes, jobs: d.jobs })));

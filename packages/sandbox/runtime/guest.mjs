@@ -1,13 +1,48 @@
 // The guest side of an isolated module: runs in a worker thread or a child process, loads the module's
 // entry, builds its ctx from the capability description the host sent (every ctx call is a message to the
 // host, which checks it against the grants), and answers the host's calls. Plain JavaScript on purpose: it
-// is loaded as is by `new Worker()` and `fork()`, with nothing compiled or bundled in.
+// is loaded as is by `new Worker()` and `spawn()`, with nothing compiled or bundled in.
 
+import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 
-const send = parentPort ? (m) => parentPort.postMessage(m) : (m) => process.send(m);
-const listen = parentPort ? (fn) => parentPort.on('message', fn) : (fn) => process.on('message', fn);
+// The host treats a longer log line as a protocol breach: cut it here, so a chatty module is not crashed for it.
+const MAX_LOG_MESSAGE_LENGTH = 16_384;
+
+// A worker talks over its parentPort. A child process talks over a socket pair on fd 3, in frames of a 4-byte
+// big-endian length and a V8-serialized value (the host reads them with its own parser, not Node's IPC).
+let send;
+let listen;
+if (parentPort) {
+  send = (m) => parentPort.postMessage(m);
+  listen = (fn) => parentPort.on('message', fn);
+} else {
+  const channel = new Socket({ fd: 3, readable: true, writable: true });
+  // No host, no guest: without this, a guest whose host died would run on with nobody to answer.
+  channel.on('end', () => process.exit(0));
+  channel.on('error', () => process.exit(0));
+  send = (m) => {
+    const body = serialize(m);
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(body.length, 0);
+    channel.write(Buffer.concat([head, body]));
+  };
+  const fns = [];
+  let pending = Buffer.alloc(0);
+  channel.on('data', (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 4) {
+      const size = pending.readUInt32BE(0);
+      if (pending.length < 4 + size) break;
+      const m = deserialize(pending.subarray(4, 4 + size));
+      pending = pending.subarray(4 + size);
+      for (const fn of fns) fn(m);
+    }
+  });
+  listen = (fn) => fns.push(fn);
+}
 
 let definition;
 let ctx;
@@ -22,7 +57,7 @@ function serializeError(e) {
     message: String(e.message ?? e),
     code: typeof e.code === 'string' ? e.code : undefined,
     stack: typeof e.stack === 'string' ? e.stack : undefined,
-    details: e.details && typeof e.details === 'object' ? safeClone(e.details) : undefined,
+    details: e.details && typeof e.details === 'object' ? plainClone(e.details) : undefined,
     permission: typeof e.permission === 'string' ? e.permission : undefined,
     resource: typeof e.resource === 'string' ? e.resource : undefined,
   };
@@ -34,6 +69,15 @@ function safeClone(v) {
   } catch {
     return undefined;
   }
+}
+
+// The host accepts only plain objects as log fields and error details: anything else (an Error, a Map, a
+// string) is dropped here rather than sent as a protocol breach.
+function plainClone(v) {
+  const c = safeClone(v);
+  if (c === null || typeof c !== 'object') return undefined;
+  const proto = Object.getPrototypeOf(c);
+  return proto === Object.prototype || proto === null ? c : undefined;
 }
 
 function reviveError(s) {
@@ -69,7 +113,7 @@ function buildContext(init) {
       Object.fromEntries(
         ['debug', 'info', 'warn', 'error'].map((level) => [
           level,
-          (message, fields) => send({ t: 'log', level, message: String(message), fields: safeClone(fields) }),
+          (message, fields) => send({ t: 'log', level, message: String(message).slice(0, MAX_LOG_MESSAGE_LENGTH), fields: plainClone(fields) }),
         ]),
       ),
     ),

@@ -7,6 +7,7 @@ import { GUEST_PATH } from './guest-channel.js';
 import { type IsolatedModule, loadIsolatedModule } from './isolated-module.js';
 import { nodePermissionFlags, permissionFlag } from './node-permissions.js';
 import { parsePermission } from './permission.js';
+import type { SupervisorEvent } from './supervisor.js';
 import { setup } from './test-helpers.js';
 
 const dir = (name: string) => realpathSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)));
@@ -54,7 +55,7 @@ describe('process tier', () => {
     expect(iso.status()?.state).toBe('running');
   });
 
-  it('runs the same module as the worker tier, ctx calls over IPC', async () => {
+  it('runs the same module as the worker tier, ctx calls over its channel', async () => {
     const { sandbox, input, clock } = setup({ grant: { notes: ['storage:module', 'routes:mount'] } });
     const iso = await loadIsolatedModule({ entry: `${dir('notes')}/index.mjs`, isolation: 'process', sandbox, clock });
     loaded.push(iso);
@@ -103,5 +104,91 @@ describe('process tier', () => {
     await restarted;
     expect(await api.ok?.()).toBe(1);
     expect(events).toEqual(['running', 'crash:exit', 'running']);
+  });
+
+  async function hostile(onEvent: (e: SupervisorEvent) => void) {
+    const s = setup();
+    const iso = await loadIsolatedModule({ entry: `${dir('hostile')}/index.mjs`, isolation: 'process', sandbox: s.sandbox, clock: s.clock, onEvent });
+    loaded.push(iso);
+    const { ctx } = s.sandbox.contextFor(s.input('hostile'), iso.definition);
+    const api = (await iso.definition.activate?.(ctx)) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    return { ...s, iso, api };
+  }
+  /** Collects supervisor events and lets a test wait for the next one of a type (no sleeping). */
+  function events() {
+    const seen: SupervisorEvent[] = [];
+    const waiters: { type: string; done: (e: SupervisorEvent) => void }[] = [];
+    return {
+      on(e: SupervisorEvent) {
+        seen.push(e);
+        for (const w of waiters.filter((x) => x.type === e.type)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.done(e);
+        }
+      },
+      next: (type: SupervisorEvent['type']) => new Promise<SupervisorEvent>((done) => waiters.push({ type, done })),
+    };
+  }
+
+  it('a process guest gets a 64 MB heap by default: allocating past it is a heap crash, the host carries on', async () => {
+    const ev = events();
+    const { api, audit, iso } = await hostile(ev.on);
+    expect(await api.heapLimitMb?.()).toBeLessThan(128);
+    const crash = ev.next('crash');
+    const r = await api.hoard?.(256).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    expect(isModhostError((r as { error?: unknown }).error, 'MODULE_CRASHED')).toBe(true);
+    expect(await crash).toMatchObject({ kind: 'heap', willRestart: true });
+    expect(iso.status()?.lastCrash?.kind).toBe('heap');
+    expect(audit.query({ kind: 'crash' })).toMatchObject([{ permission: 'quota:heap' }]);
+  });
+
+  it('a caller-set heap limit is kept', async () => {
+    const { sandbox, input, clock } = setup();
+    const iso = await loadIsolatedModule({
+      entry: `${dir('hostile')}/index.mjs`,
+      isolation: 'process',
+      sandbox,
+      clock,
+      limits: { maxOldGenerationSizeMb: 200 },
+    });
+    loaded.push(iso);
+    const api = (await iso.definition.activate?.(sandbox.contextFor(input('hostile'), iso.definition).ctx)) as Record<string, () => Promise<number>>;
+    expect(await api.heapLimitMb?.()).toBeGreaterThan(200);
+  });
+
+  it('null, a bad log level, or bytes that are no message at all: each a protocol crash, audited and restarted; the host survives', async () => {
+    for (const [op, detail] of [
+      ['postNull', 'sent a message that is not a modhost guest message: expected an object with "t", got null'],
+      ['badLog', 'sent a message that is not a modhost guest message: "level" must be one of debug, info, warn, error, got "evil"'],
+      ['garbage', 'sent bytes the host could not deserialize'],
+    ] as const) {
+      const ev = events();
+      const { api, audit, clock, iso } = await hostile(ev.on);
+      const crash = ev.next('crash');
+      const r = await (api[op] as () => Promise<unknown>)().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isModhostError(r, 'MODULE_CRASHED'), op).toBe(true);
+      expect(await crash, op).toMatchObject({ kind: 'protocol', detail: expect.stringContaining(detail), willRestart: true });
+      expect(audit.query({ kind: 'crash' })[0]?.detail, op).toMatch(/^protocol: /);
+      const running = ev.next('running');
+      clock.advance(100);
+      await running;
+      expect(await api.ok?.(), op).toBe(1);
+      await iso.stop();
+    }
+  });
+
+  it('module code that posts null while it loads fails the load, not the host', async () => {
+    const error = await loadIsolatedModule({ entry: `${dir('hostile-load')}/index.mjs`, isolation: 'process' }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(isModhostError(error, 'MANIFEST_INVALID')).toBe(true);
+    expect(error?.message).toMatch(/not a modhost guest message: expected an object with "t", got null/);
   });
 });

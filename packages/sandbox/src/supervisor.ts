@@ -1,6 +1,7 @@
 import { type Clock, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
 import type { AuditLog } from './audit.js';
 import type { CrashKind, GuestChannel, GuestExit, GuestMessage, SerializedError } from './guest-channel.js';
+import { validateGuestMessage } from './guest-message.js';
 
 /** Limits on calls into an isolated module. */
 export interface CallLimits {
@@ -128,7 +129,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let lastCrash: SupervisorStatus['lastCrash'];
   const listeners = new Set<(e: SupervisorEvent) => void>();
   const emit = (e: SupervisorEvent) => {
-    for (const l of listeners) l(e);
+    for (const l of listeners) {
+      // A listener is host code: its bug must not be pinned on the guest, nor reach the event loop from a message.
+      try {
+        l(e);
+      } catch {}
+    }
   };
 
   const crashed = (detail: string, restarts: boolean) =>
@@ -241,6 +247,35 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     } else if (m.t === 'log') emit({ type: 'log', level: m.level, message: m.message, ...(m.fields ? { fields: m.fields } : {}) });
   };
 
+  // A guest that breaks the protocol is not trusted again: it crashes (audited, restarted by policy) and is killed.
+  const protocolCrash = (g: GuestChannel, detail: string) => {
+    if (g !== guest) return;
+    onCrash(g, { crash: 'protocol', detail, code: null });
+    void g.kill().catch(() => {});
+  };
+
+  // Every message from a guest passes here: checked against the protocol first, and nothing it causes may throw
+  // into the event loop (a throw in a channel listener would end the host process).
+  const receive = (g: GuestChannel, raw: unknown, up: () => void, fail: (e: Error) => void) => {
+    try {
+      const problem = validateGuestMessage(raw);
+      if (problem !== undefined) {
+        const detail = `sent a message that is not a modhost guest message: ${problem}`;
+        fail(crashed(`its guest ${detail}`, false));
+        return protocolCrash(g, detail);
+      }
+      const m = raw as GuestMessage;
+      if (m.t === 'up') up();
+      else handle(g, m);
+    } catch (e) {
+      try {
+        const detail = `its message could not be handled: ${e instanceof Error ? e.message : String(e)}`;
+        fail(crashed(detail, false));
+        protocolCrash(g, detail);
+      } catch {}
+    }
+  };
+
   const onCrash = (g: GuestChannel | undefined, exit: GuestExit) => {
     if (g !== guest || exit.crash === undefined || state === 'stopped' || state === 'failed') return;
     guest = undefined;
@@ -295,7 +330,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     try {
       g = await options.spawn();
     } catch (e) {
-      return onCrash(guest, { crash: 'spawn', detail: e instanceof Error ? e.message : String(e), code: null });
+      // On the first start, start() rejects with the spawn error itself (INTEGRITY_MISMATCH, say); on a
+      // restart it is one more crash under the restart policy.
+      const firstStart = state === 'starting';
+      onCrash(guest, { crash: 'spawn', detail: e instanceof Error ? e.message : String(e), code: null });
+      if (firstStart) throw e;
+      return;
     }
     if (mine !== generation || state === 'stopped') {
       await g.kill();
@@ -303,13 +343,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     }
     guest = g;
     const up = new Promise<void>((resolve, reject) => {
-      g.onMessage((m) => {
-        if (m.t === 'up') resolve();
-        else handle(g, m);
-      });
+      g.onMessage((m) => receive(g, m, resolve, reject));
       g.onExit((exit) => {
         reject(new Error(exit.detail));
-        onCrash(g, exit);
+        try {
+          onCrash(g, exit);
+        } catch {}
       });
     });
     await up;

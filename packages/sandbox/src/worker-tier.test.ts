@@ -5,7 +5,7 @@ import { resolve } from '@modhost/resolver';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type IsolatedModule, loadIsolatedModule } from './isolated-module.js';
 import type { SupervisorEvent } from './supervisor.js';
-import { setup } from './test-helpers.js';
+import { memoryLogger, setup } from './test-helpers.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}/index.mjs`, import.meta.url));
 
@@ -195,5 +195,56 @@ describe('worker tier', () => {
     expect(refused.error?.message).toMatch(/2 calls in flight and 1 queued/);
     expect(await Promise.all(inFlight)).toEqual(['late', 'late', 'late']);
     expect(audit.query({ kind: 'quota' })).toMatchObject([{ permission: 'quota:queue' }]);
+  });
+
+  it('a guest that posts null is a protocol crash: the host survives, the crash is audited, the guest restarts', async () => {
+    const s = setup();
+    const ev = events();
+    const iso = await loadIsolatedModule({ entry: fixture('hostile'), isolation: 'worker', sandbox: s.sandbox, clock: s.clock, onEvent: ev.on });
+    loaded.push(iso);
+    const { ctx } = s.sandbox.contextFor(s.input('hostile'), iso.definition);
+    const api = (await iso.definition.activate?.(ctx)) as Record<string, () => Promise<unknown>>;
+    const crash = ev.next('crash');
+    const r = await outcome(api.postNull?.() as Promise<unknown>);
+    expect(isModhostError(r.error, 'MODULE_CRASHED')).toBe(true);
+    expect(await crash).toMatchObject({
+      kind: 'protocol',
+      detail: 'sent a message that is not a modhost guest message: expected an object with "t", got null',
+      willRestart: true,
+      delayMs: 100,
+    });
+    expect(s.audit.query({ kind: 'crash' })).toMatchObject([{ module: 'hostile', detail: expect.stringMatching(/^protocol: sent a message that is not/) }]);
+    const running = ev.next('running');
+    s.clock.advance(100);
+    await running;
+    expect(await api.ok?.()).toBe(1);
+  });
+
+  it('a log line with a level the host does not know is a protocol crash, never a call on the host logger', async () => {
+    const s = setup();
+    const ev = events();
+    const lines: string[] = [];
+    const iso = await loadIsolatedModule({ entry: fixture('hostile'), isolation: 'worker', sandbox: s.sandbox, clock: s.clock, onEvent: ev.on });
+    loaded.push(iso);
+    const { ctx } = s.sandbox.contextFor(s.input('hostile', { logger: memoryLogger(lines) }), iso.definition);
+    const api = (await iso.definition.activate?.(ctx)) as Record<string, () => Promise<unknown>>;
+    const crash = ev.next('crash');
+    await outcome(api.badLog?.() as Promise<unknown>);
+    expect(await crash).toMatchObject({ kind: 'protocol', detail: expect.stringContaining('"level" must be one of debug, info, warn, error, got "evil"') });
+    expect(lines).toEqual([]);
+    expect(s.audit.query({ kind: 'crash' })).toHaveLength(1);
+    const running = ev.next('running');
+    s.clock.advance(100);
+    await running;
+    expect(iso.status()?.state).toBe('running');
+  });
+
+  it('module code that posts null while it loads fails the load (MANIFEST_INVALID), not the host', async () => {
+    const error = await loadIsolatedModule({ entry: fixture('hostile-load'), isolation: 'worker' }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(isModhostError(error, 'MANIFEST_INVALID')).toBe(true);
+    expect(error?.message).toMatch(/not a modhost guest message: expected an object with "t", got null/);
   });
 });
