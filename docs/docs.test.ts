@@ -46,7 +46,14 @@ describe('README examples run', () => {
   const cache = `${root}docs/.readme-cache/`;
   mkdirSync(cache, { recursive: true });
 
-  for (const readme of ['README.md', 'docs/getting-started.md', 'docs/hosting.md', 'docs/migrations.md', 'docs/security.md', ...packages.map((p) => `packages/${p}/README.md`)]) {
+  for (const readme of [
+    'README.md',
+    'docs/getting-started.md',
+    'docs/hosting.md',
+    'docs/migrations.md',
+    'docs/security.md',
+    ...packages.map((p) => `packages/${p}/README.md`),
+  ]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {
       const blocks = runnableBlocks(read(readme));
       expect(blocks.length, `${readme} has no runnable \`\`\`ts example`).toBeGreaterThan(0);

@@ -168,6 +168,8 @@ export interface Activator {
   deactivate(names?: readonly string[], options?: { cascade?: boolean }): Promise<ModuleOutcome[]>;
   /** The public API of an active module (what its `activate` returned). */
   api(name: string): unknown;
+  /** The version of `name` that serves now (after upgrades and rollbacks, automatic ones included), if any. */
+  versionOf(name: string): string | undefined;
   /** Names of active modules. */
   readonly active: readonly string[];
   /**
@@ -435,6 +437,7 @@ export function createActivator(options: ActivatorOptions): Activator {
       return [...activeOrder];
     },
     api: (name) => running.get(name)?.api,
+    versionOf: (name) => running.get(name)?.version,
 
     async activate(plan) {
       const outcomes = new Map<string, ModuleOutcome>();

@@ -223,7 +223,8 @@ export function createHost(options: HostOptions): Host {
   const serving = (name: string) => activator.active.includes(name);
 
   // The version of each module that serves now.
-  const currentVersion = new Map<string, string>();
+  // The activator knows what serves (also after an automatic rollback): the host keeps no copy of it.
+  const versionOf = (name: string) => activator.versionOf(name);
   const catalog = (): CatalogEntry[] => [...definitions.values()];
   /** Drops every loaded version of a module from what resolves. */
   const forget = (name: string) => {
@@ -232,7 +233,7 @@ export function createHost(options: HostOptions): Host {
   const running = (): Record<string, string> => {
     const out: Record<string, string> = {};
     for (const name of activator.active) {
-      const v = currentVersion.get(name);
+      const v = versionOf(name);
       if (v) out[name] = v;
     }
     return out;
@@ -278,7 +279,6 @@ export function createHost(options: HostOptions): Host {
     const report = await activator.activate(plan);
     for (const m of report.modules) {
       if (m.state === 'active') {
-        currentVersion.set(m.name, m.version);
         events.emit('module:activated', { name: m.name, version: m.version });
       } else if (m.state === 'failed' || m.state === 'blocked') {
         events.emit('module:failed', {
@@ -324,10 +324,9 @@ export function createHost(options: HostOptions): Host {
   };
 
   const swap = async (name: string, version: string): Promise<UpgradeReport> => {
-    const from = currentVersion.get(name) ?? '';
+    const from = versionOf(name) ?? '';
     const report = await activator.upgrade(name, version);
     if (report.outcome === 'switched') {
-      currentVersion.set(name, version);
       events.emit('module:upgraded', { name, from, to: version });
     } else if (!report.ok) {
       events.emit('module:upgrade-failed', {
@@ -353,10 +352,10 @@ export function createHost(options: HostOptions): Host {
     const message =
       `${name}@${version} was loaded from ${dir}, which ${now}, so its code cannot be started again. ` +
       `Copy ${version}'s files back into a modules folder (the host loads them afresh), or use host.rollback("${name}") while the rollback window is open`;
-    events.emit('module:upgrade-failed', { name, from: currentVersion.get(name) ?? '', to: version, code: 'VERSION_UNAVAILABLE', message });
+    events.emit('module:upgrade-failed', { name, from: versionOf(name) ?? '', to: version, code: 'VERSION_UNAVAILABLE', message });
     return {
       module: name,
-      from: currentVersion.get(name) ?? '',
+      from: versionOf(name) ?? '',
       to: version,
       ok: false,
       outcome: 'refused',
@@ -407,7 +406,7 @@ export function createHost(options: HostOptions): Host {
     }
     problems.delete(dir);
     const name = loaded.manifest.name;
-    if (serving(name) && currentVersion.get(name) !== loaded.manifest.version) {
+    if (serving(name) && versionOf(name) !== loaded.manifest.version) {
       const report = await swap(name, loaded.manifest.version);
       if (report.outcome === 'switched') {
         // The replaced version stays warm for rollback; the activator stops it when the window closes.
@@ -419,7 +418,7 @@ export function createHost(options: HostOptions): Host {
       problemOf(
         dir,
         report.error?.code ?? 'HEALTH_CHECK_FAILED',
-        `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${plain(report.error?.message ?? report.explanation ?? '')}; ${currentVersion.get(name)} keeps serving`,
+        `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${plain(report.error?.message ?? report.explanation ?? '')}; ${versionOf(name)} keeps serving`,
       );
       // Remembered by its files, so the same broken version is not loaded again on every rescan.
       if (files !== undefined) failedLoads.set(dir, files);
@@ -435,10 +434,10 @@ export function createHost(options: HostOptions): Host {
     folders.delete(dir);
     problems.delete(dir);
     const name = mod.manifest.name;
-    if (serving(name)) {
+    const version = versionOf(name);
+    if (version !== undefined) {
       await activator.deactivate([name], { cascade: true });
-      events.emit('module:removed', { name, version: currentVersion.get(name) ?? mod.manifest.version });
-      currentVersion.delete(name);
+      events.emit('module:removed', { name, version });
     }
     await mod.dispose().catch(() => {});
     forget(name);
@@ -519,7 +518,6 @@ export function createHost(options: HostOptions): Host {
       });
       // Every guest, also those of versions that never served or failed for good.
       for (const f of [...folders.values(), ...replaced.splice(0)]) await attempt(() => f.dispose(), { name: f.manifest.name, version: f.manifest.version });
-      currentVersion.clear();
       await attempt(() => audit.flush());
       return { ok: problems.length === 0, problems };
     },
@@ -540,7 +538,7 @@ export function createHost(options: HostOptions): Host {
       return st as ModuleStatus;
     },
     async uninstall(name, opts = {}) {
-      const version = currentVersion.get(name);
+      const version = versionOf(name);
       if (serving(name)) await activator.deactivate([name], { cascade: opts.cascade ?? false });
       await registry.unregister(name, undefined, { cascade: opts.cascade ?? false });
       forget(name);
@@ -549,7 +547,6 @@ export function createHost(options: HostOptions): Host {
         await f.dispose().catch(() => {});
         folders.delete(dir);
       }
-      currentVersion.delete(name);
       events.emit('module:removed', { name, version: version ?? '' });
     },
     async enable(name, opts) {
@@ -567,10 +564,9 @@ export function createHost(options: HostOptions): Host {
     },
     upgrade,
     async rollback(name) {
-      const from = currentVersion.get(name) ?? '';
+      const from = versionOf(name) ?? '';
       const report = await activator.rollback(name);
       if (report.ok) {
-        currentVersion.set(name, report.to);
         events.emit('module:rolled-back', { name, from, to: report.to });
       }
       return report;
@@ -586,7 +582,7 @@ export function createHost(options: HostOptions): Host {
       for (const name of names) {
         const record = await registry.getModule(name);
         const versions = await Promise.all((record?.versions ?? []).map((v) => registry.get(name, v)));
-        const now = serving(name) ? currentVersion.get(name) : undefined;
+        const now = serving(name) ? versionOf(name) : undefined;
         const shown = now ?? record?.desiredVersion ?? undefined;
         const folder =
           loaded.find((f) => f.manifest.name === name && f.manifest.version === shown) ?? [...folders.values()].find((f) => f.manifest.name === name);
@@ -631,7 +627,7 @@ export function createHost(options: HostOptions): Host {
       const keep: string[] = [];
       for (const name of r.plan.order) {
         const version = r.plan.versionOf(name) as string;
-        const now = currentVersion.get(name);
+        const now = versionOf(name);
         if (!serving(name)) start.push({ name, version });
         else if (now !== version) up.push({ name, from: now ?? '', to: version });
         else keep.push(name);
