@@ -99,7 +99,7 @@ async function realScope(realRoot: string, root: string, scope: string): Promise
  * The real path a module may use for `target` and the index of the scope that allows it, or `undefined` when it
  * is outside every scope. `target` and the scopes resolve against the module's root; both then go through
  * `realpath`, so `../` and symlinks that lead out of a scope are caught. A scope whose real path leaves the
- * module's real folder matches nothing (see {@link scopeLeavingModule}). For writes to a file that does not exist
+ * module's real folder matches nothing (see `scopeLeavingModule`). For writes to a file that does not exist
  * yet (or a dangling link), where the write would land is checked, and its folder must exist.
  */
 export async function matchScope(
