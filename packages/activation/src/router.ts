@@ -72,7 +72,7 @@ export function canaryBucket(key: string): number {
 const normalizePrefix = (prefix: string): string => {
   const segs = pathSegments(prefix);
   if (!segs || !prefix.startsWith('/'))
-    throw new ModhostError('MANIFEST_INVALID', `route prefix ${JSON.stringify(prefix)} must start with "/"`, { details: { prefix } });
+    throw new ModhostError('INVALID_ARGUMENT', `route prefix ${JSON.stringify(prefix)} must start with "/"`, { details: { prefix } });
   return `/${segs.join('/')}`;
 };
 

@@ -152,7 +152,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
         ...base,
         ok: false,
         outcome: 'refused',
-        error: { code: 'MANIFEST_INVALID', message: `canary upgrade of ${name} to ${to} refused: ${why}`, timedOut: false },
+        error: { code: 'INVALID_ARGUMENT', message: `canary upgrade of ${name} to ${to} refused: ${why}`, timedOut: false },
       };
   }
 

@@ -1,11 +1,11 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createRegistry, type Issue, isModhostError, type StorageAdapter } from '@modhost/core';
+import { createRegistry, type Issue, isModhostError, recoveryHint, type StorageAdapter } from '@modhost/core';
 import type { Manifest } from '@modhost/manifest';
 import { resolve } from '@modhost/resolver';
 import { computeIntegrity, integrityKey, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
-import { contractIssues, readManifest, recoveryHint } from 'modhost';
+import { contractIssues, readManifest } from 'modhost';
 
 /** A problem a command found, with where and what to do. */
 export interface Problem {
@@ -33,7 +33,7 @@ export async function validateFolder(dir: string): Promise<{ manifest?: Manifest
     try {
       parsePermission(p);
     } catch (e) {
-      problems.push({ where: `modhost.json: permissions.${i}`, message: (e as Error).message.replace(/^\[[A-Z_]+\] /, '') });
+      problems.push({ where: `modhost.json: permissions.${i}`, message: (e as Error).message });
     }
   }
   // The permission model compares paths as given: name the folder by its real path, as its grant is.
@@ -66,7 +66,7 @@ export async function validateFolder(dir: string): Promise<{ manifest?: Manifest
       });
     }
   } catch (e) {
-    problems.push({ where: `entry ${manifest.main}`, message: (e as Error).message.replace(/^\[[A-Z_]+\] /, '') });
+    problems.push({ where: `entry ${manifest.main}`, message: (e as Error).message });
   }
   return { manifest, problems };
 }

@@ -249,6 +249,6 @@ describe('toManifest and fingerprintDefinition', () => {
 
   it('ModhostError serialises without losing its code', () => {
     const e = new ModhostError('MODULE_NOT_FOUND', 'x', { cause: new TypeError('boom'), details: { module: 'm' } });
-    expect(e.toJSON()).toEqual({ code: 'MODULE_NOT_FOUND', message: '[MODULE_NOT_FOUND] x', details: { module: 'm' }, cause: 'TypeError: boom' });
+    expect(e.toJSON()).toEqual({ code: 'MODULE_NOT_FOUND', message: 'x', details: { module: 'm' }, cause: 'TypeError: boom' });
   });
 });

@@ -1,7 +1,17 @@
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export { type ConfigValues, maskConfig, mergeConfig, REDACTED } from './config.js';
 export { assertValidDefinition, defineModule, fingerprintDefinition, type ModuleManifest, toManifest } from './define-module.js';
-export { ErrorCode, type Issue, isModhostError, ModhostError, type ModhostErrorOptions, summarizeCause } from './errors.js';
+export {
+  ErrorCode,
+  type ErrorDetails,
+  type Issue,
+  isModhostError,
+  ModhostError,
+  type ModhostErrorOptions,
+  RECOVERY_HINTS,
+  recoveryHint,
+  summarizeCause,
+} from './errors.js';
 export { createEmitter, type Emitter, type EmitterOptions, type Listener } from './events.js';
 export {
   assertTransition,

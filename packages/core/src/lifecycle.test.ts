@@ -56,9 +56,7 @@ describe('lifecycle transition table', () => {
       expect.unreachable();
     } catch (e) {
       expect(isModhostError(e, 'ILLEGAL_TRANSITION')).toBe(true);
-      expect((e as Error).message).toBe(
-        '[ILLEGAL_TRANSITION] tasks@1.0.0: cannot move from "stopped" to "active"; from "stopped" the allowed next states are: resolved, queued',
-      );
+      expect((e as Error).message).toBe('tasks@1.0.0: cannot move from "stopped" to "active"; from "stopped" the allowed next states are: resolved, queued');
     }
   });
 

@@ -120,7 +120,7 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
       assertTenant(tenant);
       await r.requireModuleRecord(name);
       if (range !== undefined && (typeof range !== 'string' || range.trim() === '')) {
-        throw new ModhostError('MANIFEST_INVALID', `enable("${name}"): range must be a non-empty semver range such as "^1.0.0"`, {
+        throw new ModhostError('INVALID_ARGUMENT', `enable("${name}"): range must be a non-empty semver range such as "^1.0.0"`, {
           details: { module: name, issues: [{ path: ['range'], message: 'must be a non-empty string' }] },
         });
       }

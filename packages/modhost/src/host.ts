@@ -20,6 +20,7 @@ import {
   ModhostError,
   memoryStorage,
   type Registry,
+  recoveryHint,
   type StorageAdapter,
   summarizeCause,
   systemClock,
@@ -38,7 +39,6 @@ import {
   type TrustedKeys,
 } from '@modhost/sandbox';
 import semver from 'semver';
-import { recoveryHint } from './hints.js';
 import { type IsolationTier, type MinimumIsolation, minimumTier } from './isolation-policy.js';
 import { type FolderModule, type IsolatedLimits, loadModuleFolder, readManifest } from './load-folder.js';
 import { type ModuleStatus, moduleStatus } from './module-status.js';
@@ -166,17 +166,15 @@ export interface Host {
   api<T = unknown>(name: string): T | undefined;
 }
 
-/** A message without the `[CODE] ` prefix ModhostError puts in front: the code travels in its own field. */
-const plain = (message: string) => message.replace(/^\[[A-Z_]+\] /, '');
 const errorOf = (e: unknown) => ({
   code: e instanceof ModhostError ? e.code : e instanceof Error ? e.name : 'Error',
-  message: e instanceof ModhostError ? plain(e.message) : summarizeCause(e),
+  message: e instanceof ModhostError ? e.message : summarizeCause(e),
 });
 
 /** Creates a host: registry, resolver, activation and sandbox wired with sensible defaults. */
 export function createHost(options: HostOptions): Host {
   if (!semver.valid(options.version))
-    throw new ModhostError('MANIFEST_INVALID', `createHost: version "${options.version}" is not semver; pass your app's version, e.g. "1.0.0"`);
+    throw new ModhostError('INVALID_ARGUMENT', `createHost: version "${options.version}" is not semver; pass your app's version, e.g. "1.0.0"`);
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? memoryStorage();
   const events = createEmitter<HostEvents>();
@@ -418,7 +416,7 @@ export function createHost(options: HostOptions): Host {
       problemOf(
         dir,
         report.error?.code ?? 'HEALTH_CHECK_FAILED',
-        `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${plain(report.error?.message ?? report.explanation ?? '')}; ${versionOf(name)} keeps serving`,
+        `${name}@${loaded.manifest.version} was not swapped in (${report.outcome}): ${report.error?.message ?? report.explanation ?? ''}; ${versionOf(name)} keeps serving`,
       );
       // Remembered by its files, so the same broken version is not loaded again on every rescan.
       if (files !== undefined) failedLoads.set(dir, files);
@@ -513,7 +511,7 @@ export function createHost(options: HostOptions): Host {
       await attempt(async () => {
         for (const o of await activator.deactivate(undefined, { cascade: true })) {
           if (o.state === 'failed')
-            problems.push({ name: o.name, version: o.version, code: o.error?.code ?? 'ROLLBACK_FAILED', message: plain(o.error?.message ?? '') });
+            problems.push({ name: o.name, version: o.version, code: o.error?.code ?? 'ROLLBACK_FAILED', message: o.error?.message ?? '' });
         }
       });
       // Every guest, also those of versions that never served or failed for good.

@@ -1,5 +1,4 @@
-export { memoryStorage } from '@modhost/core';
-export { recoveryHint } from './hints.js';
+export { memoryStorage, recoveryHint } from '@modhost/core';
 export { createHost, type FolderProblem, type Host, type HostEvents, type HostOptions, type HostPlan, type StopReport } from './host.js';
 export { createRequestListener, type RequestListenerOptions } from './http.js';
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';

@@ -1,6 +1,5 @@
-import type { LifecycleState, ModuleRecord, ModuleVersionRecord } from '@modhost/core';
+import { type LifecycleState, type ModuleRecord, type ModuleVersionRecord, recoveryHint } from '@modhost/core';
 import type { SupervisorStatus } from '@modhost/sandbox';
-import { recoveryHint } from './hints.js';
 import type { IsolationTier } from './isolation-policy.js';
 
 /** One module in `host.status()`. */

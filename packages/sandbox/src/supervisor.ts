@@ -1,4 +1,4 @@
-import { type Clock, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
+import { type Clock, ErrorCode, type ErrorDetails, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
 import type { AuditLog } from './audit.js';
 import type { CrashKind, GuestChannel, GuestExit, GuestMessage, SerializedError } from './guest-channel.js';
 import { validateGuestMessage } from './guest-message.js';
@@ -95,7 +95,11 @@ export function reviveGuestError(module: string, s: SerializedError): Error {
       { details: { module, nodeCode: 'ERR_ACCESS_DENIED', nodePermission: s.permission, resource: s.resource } },
     );
   }
-  if (s.code && s.name === 'ModhostError') return new ModhostError(s.code as never, s.message, s.details ? { details: s.details } : {});
+  // Only a code from the catalogue comes back as a ModhostError: a guest cannot invent codes.
+  if (s.code && s.name === 'ModhostError' && Object.hasOwn(ErrorCode, s.code)) {
+    const code = s.code as ErrorCode;
+    return new ModhostError(code, s.message, s.details ? { details: s.details as ErrorDetails[typeof code] } : {});
+  }
   const e = new Error(s.message) as Error & { code?: string };
   e.name = s.name;
   if (s.code) e.code = s.code;
@@ -185,7 +189,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     } catch (e) {
       inFlight.delete(p.id);
       reject(
-        new ModhostError('MANIFEST_INVALID', `${module}: the arguments of "${op}" cannot cross to an isolated module (plain data only)`, {
+        new ModhostError('INVALID_ARGUMENT', `${module}: the arguments of "${op}" cannot cross to an isolated module (plain data only)`, {
           cause: e,
           details: { module },
         }),
