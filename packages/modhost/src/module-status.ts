@@ -1,6 +1,8 @@
-import { type LifecycleState, type ModuleRecord, type ModuleVersionRecord, recoveryHint } from '@modhost/core';
+import type { Activator } from '@modhost/activation';
+import { type LifecycleState, type ModuleRecord, type ModuleVersionRecord, type Registry, recoveryHint } from '@modhost/core';
 import type { SupervisorStatus } from '@modhost/sandbox';
 import type { IsolationTier } from './isolation-policy.js';
+import type { FolderModule } from './load-folder.js';
 
 /** One module in `host.status()`. */
 export interface ModuleStatus {
@@ -106,4 +108,24 @@ function latestRefusal(versions: readonly ModuleVersionRecord[], shown: string, 
   const code = latest.lastError?.code ?? 'VERSION_REJECTED';
   const message = latest.lastError?.message ?? rejected.get(latest.version) ?? latest.status;
   return { version: latest.version, code, message, hint: recoveryHint(code) };
+}
+
+/** Reads one module's records and projects its status. */
+export async function readModuleStatus(
+  from: { registry: Registry; activator: Pick<Activator, 'versionOf'>; folderOf: (name: string, version: string | undefined) => FolderModule | undefined },
+  name: string,
+): Promise<ModuleStatus> {
+  const record = await from.registry.getModule(name);
+  const versions = await Promise.all((record?.versions ?? []).map((v) => from.registry.get(name, v)));
+  const serving = from.activator.versionOf(name);
+  const folder = from.folderOf(name, serving ?? record?.desiredVersion ?? undefined);
+  return moduleStatus({
+    name,
+    record,
+    versions: versions.filter((v) => v !== undefined),
+    serving,
+    isolation: folder?.isolation ?? 'in-process',
+    dir: folder?.dir,
+    guest: folder?.guest?.(),
+  });
 }

@@ -1,0 +1,273 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Activator, UpgradeReport } from '@modhost/activation';
+import { type Clock, recoveryHint } from '@modhost/core';
+import type { CatalogEntry } from '@modhost/resolver';
+import { computeIntegrity, type Sandbox } from '@modhost/sandbox';
+import { errorSummary } from './error-summary.js';
+import type { FolderProblem, HostEvents } from './host-types.js';
+import { type FolderModule, type LoadFolderOptions, loadModuleFolder, readManifest } from './load-folder.js';
+import type { ModuleCatalog } from './module-catalog.js';
+import { createFolderWatcher, type FolderWatcher } from './watch.js';
+
+/** What {@link createFolderSync} works with. */
+export interface FolderSyncOptions {
+  readonly modulesDir: string | undefined;
+  readonly watch: boolean;
+  readonly debounceMs: number;
+  readonly clock: Clock;
+  readonly sandbox: Sandbox;
+  /** How a folder is loaded (tiers, limits): everything but the sandbox. */
+  readonly load: Omit<LoadFolderOptions, 'sandbox'>;
+  readonly catalog: ModuleCatalog;
+  readonly activator: Pick<Activator, 'versionOf' | 'deactivate'>;
+  readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
+  /** Resolves and starts what can run (after a new folder was installed). */
+  readonly activateAll: () => Promise<unknown>;
+  /** Hot-swaps a serving module to a registered version. */
+  readonly swap: (name: string, version: string) => Promise<UpgradeReport>;
+}
+
+/** Module folders kept in line with what the host runs: scan, rescan, watch, problems. */
+export interface FolderSync {
+  /** Loads and registers every folder (at start); a folder that fails is a problem, never a throw. */
+  loadAll(): Promise<void>;
+  /** Scans now and applies what changed; one scan at a time. Never rejects for a folder's fault. */
+  rescan(): Promise<void>;
+  /** Starts the watcher when the host asked for one. */
+  watch(): void;
+  /** Loads one folder the app names (`host.install(dir)`); throws what the load throws. */
+  install(dir: string): Promise<FolderModule>;
+  /** Refuses at once (and says why) a version whose folder now holds another one: it has no code left to start. */
+  unavailable(name: string, version: string): UpgradeReport | undefined;
+  /** The loaded folder of `name` that holds `version` (or any of `name`'s, without one), for status. */
+  folderOf(name: string, version: string | undefined): FolderModule | undefined;
+  /** Every folder module of `name` stops and is dropped (`host.uninstall`). */
+  drop(name: string): Promise<void>;
+  /** What the folders hold now that the catalog does not, from their manifests alone (no code runs). */
+  pending(): Promise<CatalogEntry[]>;
+  problems(): FolderProblem[];
+  /** Stops the watcher and waits for a scan in progress. */
+  quiet(): Promise<void>;
+  /** Stops every guest of every folder loaded; returns what failed to stop. */
+  dispose(): Promise<{ name: string; version: string; error: unknown }[]>;
+}
+
+/** Creates the folder synchronisation of a host. */
+export function createFolderSync(options: FolderSyncOptions): FolderSync {
+  const { sandbox, catalog, activator, emit } = options;
+  const folders = new Map<string, FolderModule>(); // dir → loaded folder (its current version)
+  const problems = new Map<string, FolderProblem>();
+  // dir → the fingerprint of files that failed to load or to swap in: not tried again until they change.
+  const failedLoads = new Map<string, string>();
+  // name@version → the folder its code was loaded from.
+  const loadedFrom = new Map<string, string>();
+  // Versions swapped out: their guests stay warm for a rollback, and stop when the host stops.
+  const replaced: FolderModule[] = [];
+  let watcher: FolderWatcher | undefined;
+  let scanning: Promise<void> = Promise.resolve();
+
+  const loadFolder = async (dir: string) => {
+    const loaded = await loadModuleFolder(dir, { sandbox, ...options.load });
+    loadedFrom.set(`${loaded.manifest.name}@${loaded.manifest.version}`, dir);
+    return loaded;
+  };
+  const problemOf = (dir: string, code: string, message: string): FolderProblem => {
+    const p = { dir, code, message, hint: recoveryHint(code) };
+    problems.set(dir, p);
+    emit('folder:error', p);
+    return p;
+  };
+  const folderProblem = (dir: string, e: unknown) => problemOf(dir, errorSummary(e).code, errorSummary(e).message);
+  /** What a folder's files hash to now: a folder that failed is tried again only once this changes. */
+  const fingerprint = async (dir: string) => (await computeIntegrity(dir).catch(() => undefined))?.integrity;
+  const moduleDirs = async (): Promise<string[]> => {
+    if (!options.modulesDir) return [];
+    const entries = await readdir(options.modulesDir, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(options.modulesDir as string, e.name));
+  };
+
+  /** Brings one folder in line with what the host runs: install, swap, or nothing. */
+  const syncFolder = async (dir: string) => {
+    const known = folders.get(dir);
+    const files = await fingerprint(dir);
+    // The same files that failed before fail again: no guest is spawned for them until the folder changes.
+    if (failedLoads.has(dir) && failedLoads.get(dir) === files) return;
+    failedLoads.delete(dir);
+    const failed = (e: unknown) => {
+      folderProblem(dir, e);
+      if (files !== undefined) failedLoads.set(dir, files);
+    };
+    let manifest: Awaited<ReturnType<typeof readManifest>>;
+    try {
+      manifest = await readManifest(dir);
+    } catch (e) {
+      return failed(e);
+    }
+    if (known && known.manifest.version === manifest.version && known.manifest.name === manifest.name) {
+      // Same version: its files must not have changed.
+      try {
+        await sandbox.verify({ name: manifest.name, version: manifest.version, root: dir });
+        problems.delete(dir);
+      } catch (e) {
+        folderProblem(dir, e);
+      }
+      return;
+    }
+    let loaded: FolderModule;
+    try {
+      loaded = await loadFolder(dir);
+    } catch (e) {
+      return failed(e);
+    }
+    try {
+      // Always (re-)registered: a version loaded again (its files copied back) runs this load's code.
+      await catalog.register(loaded.definition);
+    } catch (e) {
+      await loaded.dispose().catch(() => {});
+      return failed(e);
+    }
+    problems.delete(dir);
+    const { name, version } = loaded.manifest;
+    const serving = activator.versionOf(name);
+    if (serving !== undefined && serving !== version) {
+      const report = await options.swap(name, version);
+      if (report.outcome === 'switched') {
+        // The replaced version stays warm for rollback; the activator stops it when the window closes.
+        if (known) replaced.push(known);
+        folders.set(dir, loaded);
+        return;
+      }
+      await loaded.dispose().catch(() => {});
+      const why = report.error?.message ?? report.explanation ?? '';
+      problemOf(
+        dir,
+        report.error?.code ?? 'HEALTH_CHECK_FAILED',
+        `${name}@${version} was not swapped in (${report.outcome}): ${why}; ${serving} keeps serving`,
+      );
+      // Remembered by its files, so the same broken version is not loaded again on every rescan.
+      if (files !== undefined) failedLoads.set(dir, files);
+      return;
+    }
+    folders.set(dir, loaded);
+    emit('module:installed', { name, version, dir });
+    await options.activateAll();
+  };
+
+  /** A folder that disappeared: its module stops (with its dependents) and is forgotten. */
+  const removeFolder = async (dir: string, mod: FolderModule) => {
+    folders.delete(dir);
+    problems.delete(dir);
+    const name = mod.manifest.name;
+    const version = activator.versionOf(name);
+    if (version !== undefined) {
+      await activator.deactivate([name], { cascade: true });
+      emit('module:removed', { name, version });
+    }
+    await mod.dispose().catch(() => {});
+    catalog.forget(name);
+  };
+
+  const rescanOnce = async () => {
+    const dirs = await moduleDirs();
+    const seen = new Set(dirs);
+    for (const dir of dirs) await syncFolder(dir).catch((e: unknown) => folderProblem(dir, e));
+    for (const [dir, mod] of [...folders]) {
+      if (!seen.has(dir)) await removeFolder(dir, mod).catch((e: unknown) => folderProblem(dir, e));
+    }
+    for (const dir of [...failedLoads.keys(), ...problems.keys()]) {
+      if (seen.has(dir)) continue;
+      failedLoads.delete(dir);
+      problems.delete(dir);
+    }
+  };
+  const rescan = () => {
+    scanning = scanning.then(rescanOnce, rescanOnce);
+    return scanning;
+  };
+
+  return {
+    async loadAll() {
+      for (const dir of await moduleDirs()) {
+        const files = await fingerprint(dir);
+        try {
+          const loaded = await loadFolder(dir);
+          await catalog.register(loaded.definition);
+          folders.set(dir, loaded);
+          emit('module:installed', { name: loaded.manifest.name, version: loaded.manifest.version, dir });
+        } catch (e) {
+          folderProblem(dir, e);
+          if (files !== undefined) failedLoads.set(dir, files);
+        }
+      }
+    },
+    rescan,
+    watch() {
+      if (!options.watch || !options.modulesDir || watcher) return;
+      watcher = createFolderWatcher(options.modulesDir, {
+        clock: options.clock,
+        debounceMs: options.debounceMs,
+        // Nothing a rescan meets may escape as an unhandled rejection: that would end the app's process.
+        onChange: () => void rescan().catch((e: unknown) => emit('watch:error', { message: `rescan failed: ${errorSummary(e).message}` })),
+        onError: (message) => emit('watch:error', { message }),
+      });
+    },
+    async install(dir) {
+      const loaded = await loadFolder(dir);
+      folders.set(dir, loaded);
+      return loaded;
+    },
+    unavailable(name, version) {
+      const dir = loadedFrom.get(`${name}@${version}`);
+      const holds = dir === undefined ? undefined : folders.get(dir)?.manifest;
+      if (dir === undefined || (holds?.name === name && holds.version === version)) return undefined;
+      const now = holds ? `now holds ${holds.name}@${holds.version}` : 'is gone';
+      const message =
+        `${name}@${version} was loaded from ${dir}, which ${now}, so its code cannot be started again. ` +
+        `Copy ${version}'s files back into a modules folder (the host loads them afresh), or use host.rollback("${name}") while the rollback window is open`;
+      const from = activator.versionOf(name) ?? '';
+      emit('module:upgrade-failed', { name, from, to: version, code: 'VERSION_UNAVAILABLE', message });
+      return { module: name, from, to: version, ok: false, outcome: 'refused', error: { code: 'VERSION_UNAVAILABLE', message, timedOut: false } };
+    },
+    folderOf(name, version) {
+      const all = [...folders.values(), ...replaced];
+      return all.find((f) => f.manifest.name === name && f.manifest.version === version) ?? [...folders.values()].find((f) => f.manifest.name === name);
+    },
+    async drop(name) {
+      for (const [dir, f] of [...folders]) {
+        if (f.manifest.name !== name) continue;
+        await f.dispose().catch(() => {});
+        folders.delete(dir);
+      }
+    },
+    async pending() {
+      const out: CatalogEntry[] = [];
+      for (const dir of await moduleDirs()) {
+        const m = await readManifest(dir).catch(() => undefined);
+        if (!m || catalog.has(m.name, m.version)) continue;
+        out.push({
+          name: m.name,
+          version: m.version,
+          dependencies: m.dependencies ?? {},
+          optionalDependencies: m.optionalDependencies ?? {},
+          ...(m.engines?.host ? { engines: { host: m.engines.host } } : {}),
+        });
+      }
+      return out;
+    },
+    problems: () => [...problems.values()],
+    async quiet() {
+      watcher?.close();
+      watcher = undefined;
+      await scanning.catch(() => {});
+    },
+    async dispose() {
+      const failures: { name: string; version: string; error: unknown }[] = [];
+      // Every guest, also those of versions that never served or failed for good.
+      for (const f of [...folders.values(), ...replaced.splice(0)]) {
+        await f.dispose().catch((error: unknown) => failures.push({ name: f.manifest.name, version: f.manifest.version, error }));
+      }
+      return failures;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import type { ActivationReport, BoundHandler, HealthGateOptions, PhaseTimeouts, Router, UpgradeReport } from '@modhost/activation';
+import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter } from '@modhost/core';
+import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
+import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
+import type { IsolatedLimits } from './load-folder.js';
+import type { ModuleStatus } from './module-status.js';
+
+/** Options for {@link createHost}. Everything but `version` has a default. */
+export interface HostOptions {
+  /** The host application's version (modules' `engines.host` is checked against it). */
+  version: string;
+  /** Default: `memoryStorage()`, the embedded storage. */
+  storage?: StorageAdapter;
+  /** Modules defined in code. */
+  modules?: readonly AnyModuleDefinition[];
+  /** A folder of module folders (`<dir>/<module>/modhost.json`), scanned at start. */
+  modulesDir?: string;
+  /** Watch `modulesDir`: install new folders, hot-swap changed versions, deactivate removed ones. Default false. */
+  watch?: boolean;
+  /** How long the watcher waits for a folder to settle, ms (default 300). */
+  debounceMs?: number;
+  /** Which requested permissions are granted (default: none). */
+  policy?: PermissionPolicy;
+  /** Host services modules may use, each method behind a permission. */
+  services?: Readonly<Record<string, ServiceFactory>>;
+  trustedKeys?: TrustedKeys;
+  requireSigned?: boolean;
+  /** Loading slots (default 4). */
+  slots?: number;
+  timeouts?: Partial<PhaseTimeouts>;
+  /** The health gate: probe period, thresholds (see `@modhost/activation`). */
+  health?: HealthGateOptions;
+  clock?: Clock;
+  /** The logger each module gets (default: console with its name). */
+  logger?: (module: string) => Logger;
+  /** How long a replaced version stays warm for `rollback()`, ms (default 60,000). */
+  rollbackWindowMs?: number;
+  /** Isolation for folder modules whose manifest does not say (default `worker`). */
+  defaultIsolation?: IsolationTier;
+  /**
+   * The weakest tier a folder module may run in, for all, by module or by trust (see {@link MinimumIsolation}).
+   * A manifest may ask for a stronger tier, never a weaker one. Default: `defaultIsolation`, so a manifest that
+   * asks for `in-process` runs in a worker unless the host allows it. Modules passed as code in `modules` are the
+   * app's own and always run in process.
+   */
+  minimumIsolation?: MinimumIsolation;
+  /** Call and resource limits of worker and process guests: call timeout, caps, heap (see `@modhost/sandbox`). */
+  limits?: { readonly worker?: IsolatedLimits; readonly process?: IsolatedLimits };
+  /** How often a crashed guest is restarted before it fails for good (see `@modhost/sandbox` `RestartPolicy`). */
+  restart?: RestartPolicy;
+}
+
+/** What {@link Host.stop} did: it stops everything it can, then reports what failed. */
+export interface StopReport {
+  readonly ok: boolean;
+  readonly problems: readonly { readonly name?: string; readonly version?: string; readonly code: string; readonly message: string }[];
+}
+
+/** A folder that could not be loaded, kept so `status()` and `doctor` can show it. */
+export interface FolderProblem {
+  readonly dir: string;
+  readonly code: string;
+  readonly message: string;
+  readonly hint: string | undefined;
+}
+
+/** What {@link Host.plan} says would change. */
+export interface HostPlan {
+  readonly ok: boolean;
+  readonly start: readonly { readonly name: string; readonly version: string }[];
+  readonly upgrade: readonly { readonly name: string; readonly from: string; readonly to: string }[];
+  readonly keep: readonly string[];
+  /** Waves of the full plan, when it resolves. */
+  readonly waves?: readonly (readonly string[])[];
+  /** Why it does not resolve. */
+  readonly explanation?: string;
+}
+
+/** The events a host emits. */
+export interface HostEvents extends Record<string, unknown> {
+  'module:installed': { name: string; version: string; dir?: string };
+  'module:activated': { name: string; version: string };
+  'module:failed': { name: string; version: string; code: string; message: string };
+  'module:upgraded': { name: string; from: string; to: string };
+  'module:upgrade-failed': { name: string; from: string; to: string; code: string; message: string };
+  'module:rolled-back': { name: string; from: string; to: string };
+  'module:removed': { name: string; version: string };
+  'folder:error': FolderProblem;
+  'watch:error': { message: string };
+}
+
+/** The batteries-included host. */
+export interface Host {
+  readonly registry: Registry;
+  readonly sandbox: Sandbox;
+  readonly audit: AuditLog;
+  readonly router: Router<BoundHandler>;
+  /** Listen with `on(event, fn)` (returns `off`), `once`, `onAny`. The host alone emits. */
+  readonly events: HostEventSource;
+  /** Loads `modules` and `modulesDir`, activates everything that resolves, starts the watcher. */
+  start(): Promise<ActivationReport>;
+  /**
+   * Stops the watcher and every module, dependents first, and every guest. Best effort: a module that fails to
+   * stop never keeps the others running; what failed is in the report. Never rejects.
+   */
+  stop(): Promise<StopReport>;
+  /** Registers and activates a definition or a module folder. */
+  install(source: AnyModuleDefinition | string): Promise<ModuleStatus>;
+  /** Deactivates and unregisters a module (and, with `cascade`, the modules that depend on it). */
+  uninstall(name: string, options?: { cascade?: boolean }): Promise<void>;
+  /** Lets a tenant use a module (requests with that tenant reach its routes). */
+  enable(name: string, options: { tenant: string }): Promise<void>;
+  /** Stops serving a tenant from a module; the module keeps running for the others. */
+  disable(name: string, options: { tenant: string }): Promise<void>;
+  configure(name: string, values: Record<string, unknown>, options?: { tenant?: string }): Promise<void>;
+  /** Hot-swaps a module to a registered version through the health gate. */
+  upgrade(name: string, version: string): Promise<UpgradeReport>;
+  /** Points a module back at the version it replaced, while that is warm. */
+  rollback(name: string): Promise<UpgradeReport>;
+  /** True when `name` serves `tenant`: it is active and, for a tenant, enabled for that tenant. */
+  isEnabled(name: string, tenant: string | undefined): boolean;
+  status(): Promise<{ modules: ModuleStatus[]; problems: FolderProblem[] }>;
+  /** What `start()` or a rescan would change, before changing it. */
+  plan(): Promise<HostPlan>;
+  /** Scans `modulesDir` now and applies what changed (the watcher calls this after its debounce). */
+  rescan(): Promise<void>;
+  /** The public API of an active module. */
+  api<T = unknown>(name: string): T | undefined;
+}
+
+/** The listening side of the host's events: a listener that throws never breaks the host. */
+export type HostEventSource = Pick<Emitter<HostEvents>, 'on' | 'once' | 'off' | 'onAny'>;

@@ -1,0 +1,56 @@
+import type { ActivationReport, Activator, UpgradeReport } from '@modhost/activation';
+import { resolveRunnable } from './activation-policy.js';
+import type { HostEvents } from './host-types.js';
+import type { ModuleCatalog } from './module-catalog.js';
+
+/** What the host does to modules, each turned into its events. */
+export interface ModuleActions {
+  /** Resolves what can run (setting aside what cannot) and starts it. */
+  activateAll(): Promise<ActivationReport>;
+  /** Hot-swaps a serving module to a registered version. */
+  swap(name: string, version: string): Promise<UpgradeReport>;
+  /** Points a module back at its warm previous version. */
+  rollback(name: string): Promise<UpgradeReport>;
+}
+
+/** Wires the activator's reports to the host's events. */
+export function createModuleActions(input: {
+  hostVersion: string;
+  activator: Activator;
+  catalog: ModuleCatalog;
+  emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
+}): ModuleActions {
+  const { activator, catalog, emit } = input;
+  return {
+    async activateAll() {
+      const runnable = resolveRunnable({ host: input.hostVersion, catalog: catalog.entries(), preferred: catalog.serving() });
+      for (const s of runnable.setAside) emit('module:failed', { name: s.name, version: '', code: s.code, message: s.message });
+      if (!runnable.ok) return { ok: false, modules: [], peakConcurrency: 0 };
+      const report = await activator.activate(runnable.plan);
+      for (const m of report.modules) {
+        if (m.state === 'active') emit('module:activated', { name: m.name, version: m.version });
+        else if (m.state === 'failed' || m.state === 'blocked') {
+          const { code, message } = m.error ?? { code: m.state.toUpperCase(), message: `blocked by ${m.blockedBy}` };
+          emit('module:failed', { name: m.name, version: m.version, code, message });
+        }
+      }
+      return report;
+    },
+    async swap(name, version) {
+      const from = activator.versionOf(name) ?? '';
+      const report = await activator.upgrade(name, version);
+      if (report.outcome === 'switched') emit('module:upgraded', { name, from, to: version });
+      else if (!report.ok) {
+        const { code, message } = report.error ?? { code: report.outcome.toUpperCase(), message: report.explanation ?? report.outcome };
+        emit('module:upgrade-failed', { name, from, to: version, code, message });
+      }
+      return report;
+    },
+    async rollback(name) {
+      const from = activator.versionOf(name) ?? '';
+      const report = await activator.rollback(name);
+      if (report.ok) emit('module:rolled-back', { name, from, to: report.to });
+      return report;
+    },
+  };
+}
