@@ -2,10 +2,9 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRegistry, type Issue, isModhostError, recoveryHint, type StorageAdapter } from '@modhost/core';
-import type { Manifest } from '@modhost/manifest';
+import { contractIssues, type Manifest, readManifest } from '@modhost/manifest';
 import { resolve } from '@modhost/resolver';
 import { computeIntegrity, integrityKey, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
-import { contractIssues, readManifest } from 'modhost';
 
 /** A problem a command found, with where and what to do. */
 export interface Problem {

@@ -2,11 +2,12 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Activator, UpgradeReport } from '@modhost/activation';
 import { type Clock, recoveryHint } from '@modhost/core';
+import { readManifest } from '@modhost/manifest';
 import type { CatalogEntry } from '@modhost/resolver';
 import { computeIntegrity, type Sandbox } from '@modhost/sandbox';
 import { errorSummary } from './error-summary.js';
 import type { FolderProblem, HostEvents } from './host-types.js';
-import { type FolderModule, type LoadFolderOptions, loadModuleFolder, readManifest } from './load-folder.js';
+import { type FolderModule, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 import type { ModuleCatalog } from './module-catalog.js';
 import { createFolderWatcher, type FolderWatcher } from './watch.js';
 

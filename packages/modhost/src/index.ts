@@ -1,7 +1,9 @@
 export { memoryStorage, recoveryHint } from '@modhost/core';
+// readManifest and contractIssues live in @modhost/manifest; re-exported here as before.
+export { contractIssues, readManifest } from '@modhost/manifest';
 export { createHost, type FolderProblem, type Host, type HostEventSource, type HostEvents, type HostOptions, type HostPlan, type StopReport } from './host.js';
 export { createRequestListener, type RequestListenerOptions } from './http.js';
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
-export { contractIssues, type FolderModule, type IsolatedLimits, type LoadFolderOptions, loadModuleFolder, readManifest } from './load-folder.js';
+export { type FolderModule, type IsolatedLimits, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 export type { ModuleStatus } from './module-status.js';
 export { createFolderWatcher, type FolderWatcher, type FolderWatcherOptions } from './watch.js';
