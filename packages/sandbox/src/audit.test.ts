@@ -1,7 +1,7 @@
 import { memoryStorage, type StorageAdapter } from '@modhost/core';
 import { createFakeClock } from '@modhost/testkit';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createAuditLog, readAudit, storageAuditSink } from './audit.js';
 
 const entry = (module: string, tenant?: string) => ({
@@ -87,5 +87,44 @@ describe('audit log', () => {
     expect(log.usage()).toEqual([]);
     c.count += 1;
     expect(log.usage('a')).toEqual([{ module: 'a', tenant: undefined, permission: 'tasks:read', count: 1, firstUse: 0 }]);
+  });
+
+  it("on('record') hears every record until its off function is called", () => {
+    const log = createAuditLog();
+    const heard: number[] = [];
+    const off = log.on('record', (r) => void heard.push(r.seq));
+    log.record(entry('a'));
+    log.record(entry('b'));
+    off();
+    log.record(entry('c'));
+    expect(heard).toEqual([1, 2]);
+  });
+
+  it('a listener that throws is reported and skipped: record() still returns, the other listeners still hear it', () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const log = createAuditLog();
+      const heard: string[] = [];
+      log.on('record', () => {
+        throw new Error('a listener bug');
+      });
+      log.on('record', (r) => void heard.push(r.module));
+      expect(log.record(entry('a')).seq).toBe(1);
+      expect(heard).toEqual(['a']);
+      expect(log.query()).toHaveLength(1);
+      expect(errors).toHaveBeenCalledWith(expect.stringContaining('"record"'), expect.objectContaining({ message: 'a listener bug' }));
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it('subscribe (deprecated) still works: it is on("record")', () => {
+    const log = createAuditLog();
+    const heard: number[] = [];
+    const off = log.subscribe((r) => void heard.push(r.seq));
+    log.record(entry('a'));
+    off();
+    log.record(entry('a'));
+    expect(heard).toEqual([1]);
   });
 });

@@ -1,4 +1,4 @@
-import { type Clock, ModhostError, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
+import { type Clock, createEmitter, ModhostError, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
 
 /** What an audit record is about. */
 export type AuditKind = 'grant' | 'revoke' | 'denial' | 'quota' | 'crash' | 'restart' | 'error' | 'integrity';
@@ -50,6 +50,12 @@ export interface UsageCounter {
   firstUse: number;
 }
 
+/** The audit log's events by name, for {@link AuditLog.on}. */
+export type AuditEvents = {
+  /** Every record, as it is made. */
+  record: AuditRecord;
+};
+
 /** Where records go besides the ring: {@link storageAuditSink}, or your own (a log shipper, a SIEM). */
 export interface AuditSink {
   write(record: AuditRecord): void | Promise<void>;
@@ -76,7 +82,15 @@ export interface AuditLog {
   usage(module?: string): UsageCounter[];
   /** Resolves when every record so far has reached the sink. */
   flush(): Promise<void>;
-  /** Listens to every record (for metrics or alerts). Returns the unsubscribe function. */
+  /**
+   * Listens to an event: `record` is every record, as it is made (for metrics or alerts). A listener that throws is
+   * reported and skipped; it never breaks `record()`. Returns the function that stops listening.
+   */
+  on<K extends keyof AuditEvents>(event: K, listener: (payload: AuditEvents[K]) => void): () => void;
+  /**
+   * Listens to every record. Returns the unsubscribe function.
+   * @deprecated use `on('record', fn)`.
+   */
   subscribe(listener: (record: AuditRecord) => void): () => void;
 }
 
@@ -97,7 +111,7 @@ export function createAuditLog(options: AuditLogOptions = {}): AuditLog {
   const ring: (AuditRecord | undefined)[] = new Array(capacity);
   let seq = 0;
   const counters = new Map<string, UsageCounter>();
-  const listeners = new Set<(record: AuditRecord) => void>();
+  const events = createEmitter<AuditEvents>();
   let pending: Promise<void> = Promise.resolve();
   const onSinkError =
     options.onSinkError ?? ((e: unknown, r: AuditRecord) => console.error(`modhost audit: sink failed for record ${r.seq}: ${summarizeCause(e)}`));
@@ -119,7 +133,7 @@ export function createAuditLog(options: AuditLogOptions = {}): AuditLog {
       const sink = options.sink;
       // Sink writes go one after another, so a persisted trail keeps its order.
       if (sink) pending = pending.then(() => sink.write(record)).catch((e) => onSinkError(e, record));
-      for (const l of listeners) l(record);
+      events.emit('record', record);
       return record;
     },
     query(filter = {}) {
@@ -144,10 +158,8 @@ export function createAuditLog(options: AuditLogOptions = {}): AuditLog {
       return [...counters.values()].filter((c) => c.count > 0 && (module === undefined || c.module === module)).map((c) => ({ ...c }));
     },
     flush: () => pending,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    on: (event, listener) => events.on(event, listener),
+    subscribe: (listener) => events.on('record', listener),
   };
 }
 

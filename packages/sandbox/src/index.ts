@@ -1,4 +1,5 @@
 export {
+  type AuditEvents,
   type AuditFilter,
   type AuditInput,
   type AuditKind,
@@ -54,4 +55,4 @@ export { type GuestDescription, type IsolatedModule, type IsolatedModuleOptions,
 export { type NodePermissionInput, nodePermissionFlags, permissionFlag } from './node-permissions.js';
 export { hostMatches, normalizeHost, type Permission, parsePermission, permits } from './permission.js';
 export { type AdmitInput, createSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
-export type { CallLimits, RestartPolicy, SupervisorEvent, SupervisorState, SupervisorStatus } from './supervisor.js';
+export type { CallLimits, RestartPolicy, SupervisorEvent, SupervisorEvents, SupervisorState, SupervisorStatus } from './supervisor.js';

@@ -207,13 +207,9 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
         return path === 'net.fetch' ? plainResponse(value as Response) : value;
       },
     });
-    s.subscribe((e) => {
-      options.onEvent?.(e);
-      if (e.type === 'log') ctx.logger[e.level](e.message, e.fields);
-      if (e.type === 'gave-up' && options.registry) {
-        void options.registry.transition(d.name, d.version, 'failed', { phase: 'serve', error: e.error }).catch(() => {});
-      }
-    });
+    s.onAny((_, e) => options.onEvent?.(e));
+    s.on('log', (e) => ctx.logger[e.level](e.message, e.fields));
+    s.on('gave-up', (e) => void options.registry?.transition(d.name, d.version, 'failed', { phase: 'serve', error: e.error }).catch(() => {}));
     supervisor = s;
     // A revoked context (the version stopped, or its start failed or timed out) stops its guest with it, so a
     // guest whose activate never returned does not keep running.

@@ -1,10 +1,10 @@
 import type { EventEmitter } from 'node:events';
 import { isModhostError, ModhostError } from '@modhost/core';
 import { createFakeClock } from '@modhost/testkit';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { createAuditLog } from './audit.js';
 import { type GuestChannel, type GuestExit, spawnWorkerGuest } from './guest-channel.js';
-import { createSupervisor, type SupervisorEvent, type SupervisorOptions } from './supervisor.js';
+import { createSupervisor, type SupervisorEvent, type SupervisorEvents, type SupervisorOptions } from './supervisor.js';
 
 // The worker-tier `messageerror` test needs a worker whose events it can fire; nothing else here starts one.
 const workers = vi.hoisted(() => [] as (EventEmitter & { terminated: boolean })[]);
@@ -267,6 +267,53 @@ describe('supervisor: spawning', () => {
     await new Promise((r) => setImmediate(r));
     expect(s.status().state).toBe('running');
     expect(await s.call('ping')).toBe('pong');
+  });
+});
+
+describe('supervisor: events', () => {
+  it('on(event, fn) hears that event only, typed by event, until its off function is called; onAny hears every event', async () => {
+    const { s, clock, guests, next } = supervised();
+    const crashes: SupervisorEvents['crash'][] = [];
+    const offCrash = s.on('crash', (e) => {
+      expectTypeOf(e).toEqualTypeOf<SupervisorEvents['crash']>();
+      crashes.push(e);
+    });
+    const running: number[] = [];
+    s.on('running', (e) => void running.push(e.restarts));
+    const all: string[] = [];
+    s.onAny((type, e) => void all.push(`${type}=${e.type}`));
+    await s.start();
+    guests[0]?.exit({ crash: 'exit', detail: 'exited with code 3', code: 3 });
+    expect(crashes).toEqual([{ type: 'crash', kind: 'exit', detail: 'exited with code 3', willRestart: true, delayMs: 100 }]);
+    offCrash();
+    const restarted = next('running');
+    clock.advance(100);
+    await restarted;
+    guests[1]?.send({ t: 'log', level: 'info', message: 'hi' });
+    guests[1]?.exit({ crash: 'exit', detail: 'again', code: 3 });
+    expect(crashes).toHaveLength(1);
+    expect(running).toEqual([0, 1]);
+    expect(all).toEqual(['running=running', 'crash=crash', 'running=running', 'log=log', 'crash=crash']);
+  });
+
+  it('a listener that throws is reported and skipped: the other listeners still hear the event, the guest keeps running', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const { s, guests } = supervised();
+      s.on('log', () => {
+        throw new Error('a listener bug');
+      });
+      const lines: string[] = [];
+      s.on('log', (e) => void lines.push(e.message));
+      await s.start();
+      expect(() => guests[0]?.send({ t: 'log', level: 'warn', message: 'still fine' })).not.toThrow();
+      expect(lines).toEqual(['still fine']);
+      expect(errors).toHaveBeenCalledWith(expect.stringContaining('"log"'), expect.objectContaining({ message: 'a listener bug' }));
+      expect(s.status().state).toBe('running');
+      expect(await s.call('ping')).toBe('pong');
+    } finally {
+      errors.mockRestore();
+    }
   });
 });
 

@@ -1,7 +1,11 @@
-import { type Clock, ErrorCode, type ErrorDetails, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
-import type { AuditLog } from './audit.js';
+import { type Clock, createEmitter, ErrorCode, type ErrorDetails, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
+import type { AuditInput, AuditLog } from './audit.js';
+import { createCallQueue } from './call-queue.js';
 import type { CrashKind, GuestChannel, GuestExit, GuestMessage, SerializedError } from './guest-channel.js';
 import { validateGuestMessage } from './guest-message.js';
+import { planRestart, type RestartPolicy, resolveRestartPolicy } from './restart-policy.js';
+
+export type { RestartPolicy } from './restart-policy.js';
 
 /** Limits on calls into an isolated module. */
 export interface CallLimits {
@@ -13,17 +17,6 @@ export interface CallLimits {
   maxQueued?: number;
 }
 
-/**
- * OTP-style restarts: at most `maxRestarts` in any `withinMs`, then the module fails for good. Restarts wait
- * `backoffMs`, doubling each time up to `maxBackoffMs`.
- */
-export interface RestartPolicy {
-  maxRestarts?: number;
-  withinMs?: number;
-  backoffMs?: number;
-  maxBackoffMs?: number;
-}
-
 /** Where an isolated module stands. */
 export type SupervisorState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
 
@@ -33,6 +26,9 @@ export type SupervisorEvent =
   | { type: 'crash'; kind: CrashKind; detail: string; willRestart: boolean; delayMs: number }
   | { type: 'gave-up'; error: ModhostError }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> };
+
+/** The supervisor's events by name (`on(event, fn)`): each payload is the {@link SupervisorEvent} of that `type`. */
+export type SupervisorEvents = { [K in SupervisorEvent['type']]: Extract<SupervisorEvent, { type: K }> };
 
 /** A snapshot of an isolated module's health. */
 export interface SupervisorStatus {
@@ -68,22 +64,29 @@ export interface Supervisor {
   /** Stops the guest for good; queued and in-flight calls are refused. */
   stop(): Promise<void>;
   status(): SupervisorStatus;
+  /** Listens to one event: `running`, `crash`, `gave-up` or `log`. Returns the function that stops listening. */
+  on<K extends keyof SupervisorEvents>(event: K, listener: (payload: SupervisorEvents[K]) => void): () => void;
+  /** Listens to every event. Returns the function that stops listening. */
+  onAny(listener: (event: keyof SupervisorEvents, payload: SupervisorEvent) => void): () => void;
+  /**
+   * Listens to every event. Returns the function that stops listening.
+   * @deprecated use `on(event, fn)`, or `onAny(fn)` for every event.
+   */
   subscribe(listener: (event: SupervisorEvent) => void): () => void;
 }
 
-interface Pending {
-  id: number;
-  op: string;
-  deadline: number;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
+/** A call waiting for a free slot. */
 interface Waiting {
   op: string;
   args: unknown[];
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+}
+
+/** A call sent to the guest, waiting for its result. */
+interface Pending extends Omit<Waiting, 'args'> {
+  id: number;
+  deadline: number;
 }
 
 /** Turns an error from the guest back into an Error (a Node permission denial becomes `PERMISSION_DENIED`). */
@@ -114,10 +117,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const timeoutMs = options.limits?.callTimeoutMs ?? 5_000;
   const maxConcurrent = options.limits?.maxConcurrent ?? 64;
   const maxQueued = options.limits?.maxQueued ?? 1_000;
-  const maxRestarts = options.restart?.maxRestarts ?? 3;
-  const withinMs = options.restart?.withinMs ?? 60_000;
-  const backoffMs = options.restart?.backoffMs ?? 100;
-  const maxBackoffMs = options.restart?.maxBackoffMs ?? 5_000;
+  const restartPolicy = resolveRestartPolicy(options.restart);
+  const { maxRestarts, withinMs } = restartPolicy;
 
   let state: SupervisorState = 'idle';
   let guest: GuestChannel | undefined;
@@ -126,25 +127,20 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   // Calls leave in the order they were sent and share one timeout, so deadlines ascend in insertion order:
   // one timer for the oldest call watches them all.
   const inFlight = new Map<number, Pending>();
-  const queue: Waiting[] = [];
-  let queueHead = 0;
+  const queue = createCallQueue<Waiting>(maxQueued);
   let watchdog: TimerHandle | undefined;
   let restartTimes: number[] = [];
   let lastCrash: SupervisorStatus['lastCrash'];
-  const listeners = new Set<(e: SupervisorEvent) => void>();
-  const emit = (e: SupervisorEvent) => {
-    for (const l of listeners) {
-      // A listener is host code: its bug must not be pinned on the guest, nor reach the event loop from a message.
-      try {
-        l(e);
-      } catch {}
-    }
-  };
+  // A listener is host code: its bug must not be pinned on the guest, nor reach the event loop from a message.
+  const events = createEmitter<SupervisorEvents>();
 
+  const note = (input: Omit<AuditInput, 'module' | 'tenant'>) => audit?.record({ ...input, module, tenant });
   const crashed = (detail: string, restarts: boolean) =>
     new ModhostError('MODULE_CRASHED', `${module}: ${detail}${restarts ? '; it is being restarted, retry the call' : ''}`, {
       details: { module, tenant, restarts },
     });
+  const quotaExceeded = (message: string, details: ErrorDetails['QUOTA_EXCEEDED']) =>
+    new ModhostError('QUOTA_EXCEEDED', `${module}: ${message}`, { details: { module, tenant, ...details } });
 
   const armWatchdog = () => {
     if (watchdog !== undefined) return;
@@ -158,24 +154,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     if (!oldest) return;
     if (oldest.deadline > clock.now()) return armWatchdog();
     inFlight.delete(oldest.id);
-    const permission = 'quota:call-timeout';
-    audit?.record({
-      kind: 'quota',
-      module,
-      tenant,
-      permission,
-      decision: 'deny',
-      detail: `call "${oldest.op}" ran past ${timeoutMs} ms; the guest was terminated`,
-    });
-    oldest.reject(
-      new ModhostError(
-        'QUOTA_EXCEEDED',
-        `${module}: call "${oldest.op}" ran past its ${timeoutMs} ms timeout, so its worker was terminated (an endless loop?)`,
-        {
-          details: { module, tenant, quota: 'call-timeout', limitMs: timeoutMs },
-        },
-      ),
-    );
+    const detail = `call "${oldest.op}" ran past ${timeoutMs} ms; the guest was terminated`;
+    note({ kind: 'quota', permission: 'quota:call-timeout', decision: 'deny', detail });
+    const message = `call "${oldest.op}" ran past its ${timeoutMs} ms timeout, so its worker was terminated (an endless loop?)`;
+    oldest.reject(quotaExceeded(message, { quota: 'call-timeout', limitMs: timeoutMs }));
     const g = guest;
     void g?.kill().then(() => onCrash(g, { crash: 'timeout', detail: `call "${oldest.op}" timed out after ${timeoutMs} ms`, code: null }));
   };
@@ -199,15 +181,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     armWatchdog();
   };
   const pump = () => {
-    while (state === 'running' && inFlight.size < maxConcurrent && queueHead < queue.length) {
-      const w = queue[queueHead] as Waiting;
-      queue[queueHead] = undefined as unknown as Waiting;
-      queueHead += 1;
+    while (state === 'running' && inFlight.size < maxConcurrent && queue.size > 0) {
+      const w = queue.shift() as Waiting;
       dispatch(w.op, w.args, w.resolve, w.reject);
-    }
-    if (queueHead > 1024 && queueHead * 2 > queue.length) {
-      queue.splice(0, queueHead);
-      queueHead = 0;
     }
   };
 
@@ -221,15 +197,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       else {
         const error = reviveGuestError(module, m.error ?? { name: 'Error', message: 'failed' });
         if (m.error?.code === 'ERR_ACCESS_DENIED') {
-          audit?.record({
-            kind: 'denial',
-            module,
-            tenant,
-            permission: `fs:${m.error.permission === 'FileSystemWrite' ? 'write' : 'read'}:${m.error.resource ?? '?'}`,
-            decision: 'deny',
-            detail: `ERR_ACCESS_DENIED (${m.error.permission}) from the OS-level permission model`,
-          });
-        } else audit?.record({ kind: 'error', module, tenant, decision: 'info', detail: `call "${p.op}" threw ${error.name}: ${error.message}` });
+          const permission = `fs:${m.error.permission === 'FileSystemWrite' ? 'write' : 'read'}:${m.error.resource ?? '?'}`;
+          note({ kind: 'denial', permission, decision: 'deny', detail: `ERR_ACCESS_DENIED (${m.error.permission}) from the OS-level permission model` });
+        } else note({ kind: 'error', decision: 'info', detail: `call "${p.op}" threw ${error.name}: ${error.message}` });
         p.reject(error);
       }
       pump();
@@ -248,7 +218,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
             }),
         )
         .catch(() => {});
-    } else if (m.t === 'log') emit({ type: 'log', level: m.level, message: m.message, ...(m.fields ? { fields: m.fields } : {}) });
+    } else if (m.t === 'log') events.emit('log', { type: 'log', level: m.level, message: m.message, ...(m.fields ? { fields: m.fields } : {}) });
   };
 
   // A guest that breaks the protocol is not trusted again: it crashes (audited, restarted by policy) and is killed.
@@ -285,22 +255,21 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     guest = undefined;
     const now = clock.now();
     lastCrash = { kind: exit.crash, detail: exit.detail, at: now };
-    restartTimes = restartTimes.filter((t) => now - t < withinMs);
+    const plan = planRestart(restartTimes, now, restartPolicy);
+    restartTimes = plan.history;
     // A guest that dies during its first start is not restarted: start() rejects and activation reports it.
     const firstStart = state === 'starting';
-    const willRestart = !firstStart && restartTimes.length < maxRestarts;
-    const delayMs = willRestart ? Math.min(maxBackoffMs, backoffMs * 2 ** restartTimes.length) : 0;
-    audit?.record({
-      kind: 'crash',
-      module,
-      tenant,
-      decision: 'info',
-      permission: exit.crash === 'heap' ? 'quota:heap' : undefined,
-      detail: `${exit.crash}: ${exit.detail}; ${firstStart ? 'during its first start' : willRestart ? `restart ${restartTimes.length + 1} of ${maxRestarts} in ${delayMs} ms` : `gave up after ${maxRestarts} restarts within ${withinMs} ms`}`,
-    });
+    const willRestart = !firstStart && plan.willRestart;
+    const delayMs = willRestart ? plan.delayMs : 0;
+    const next = firstStart
+      ? 'during its first start'
+      : willRestart
+        ? `restart ${restartTimes.length + 1} of ${maxRestarts} in ${delayMs} ms`
+        : `gave up after ${maxRestarts} restarts within ${withinMs} ms`;
+    note({ kind: 'crash', permission: exit.crash === 'heap' ? 'quota:heap' : undefined, decision: 'info', detail: `${exit.crash}: ${exit.detail}; ${next}` });
     for (const p of inFlight.values()) p.reject(crashed(`its guest died during call "${p.op}" (${exit.crash}: ${exit.detail})`, willRestart));
     inFlight.clear();
-    emit({ type: 'crash', kind: exit.crash, detail: exit.detail, willRestart, delayMs });
+    events.emit('crash', { type: 'crash', kind: exit.crash, detail: exit.detail, willRestart, delayMs });
     if (firstStart) return;
     if (!willRestart)
       return giveUp(
@@ -313,17 +282,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     restartTimes.push(now);
     clock.setTimeout(() => {
       if (state !== 'restarting') return;
-      audit?.record({ kind: 'restart', module, tenant, decision: 'info', detail: `restarting (restart ${restartTimes.length} of ${maxRestarts})` });
+      note({ kind: 'restart', decision: 'info', detail: `restarting (restart ${restartTimes.length} of ${maxRestarts})` });
       void launch().catch(() => {});
     }, delayMs);
   };
 
   const giveUp = (error: ModhostError) => {
     state = 'failed';
-    for (let i = queueHead; i < queue.length; i++) queue[i]?.reject(error);
-    queue.length = 0;
-    queueHead = 0;
-    emit({ type: 'gave-up', error });
+    queue.drain((w) => w.reject(error));
+    events.emit('gave-up', { type: 'gave-up', error });
   };
 
   // Spawns a guest and boots it; on a failed boot, the failure counts as a crash.
@@ -369,7 +336,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     }
     if (g !== guest) return;
     state = 'running';
-    emit({ type: 'running', restarts: restartTimes.length });
+    events.emit('running', { type: 'running', restarts: restartTimes.length });
     pump();
   };
 
@@ -400,25 +367,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
             ),
           );
         } else if (state === 'running' && inFlight.size < maxConcurrent) dispatch(op, args, resolve, reject);
-        else if (queue.length - queueHead < maxQueued) queue.push({ op, args, resolve, reject });
-        else {
-          audit?.record({
-            kind: 'quota',
-            module,
-            tenant,
-            permission: 'quota:queue',
-            decision: 'deny',
-            detail: `call "${op}" refused: ${maxConcurrent} in flight and ${maxQueued} queued`,
-          });
-          reject(
-            new ModhostError(
-              'QUOTA_EXCEEDED',
-              `${module}: call "${op}" refused: ${maxConcurrent} calls in flight and ${maxQueued} queued already; slow down or raise limits.maxQueued`,
-              {
-                details: { module, tenant, quota: 'queue', maxConcurrent, maxQueued },
-              },
-            ),
-          );
+        else if (!queue.push({ op, args, resolve, reject })) {
+          const detail = `call "${op}" refused: ${maxConcurrent} in flight and ${maxQueued} queued`;
+          note({ kind: 'quota', permission: 'quota:queue', decision: 'deny', detail });
+          const message = `call "${op}" refused: ${maxConcurrent} calls in flight and ${maxQueued} queued already; slow down or raise limits.maxQueued`;
+          reject(quotaExceeded(message, { quota: 'queue', maxConcurrent, maxQueued }));
         }
       });
     },
@@ -429,17 +382,14 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const error = crashed('it was stopped', false);
       for (const p of inFlight.values()) p.reject(error);
       inFlight.clear();
-      for (let i = queueHead; i < queue.length; i++) queue[i]?.reject(error);
-      queue.length = 0;
-      queueHead = 0;
+      queue.drain((w) => w.reject(error));
       const g = guest;
       guest = undefined;
       await g?.kill();
     },
-    status: () => ({ state, restarts: restartTimes.length, inFlight: inFlight.size, queued: queue.length - queueHead, ...(lastCrash ? { lastCrash } : {}) }),
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    status: () => ({ state, restarts: restartTimes.length, inFlight: inFlight.size, queued: queue.size, ...(lastCrash ? { lastCrash } : {}) }),
+    on: (event, listener) => events.on(event, listener),
+    onAny: (listener) => events.onAny(listener),
+    subscribe: (listener) => events.onAny((_, payload) => listener(payload)),
   };
 }
