@@ -1,12 +1,4 @@
-export {
-  type ActivationReport,
-  type Activator,
-  type ActivatorOptions,
-  type BoundHandler,
-  createActivator,
-  type ModuleOutcome,
-  type PhaseTimeouts,
-} from './activator.js';
+export { createActivator } from './activator.js';
 export { type Cron, parseCron } from './cron.js';
 export { type HealthGateOptions, healthGate, isHealthy } from './health.js';
 export { compileSchedules, createJobRunner, type JobEvent, type JobRunner, type JobRunnerOptions } from './jobs.js';
@@ -25,4 +17,13 @@ export { type BuiltModuleContext, type ContextFactory, type ContextParts, consol
 export { createRouteTable, pathSegments, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';
 export { canaryBucket, createRouter, type Dispatch, type Router, type RouteSlot } from './router.js';
 export { timeoutError, withTimeout } from './timeouts.js';
-export type { UpgradeOptions, UpgradeReport } from './upgrade.js';
+export type {
+  ActivationReport,
+  Activator,
+  ActivatorOptions,
+  BoundHandler,
+  ModuleOutcome,
+  PhaseTimeouts,
+  UpgradeOptions,
+  UpgradeReport,
+} from './types.js';

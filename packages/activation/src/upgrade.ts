@@ -1,60 +1,14 @@
+// Upgrades without a restart, through the version runner: the new version starts beside the old one, takes the
+// state, switches (at once or through a canary) and keeps the old one warm for a rollback that hands state back.
 import { ModhostError, summarizeCause } from '@modhost/core';
 import { type CatalogEntry, resolve } from '@modhost/resolver';
-import type { Engine, Running, StartFailure } from './activator.js';
 import { isHealthy } from './health.js';
 import { failedWhileServing, recordIfAllowed } from './record-state.js';
 import { timeoutError, withTimeout } from './timeouts.js';
-
-/** Options for one upgrade. */
-export interface UpgradeOptions {
-  /** How long the old version stays warm for a rollback, ms. Default: the activator's `rollbackWindowMs` (0). */
-  rollbackWindowMs?: number;
-  /**
-   * Move traffic in steps instead of all at once: each step sends `percent` of request keys to the new version
-   * for `stepMs` while its health is probed; a failing step sends everything back. Only for `stateless` modules
-   * with routes and a router (state that lives in the process cannot be split between two versions).
-   */
-  canary?: { readonly steps: readonly number[]; readonly stepMs: number };
-}
-
-/** What an upgrade (or a rollback) did. The previous version serves in every outcome but `switched`. */
-export interface UpgradeReport {
-  readonly ok: boolean;
-  readonly module: string;
-  readonly from: string;
-  readonly to: string;
-  /**
-   * `switched`: the new version serves. `unchanged`: it already did. `refused`: the change would break a
-   * dependent (or was rejected before); nothing started. `failed`: the new version did not pass its health
-   * gate; it was discarded and marked rejected. `rolled-back`: after the switch, traffic went back to the old one.
-   * For a rollback, `refused` means the newer version keeps serving: its state could not be handed back (see
-   * `error`), or the warm version failed.
-   */
-  readonly outcome: 'switched' | 'unchanged' | 'refused' | 'failed' | 'rolled-back';
-  readonly phase?: 'load' | 'migrate' | 'start' | 'verify' | 'switch' | 'serve';
-  readonly error?: { readonly code: string; readonly message: string; readonly timedOut: boolean };
-  /** When refused for compatibility: the resolver's explanation. */
-  readonly explanation?: string;
-  /** While the old version is warm: until when (injected clock time) a rollback can point back at it. */
-  readonly rollbackUntil?: number;
-  /**
-   * For a switch: milliseconds from "the new version passed its gate (and took the state)" to "it serves",
-   * measured with the high-resolution timer.
-   */
-  readonly switchMs?: number;
-}
+import type { UpgradeOptions, UpgradeReport } from './types.js';
+import type { Running, VersionRunner, WarmState } from './version-runner.js';
 
 const now = () => (globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now();
-
-/** An upgrade inside its rollback window. @internal */
-export interface WarmState {
-  readonly previous: Running;
-  readonly next: Running;
-  readonly timers: unknown[];
-  readonly until: number;
-  /** Settles when the upgrade's bookkeeping after the switch is done: a rollback waits for it. */
-  readonly recorded: Promise<void>;
-}
 
 /** Failures that are not the version's own: they do not mark it rejected, so it can be tried again. */
 const NOT_ITS_FAULT = new Set([
@@ -67,18 +21,11 @@ const NOT_ITS_FAULT = new Set([
   'CONFIG_INVALID',
 ]);
 
-const warmOf = new WeakMap<Engine, Map<string, WarmState>>();
-const warmMap = (e: Engine) => {
-  const m = warmOf.get(e) ?? new Map<string, WarmState>();
-  warmOf.set(e, m);
-  return m;
-};
-
 /** Ends a rollback window: the previous version drains and stops for good. @internal */
-export async function finishWarm(e: Engine, name: string): Promise<void> {
-  const w = warmMap(e).get(name);
+export async function finishWarm(e: VersionRunner, name: string): Promise<void> {
+  const w = e.warm.get(name);
   if (!w) return;
-  warmMap(e).delete(name);
+  e.warm.delete(name);
   for (const t of w.timers) e.clock.clearTimeout(t);
   await w.recorded;
   const { error } = await e.retire(w.previous, false);
@@ -87,7 +34,7 @@ export async function finishWarm(e: Engine, name: string): Promise<void> {
 }
 
 /** Checks that every active dependent still accepts `to`, and that `to`'s own dependencies are active. */
-async function compatibility(e: Engine, name: string, to: string): Promise<string | undefined> {
+async function compatibility(e: VersionRunner, name: string, to: string): Promise<string | undefined> {
   const def = e.registry.getDefinition(name, to);
   const record = await e.registry.get(name, to);
   const next: CatalogEntry | undefined = def ?? record?.manifest;
@@ -105,7 +52,7 @@ async function compatibility(e: Engine, name: string, to: string): Promise<strin
 }
 
 /** @internal See `Activator.upgrade`. */
-export async function upgradeModule(e: Engine, name: string, to: string, options: UpgradeOptions = {}): Promise<UpgradeReport> {
+export async function upgradeModule(e: VersionRunner, name: string, to: string, options: UpgradeOptions = {}): Promise<UpgradeReport> {
   const current = e.running.get(name);
   if (!current) throw new ModhostError('MODULE_NOT_FOUND', `${name} is not active; activate it before upgrading`, { details: { module: name } });
   const base = { module: name, from: current.version, to };
@@ -159,16 +106,14 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
   // Start the new version beside the old one. The old one serves throughout.
   const status = (await e.registry.get(name, to))?.status;
   if (status !== 'resolved') await e.registry.transition(name, to, 'resolved');
-  let next: Running;
-  try {
-    const def = e.registry.getDefinition(name, to);
-    next = (await e.startVersion(name, to, Object.keys(def?.dependencies ?? {}))).instance;
-  } catch (err) {
-    const f = err as StartFailure;
+  const started = await e.startVersion(name, to, Object.keys(e.registry.getDefinition(name, to)?.dependencies ?? {}));
+  if (!started.ok) {
+    const f = started.failure;
     // Rejected only for its own failure: a changed folder or a storage outage says nothing about the version.
     if (!NOT_ITS_FAULT.has(f.summary.code)) await e.registry.rejectVersion(name, to, `${f.phase}: ${f.summary.message}`);
     return { ...base, ok: false, outcome: 'failed', phase: f.phase, error: f.summary };
   }
+  const next = started.instance;
 
   // State hand-off, declared by the module: stateless (nothing), snapshot (export → import just before the
   // switch), quiesce (hold new requests, drain in-flight ones, then export → import, switch, release).
@@ -251,7 +196,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
   if (options.canary) e.options.router?.slot(e.prefixOf(name))?.promoteCanary();
   else e.switchRoutes(next);
   // The rollback window opens with the switch: a rollback asked for during the bookkeeping below waits for it.
-  warmMap(e).set(name, w);
+  e.warm.set(name, w);
   // Held requests (quiesce) now go to the new version.
   release?.();
   const switchMs = now() - healthyAt;
@@ -279,9 +224,9 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
     const threshold = e.options.health?.failureThreshold ?? 3;
     let failures = 0;
     const tick = async () => {
-      if (warmMap(e).get(name) !== w) return;
+      if (e.warm.get(name) !== w) return;
       const healthy = await probeOnce(e, next);
-      if (warmMap(e).get(name) !== w) return;
+      if (e.warm.get(name) !== w) return;
       failures = healthy ? 0 : failures + 1;
       if (failures >= threshold) {
         await rollbackModule(e, name, `failed ${failures} health probes after the switch`);
@@ -298,7 +243,7 @@ export async function upgradeModule(e: Engine, name: string, to: string, options
  * Steps traffic onto `next` while probing its health; returns false (with all traffic back on `previous`) as soon
  * as it fails `failureThreshold` probes in a row. The new version is `active` from the first step.
  */
-async function runCanary(e: Engine, previous: Running, next: Running, canary: NonNullable<UpgradeOptions['canary']>): Promise<boolean> {
+async function runCanary(e: VersionRunner, previous: Running, next: Running, canary: NonNullable<UpgradeOptions['canary']>): Promise<boolean> {
   const slot = e.options.router?.slot(e.prefixOf(previous.name));
   if (!slot) return false;
   next.table ??= e.tableOf(next);
@@ -327,7 +272,7 @@ async function runCanary(e: Engine, previous: Running, next: Running, canary: No
 }
 
 /** One health probe of a serving version, bounded by the probe timeout; a throw or timeout counts as unhealthy. */
-async function probeOnce(e: Engine, r: Running): Promise<boolean> {
+async function probeOnce(e: VersionRunner, r: Running): Promise<boolean> {
   const probe = r.def.health;
   if (!probe) return true;
   try {
@@ -345,8 +290,8 @@ async function probeOnce(e: Engine, r: Running): Promise<boolean> {
 }
 
 /** @internal See `Activator.rollback`. */
-export async function rollbackModule(e: Engine, name: string, reason = 'rolled back by the host'): Promise<UpgradeReport> {
-  const w = warmMap(e).get(name);
+export async function rollbackModule(e: VersionRunner, name: string, reason = 'rolled back by the host'): Promise<UpgradeReport> {
+  const w = e.warm.get(name);
   if (!w) {
     throw new ModhostError(
       'ROLLBACK_FAILED',
@@ -358,7 +303,7 @@ export async function rollbackModule(e: Engine, name: string, reason = 'rolled b
   }
   // An upgrade whose switch just happened is still recording it: point back once that is done.
   await w.recorded;
-  if (warmMap(e).get(name) !== w) return rollbackModule(e, name, reason);
+  if (e.warm.get(name) !== w) return rollbackModule(e, name, reason);
   const { previous, next } = w;
   const base = { module: name, from: next.version, to: previous.version };
   if (await failedWhileServing(e.registry, name, previous.version)) {
@@ -372,7 +317,7 @@ export async function rollbackModule(e: Engine, name: string, reason = 'rolled b
     // Nothing switched: the newer version keeps serving with its state, and stays rollback-able in its window.
     return { ...base, ok: false, outcome: 'refused', phase: 'switch', error: handBack.error };
   }
-  warmMap(e).delete(name);
+  e.warm.delete(name);
   for (const t of w.timers) e.clock.clearTimeout(t);
   // Point back first, so no request waits on the bookkeeping.
   e.running.set(name, previous);
@@ -402,7 +347,7 @@ type HandBack =
  * older one before traffic points back; `quiesce` holds new requests and drains those in flight first. Returns
  * `release` (held requests go to whichever version serves when it is called), or why the state cannot go back.
  */
-async function handStateBack(e: Engine, previous: Running, next: Running): Promise<HandBack> {
+async function handStateBack(e: VersionRunner, previous: Running, next: Running): Promise<HandBack> {
   const mode = (r: Running) => r.def.stateMode ?? 'stateless';
   if (mode(next) === 'stateless' && mode(previous) === 'stateless') return { ok: true };
   const name = next.name;
