@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Activator, UpgradeReport } from '@modhost/activation';
-import { type Clock, recoveryHint } from '@modhost/core';
+import { type Clock, ModhostError, recoveryHint } from '@modhost/core';
 import { readManifest } from '@modhost/manifest';
 import type { CatalogEntry } from '@modhost/resolver';
 import { computeIntegrity, type Sandbox } from '@modhost/sandbox';
@@ -82,11 +82,18 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
   const folderProblem = (dir: string, e: unknown) => problemOf(dir, errorSummary(e).code, errorSummary(e).message);
   /** What a folder's files hash to now: a folder that failed is tried again only once this changes. */
   const fingerprint = async (dir: string) => (await computeIntegrity(dir).catch(() => undefined))?.integrity;
-  const moduleDirs = async (): Promise<string[]> => {
+  /** The module folders, or undefined when `modulesDir` cannot be read now (a rescan then changes nothing). */
+  const moduleDirs = async (): Promise<string[] | undefined> => {
     if (!options.modulesDir) return [];
-    const entries = await readdir(options.modulesDir, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(options.modulesDir as string, e.name));
+    try {
+      const entries = await readdir(options.modulesDir, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(options.modulesDir as string, e.name));
+    } catch (e) {
+      return (e as { code?: string }).code === 'ENOENT' && folders.size === 0 ? [] : undefined;
+    }
   };
+  /** Another folder that already holds module `name`: one folder per module. */
+  const holderOf = (name: string, dir: string) => [...folders].find(([d, f]) => d !== dir && f.manifest.name === name)?.[0];
 
   /** Brings one folder in line with what the host runs: install, swap, or nothing. */
   const syncFolder = async (dir: string) => {
@@ -104,6 +111,14 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
       manifest = await readManifest(dir);
     } catch (e) {
       return failed(e);
+    }
+    const other = holderOf(manifest.name, dir);
+    if (other !== undefined) {
+      return failed(
+        new ModhostError('MANIFEST_INVALID', `${dir}: module ${manifest.name} is already loaded from ${other}; keep one folder per module`, {
+          details: { module: manifest.name, dir, issues: [{ path: ['name'], message: `${manifest.name} is loaded from ${other} already` }] },
+        }),
+      );
     }
     if (known && known.manifest.version === manifest.version && known.manifest.name === manifest.name) {
       // Same version: its files must not have changed.
@@ -171,6 +186,11 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
 
   const rescanOnce = async () => {
     const dirs = await moduleDirs();
+    if (dirs === undefined) {
+      // A folder that vanished for a moment (a move, an unmounted volume) must not stop every module.
+      emit('watch:error', { message: `cannot read ${options.modulesDir}; nothing was changed, the next scan tries again` });
+      return;
+    }
     const seen = new Set(dirs);
     for (const dir of dirs) await syncFolder(dir).catch((e: unknown) => folderProblem(dir, e));
     for (const [dir, mod] of [...folders]) {
@@ -189,9 +209,13 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
 
   return {
     async loadAll() {
-      for (const dir of await moduleDirs()) {
+      for (const dir of (await moduleDirs()) ?? []) {
         const files = await fingerprint(dir);
         try {
+          const name = (await readManifest(dir)).name;
+          const other = holderOf(name, dir);
+          if (other !== undefined)
+            throw new ModhostError('MANIFEST_INVALID', `${dir}: module ${name} is already loaded from ${other}; keep one folder per module`);
           const loaded = await loadFolder(dir);
           await catalog.register(loaded.definition);
           folders.set(dir, loaded);
@@ -221,11 +245,13 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
     unavailable(name, version) {
       const dir = loadedFrom.get(`${name}@${version}`);
       const holds = dir === undefined ? undefined : folders.get(dir)?.manifest;
-      if (dir === undefined || (holds?.name === name && holds.version === version)) return undefined;
+      // Still loaded (its folder holds it, or a swapped-out version kept its private copy): it can start afresh.
+      const kept = [...folders.values(), ...replaced].some((f) => f.manifest.name === name && f.manifest.version === version);
+      if (dir === undefined || kept) return undefined;
       const now = holds ? `now holds ${holds.name}@${holds.version}` : 'is gone';
       const message =
-        `${name}@${version} was loaded from ${dir}, which ${now}, so its code cannot be started again. ` +
-        `Copy ${version}'s files back into a modules folder (the host loads them afresh), or use host.rollback("${name}") while the rollback window is open`;
+        `${name}@${version} was loaded from ${dir}, which ${now}, and its code is no longer kept, so it cannot be started again. ` +
+        `Copy ${version}'s files back into a modules folder: the host loads them afresh`;
       const from = activator.versionOf(name) ?? '';
       emit('module:upgrade-failed', { name, from, to: version, code: 'VERSION_UNAVAILABLE', message });
       return { module: name, from, to: version, ok: false, outcome: 'refused', error: { code: 'VERSION_UNAVAILABLE', message, timedOut: false } };
@@ -243,7 +269,7 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
     },
     async pending() {
       const out: CatalogEntry[] = [];
-      for (const dir of await moduleDirs()) {
+      for (const dir of (await moduleDirs()) ?? []) {
         const m = await readManifest(dir).catch(() => undefined);
         if (!m || catalog.has(m.name, m.version)) continue;
         out.push({

@@ -5,7 +5,7 @@ import semver from 'semver';
 import { previewPlan } from './activation-policy.js';
 import { createFolderSync } from './folder-sync.js';
 import type { Host, HostEvents, HostOptions } from './host-types.js';
-import { minimumTier } from './isolation-policy.js';
+import { assertTierOptions, minimumTier } from './isolation-policy.js';
 import { createModuleActions } from './module-actions.js';
 import { createModuleCatalog } from './module-catalog.js';
 import { type ModuleStatus, readModuleStatus } from './module-status.js';
@@ -19,6 +19,7 @@ export function createHost(options: HostOptions): Host {
     throw new ModhostError('INVALID_ARGUMENT', `createHost: version "${options.version}" is not semver; pass your app's version, e.g. "1.0.0"`, {
       details: { argument: 'version' },
     });
+  assertTierOptions(options);
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? memoryStorage();
   const events = createEmitter<HostEvents>();

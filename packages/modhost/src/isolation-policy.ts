@@ -1,3 +1,5 @@
+import { ModhostError } from '@modhost/core';
+
 /** Where a folder module's code runs, weakest first. */
 export type IsolationTier = 'in-process' | 'worker' | 'process';
 
@@ -45,4 +47,22 @@ export function minimumTier(policy: MinimumIsolation | undefined, fallback: Isol
 /** The tier a folder module runs in: what its manifest asks (or the default), raised to the host's floor. */
 export function effectiveTier(request: TierRequest, defaultTier: IsolationTier, floor: IsolationTier): IsolationTier {
   return stronger(request.asked ?? defaultTier, floor);
+}
+
+const TIERS = new Set<string>(Object.keys(STRENGTH));
+
+/** Throws `INVALID_ARGUMENT` for a tier name that is not one (a typo would otherwise pass silently). */
+export function assertTierOptions(options: { defaultIsolation?: string | undefined; minimumIsolation?: MinimumIsolation | undefined }): void {
+  const check = (where: string, tier: unknown) => {
+    if (tier !== undefined && !TIERS.has(tier as string))
+      throw new ModhostError('INVALID_ARGUMENT', `createHost: ${where} is ${JSON.stringify(tier)}; a tier is one of ${[...TIERS].join(', ')}`, {
+        details: { argument: where },
+      });
+  };
+  check('defaultIsolation', options.defaultIsolation);
+  const m = options.minimumIsolation;
+  if (typeof m !== 'object' || m === null) return check('minimumIsolation', m);
+  check('minimumIsolation.default', m.default);
+  check('minimumIsolation.signed', m.signed);
+  for (const [name, tier] of Object.entries(m.modules ?? {})) check(`minimumIsolation.modules["${name}"]`, tier);
 }

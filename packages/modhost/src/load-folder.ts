@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type AnyModuleDefinition, type Issue, isPlainObject, ModhostError, validateDefinition } from '@modhost/core';
 import { configSchemaFromJson, contractIssues, type Manifest, readManifest } from '@modhost/manifest';
@@ -147,11 +148,14 @@ async function loadAdmitted(
     return { dir, manifest, definition: checked.value, isolation, integrity: record.integrity, dispose: async () => {} };
   }
 
+  // The guest runs from a private copy of this version's files: when a newer version overwrites the folder (and
+  // is refused, or rolled back), this one can still restart after a crash, and its integrity still checks out.
+  const copy = await snapshotFolder(dir, manifest.name, manifest.version);
   let iso: IsolatedModule;
   try {
     iso = await loadIsolatedModule({
-      entry,
-      root: dir,
+      entry: join(copy.root, relative(dir, entry)),
+      root: copy.root,
       isolation,
       sandbox: options.sandbox,
       expect: { name: manifest.name, version: manifest.version },
@@ -160,6 +164,7 @@ async function loadAdmitted(
       ...(options.limits?.[isolation] ? { limits: options.limits[isolation] } : {}),
     });
   } catch (cause) {
+    await copy.remove();
     if (cause instanceof ModhostError && cause.code !== 'MANIFEST_INVALID') throw cause;
     throw invalid(
       dir,
@@ -172,6 +177,7 @@ async function loadAdmitted(
   const issues = contractIssues(manifest, { name: d.name, version: d.version, routes: d.routes, jobs: d.jobs });
   if (issues.length > 0) {
     await iso.stop();
+    await copy.remove();
     throw invalid(dir, `its entry does not match modhost.json:\n  - ${issues.map((i) => i.message).join('\n  - ')}`, issues);
   }
   // The guest was given the manifest's config schema already; the manifest's other declarations win too.
@@ -182,7 +188,17 @@ async function loadAdmitted(
     definition: definition as AnyModuleDefinition,
     isolation,
     integrity: record.integrity,
-    dispose: () => iso.stop(),
+    dispose: async () => {
+      await iso.stop();
+      await copy.remove();
+    },
     guest: () => iso.status(),
   };
+}
+
+/** A private copy of a module version's files (links copied as links), removed when the version is disposed. */
+async function snapshotFolder(dir: string, name: string, version: string): Promise<{ root: string; remove(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), `modhost-${name.replace(/[^a-z0-9.-]/gi, '_')}@${version}-`));
+  await cp(dir, root, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  return { root, remove: () => rm(root, { recursive: true, force: true }) };
 }

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineModule, type ModuleContext } from '@modhost/core';
 import { computeIntegrity, signModule } from '@modhost/sandbox';
@@ -81,7 +81,7 @@ describe('a guest that failed for good', () => {
     // Step the clock through the watcher's debounce until the host admits the new files, then let it work: its
     // call timeouts run on the same clock.
     let admitted = false;
-    host.audit.subscribe((r) => {
+    host.audit.on('record', (r) => {
       if (r.kind === 'integrity' && r.decision === 'allow' && r.detail.startsWith('fragile@1.0.1')) admitted = true;
     });
     await until(
@@ -162,12 +162,77 @@ describe('folders that fail', () => {
   });
 });
 
+describe('the modules folder itself', () => {
+  it('vanishing for a moment stops nothing (watch:error), and two folders of one module are flagged', async () => {
+    const { folder, host, seen } = setup();
+    const t = tasksModule('1.0.0');
+    folder.write('tasks', t.manifest, t.entry);
+    await host.start();
+    const moved = `${folder.root}-moved`;
+    renameSync(folder.root, moved);
+    await host.rescan();
+    renameSync(moved, folder.root);
+    expect(seen.some((s) => s.startsWith('watch:error') && s.includes('nothing was changed'))).toBe(true);
+    expect(await statusOf(host, 'tasks')).toMatchObject({ active: true });
+
+    folder.write('tasks-copy', tasksModule('1.1.0').manifest, tasksModule('1.1.0').entry);
+    await host.rescan();
+    expect((await host.status()).problems).toMatchObject([{ code: 'MANIFEST_INVALID', message: expect.stringContaining('already loaded from') }]);
+    expect(await statusOf(host, 'tasks')).toMatchObject({ version: '1.0.0', active: true });
+  });
+
+  it('a tier name that is not one is refused when the host is created', () => {
+    expect(() => setup({ minimumIsolation: 'proces' as never })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => setup({ minimumIsolation: { modules: { x: 'sandbox' as never } } })).toThrow(/minimumIsolation.modules\["x"\]/);
+  });
+});
+
+describe('the version that keeps serving', () => {
+  it('restarts after a crash though a refused newer version overwrote its folder', async () => {
+    const { folder, host, clock } = setup({ health: { failureThreshold: 1 } });
+    const v1 = fragile('1.0.0');
+    folder.write('fragile', { ...v1.manifest, isolation: 'worker' }, v1.entry);
+    await host.start();
+    const bad = fragile('1.2.0');
+    folder.write('fragile', { ...bad.manifest, isolation: 'worker' }, bad.entry.replace('export default {', 'export default { health: () => false,'));
+    await host.rescan();
+    const http = await serve(host);
+    expect(await http('/fragile')).toEqual({ status: 200, body: { version: '1.0.0' } });
+    expect((await http('/fragile/die')).status).toBe(503);
+    // Its restart checks the files it was loaded from, not the folder that now holds 1.2.0.
+    await until(
+      async () => (await statusOf(host, 'fragile'))?.health.status === 'ok',
+      () => clock.advance(100),
+    );
+    expect(await http('/fragile')).toEqual({ status: 200, body: { version: '1.0.0' } });
+    expect(await statusOf(host, 'fragile')).toMatchObject({ version: '1.0.0', state: 'active', refused: { version: '1.2.0' } });
+  });
+});
+
 describe('going back to an earlier version', () => {
-  it('after the window, is refused at once (VERSION_UNAVAILABLE) without rejecting it; copying its files back loads it afresh', async () => {
+  it('after the window, starts it afresh from the copy kept when it was swapped out, without rejecting anything', async () => {
     const { folder, host } = setup({ rollbackWindowMs: 0 });
     const v1 = tasksModule('1.0.0', { isolation: 'worker' });
     folder.write('tasks', v1.manifest, v1.entry);
     await host.start();
+    const v2 = tasksModule('1.1.0', { isolation: 'worker' });
+    folder.write('tasks', v2.manifest, v2.entry);
+    await host.rescan();
+    const http = await serve(host);
+    expect((await http('/tasks/list')).body.version).toBe('1.1.0');
+    expect(await host.upgrade('tasks', '1.0.0')).toMatchObject({ ok: true, outcome: 'switched' });
+    expect((await http('/tasks/list')).body.version).toBe('1.0.0');
+    expect((await host.registry.getModule('tasks'))?.rejected).toEqual([]);
+  });
+
+  it('whose code is gone is refused at once (VERSION_UNAVAILABLE) and not rejected; copying its files back loads it afresh', async () => {
+    const { folder, host } = setup({ rollbackWindowMs: 0 });
+    const v1 = tasksModule('1.0.0', { isolation: 'worker' });
+    folder.write('tasks', v1.manifest, v1.entry);
+    await host.start();
+    // The folder goes away (1.0.0 stops and its code is dropped) and comes back holding 1.1.0.
+    folder.remove('tasks');
+    await host.rescan();
     const v2 = tasksModule('1.1.0', { isolation: 'worker' });
     folder.write('tasks', v2.manifest, v2.entry);
     await host.rescan();
