@@ -8,7 +8,17 @@ import type { Activator, ActivatorOptions, PhaseTimeouts } from './types.js';
 import { rollbackModule, upgradeModule } from './upgrade.js';
 import { createVersionRunner } from './version-runner.js';
 
-export type { ActivationReport, Activator, ActivatorOptions, BoundHandler, ModuleOutcome, PhaseTimeouts, UpgradeOptions, UpgradeReport } from './types.js';
+export type {
+  ActivationReport,
+  Activator,
+  ActivatorEvents,
+  ActivatorOptions,
+  BoundHandler,
+  ModuleOutcome,
+  PhaseTimeouts,
+  UpgradeOptions,
+  UpgradeReport,
+} from './types.js';
 
 const DEFAULT_TIMEOUTS: PhaseTimeouts = { load: 30_000, migrate: 120_000, start: 30_000, verify: 60_000, stop: 30_000 };
 
@@ -43,5 +53,6 @@ export function createActivator(options: ActivatorOptions): Activator {
     },
     api: (name) => running.get(name)?.api,
     versionOf: (name) => running.get(name)?.version,
+    on: runner.events.on,
   };
 }

@@ -20,6 +20,7 @@ export { timeoutError, withTimeout } from './timeouts.js';
 export type {
   ActivationReport,
   Activator,
+  ActivatorEvents,
   ActivatorOptions,
   BoundHandler,
   ModuleOutcome,

@@ -84,7 +84,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           clock,
           job.timeout ?? options.defaultTimeoutMs ?? 60_000,
           () => job.run(ctx),
-          () => timeoutError(options.module, `job ${job.name}`, job.timeout ?? options.defaultTimeoutMs ?? 60_000),
+          () => timeoutError(options.module, `job ${job.name}`, job.timeout ?? options.defaultTimeoutMs ?? 60_000, `the job's timeout`),
         );
         emit({ type: 'run', job: job.name, attempt, ok: true, durationMs: clock.now() - started });
         return;

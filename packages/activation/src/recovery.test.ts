@@ -102,6 +102,19 @@ describe('rollback of a stateful module', () => {
     expect((await call('GET', '/'))?.body).toEqual({ v: '1.0.0', count: acknowledged });
   });
 
+  it('two rollbacks at once (by hand and automatic) hand the state back once and share one outcome', async () => {
+    const { activator, call } = await setup([counter('1.0.0', 'quiesce'), counter('1.1.0', 'quiesce')]);
+    const told: string[] = [];
+    activator.on('rolled-back', (r) => void told.push(`${r.from}->${r.to}`));
+    await activator.upgrade('counter', '1.1.0');
+    for (let i = 0; i < 6; i++) await call('POST', '/inc');
+    const [a, b] = await Promise.all([activator.rollback('counter'), activator.rollback('counter')]);
+    expect(a).toMatchObject({ ok: true, outcome: 'rolled-back' });
+    expect(b).toEqual(a);
+    expect((await call('GET', '/'))?.body).toEqual({ v: '1.0.0', count: 6 });
+    expect(told).toEqual(['1.1.0->1.0.0']);
+  });
+
   it('refuses a rollback that would drop state, with a clear error, and the newer version keeps serving', async () => {
     // 1.0.0 kept nothing in the process, so it has no importState to take 1.1.0's state back.
     const { importState: _i, exportState: _e, ...stateless } = counter('1.0.0', 'stateless') as ModuleDefinition & { importState?: unknown };

@@ -1,14 +1,13 @@
 import { type Clock, ModhostError } from '@modhost/core';
 
-/** A phase ran past its deadline. Carries the phase so the registry can record it. */
-export function timeoutError(module: string, phase: string, ms: number): ModhostError {
-  return new ModhostError(
-    'ACTIVATION_TIMEOUT',
-    `${module}: the ${phase} phase did not finish within ${ms} ms; make the hook faster or raise timeouts.${phase}`,
-    {
-      details: { module, phase, timeoutMs: ms },
-    },
-  );
+/**
+ * A phase ran past its deadline. Carries the phase so the registry can record it; `option` names the timeout to
+ * raise when it is not `timeouts.<phase>` (a state hand-off runs under `stop` and `start`; a job under its own).
+ */
+export function timeoutError(module: string, phase: string, ms: number, option = `timeouts.${phase}`): ModhostError {
+  return new ModhostError('ACTIVATION_TIMEOUT', `${module}: the ${phase} phase did not finish within ${ms} ms; make the hook faster or raise ${option}`, {
+    details: { module, phase, timeoutMs: ms },
+  });
 }
 
 /**

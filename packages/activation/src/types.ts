@@ -1,6 +1,6 @@
 // The public option and report types of the activation engine. Internal types (a running version, a start
 // failure, a warm version) live with the code that owns them, in version-runner.ts.
-import type { Clock, Logger, Registry, RouteRequest, RouteResponse, StorageAdapter } from '@modhost/core';
+import type { Clock, Emitter, Logger, Registry, RouteRequest, RouteResponse, StorageAdapter } from '@modhost/core';
 import type { Plan } from '@modhost/resolver';
 import type { HealthGateOptions } from './health.js';
 import type { JobEvent } from './jobs.js';
@@ -149,4 +149,14 @@ export interface Activator {
   upgrade(name: string, version: string, options?: UpgradeOptions): Promise<UpgradeReport>;
   /** Points a module back at the version it replaced, while that version is still warm. */
   rollback(name: string): Promise<UpgradeReport>;
+  /** Listens to rollbacks, automatic ones included: `on(event, fn)` returns `off`. */
+  on: Emitter<ActivatorEvents>['on'];
+}
+
+/** What an activator tells listeners. `reason` says why the rollback happened (by hand, or failed health probes). */
+export interface ActivatorEvents extends Record<string, unknown> {
+  /** Traffic went back to the warm previous version. */
+  'rolled-back': UpgradeReport & { readonly reason: string };
+  /** A rollback could not happen (its state could not be handed back, or the warm version failed): the newer version serves on. */
+  'rollback-refused': UpgradeReport & { readonly reason: string };
 }

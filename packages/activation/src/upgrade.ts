@@ -25,6 +25,9 @@ const NOT_ITS_FAULT = new Set([
 export async function finishWarm(e: VersionRunner, name: string): Promise<void> {
   const w = e.warm.get(name);
   if (!w) return;
+  // A rollback under way decides whether the previous version serves again: wait for it.
+  if (w.rolling && (await w.rolling).ok) return;
+  if (e.warm.get(name) !== w) return;
   e.warm.delete(name);
   for (const t of w.timers) e.clock.clearTimeout(t);
   await w.recorded;
@@ -128,20 +131,20 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
             e.clock,
             e.timeouts.stop,
             () => current.table?.idle(),
-            () => timeoutError(name, 'switch', e.timeouts.stop),
+            () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
           );
       }
       const state = await withTimeout(
         e.clock,
         e.timeouts.stop,
         () => current.def.exportState?.(current.ctx),
-        () => timeoutError(name, 'switch', e.timeouts.stop),
+        () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
       );
       await withTimeout(
         e.clock,
         e.timeouts.start,
         () => next.def.importState?.(state, current.version, next.ctx),
-        () => timeoutError(name, 'switch', e.timeouts.start),
+        () => timeoutError(name, 'switch', e.timeouts.start, 'timeouts.start'),
       );
     } catch (err) {
       // Nothing switched: the old version keeps serving (held requests go to it), the new one is discarded.
@@ -304,6 +307,18 @@ export async function rollbackModule(e: VersionRunner, name: string, reason = 'r
   // An upgrade whose switch just happened is still recording it: point back once that is done.
   await w.recorded;
   if (e.warm.get(name) !== w) return rollbackModule(e, name, reason);
+  // One rollback at a time: a second hand-back would import a stale state over the one the first moved back.
+  if (w.rolling) return w.rolling;
+  w.rolling = pointBack(e, w, reason);
+  const report = await w.rolling;
+  if (!report.ok) w.rolling = undefined;
+  e.events.emit(report.ok ? 'rolled-back' : 'rollback-refused', { ...report, reason });
+  return report;
+}
+
+/** Hands the state back, points traffic back and retires the newer version (see `rollbackModule`). */
+async function pointBack(e: VersionRunner, w: WarmState, reason: string): Promise<UpgradeReport> {
+  const name = w.next.name;
   const { previous, next } = w;
   const base = { module: name, from: next.version, to: previous.version };
   if (await failedWhileServing(e.registry, name, previous.version)) {
@@ -368,19 +383,19 @@ async function handStateBack(e: VersionRunner, previous: Running, next: Running)
         e.clock,
         e.timeouts.stop,
         () => next.table?.idle(),
-        () => timeoutError(name, 'switch', e.timeouts.stop),
+        () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
       );
     const state = await withTimeout(
       e.clock,
       e.timeouts.stop,
       () => next.def.exportState?.(next.ctx),
-      () => timeoutError(name, 'switch', e.timeouts.stop),
+      () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
     );
     await withTimeout(
       e.clock,
       e.timeouts.start,
       () => previous.def.importState?.(state, next.version, previous.ctx),
-      () => timeoutError(name, 'switch', e.timeouts.start),
+      () => timeoutError(name, 'switch', e.timeouts.start, 'timeouts.start'),
     );
     return { ok: true, ...(release ? { release } : {}) };
   } catch (err) {

@@ -4,6 +4,8 @@
 import {
   type AnyModuleDefinition,
   type Clock,
+  createEmitter,
+  type Emitter,
   isModhostError,
   type Logger,
   ModhostError,
@@ -18,7 +20,7 @@ import { markServed as markMigrationsServed, migrate, undoBatch } from './migrat
 import { type ContextParts, createModuleContext, createModuleStorage } from './module-context.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { timeoutError, withTimeout } from './timeouts.js';
-import type { ActivatorOptions, BoundHandler, PhaseTimeouts } from './types.js';
+import type { ActivatorEvents, ActivatorOptions, BoundHandler, PhaseTimeouts, UpgradeReport } from './types.js';
 
 /** The phases of a start. @internal */
 export type Phase = 'load' | 'migrate' | 'start' | 'verify';
@@ -61,6 +63,8 @@ export interface WarmState {
   readonly until: number;
   /** Settles when the upgrade's bookkeeping after the switch is done: a rollback waits for it. */
   readonly recorded: Promise<void>;
+  /** The rollback under way, if one is: a second one (by hand, or the automatic one) shares its outcome. */
+  rolling?: Promise<UpgradeReport> | undefined;
 }
 
 /** What the runner is built from: the activator's options with their defaults applied. @internal */
@@ -84,6 +88,8 @@ export interface VersionRunner extends RunnerSettings {
   readonly activeOrder: Set<string>;
   /** Upgraded modules inside their rollback window: the previous version is kept warm here. */
   readonly warm: Map<string, WarmState>;
+  /** Where rollbacks are told (the activator hands out `on`). */
+  readonly events: Emitter<ActivatorEvents>;
   /**
    * Takes one version from `resolved` through load, start and the health gate to `ready`. On failure it undoes
    * what the module did, records the failure in the registry and returns it.
@@ -312,6 +318,7 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
     running,
     activeOrder: new Set<string>(),
     warm: new Map<string, WarmState>(),
+    events: createEmitter<ActivatorEvents>(),
     startVersion,
     stopOne,
     tableOf,

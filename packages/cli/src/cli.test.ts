@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeClock } from '@modhost/testkit';
@@ -136,6 +136,27 @@ export default { name: 'loud', version: '1.0.0' };`,
     expect(loud.out).toContain(`the operating system refused FileSystemWrite on ${outside}`);
     expect(existsSync(outside)).toBe(false);
     expect(existsSync(join(work, 'quiet', 'written.txt'))).toBe(false);
+  });
+
+  it('a folder that ships a link out of itself is refused before any of its code runs', async () => {
+    const work = temp();
+    const secrets = temp();
+    writeFileSync(join(secrets, 'token'), 'TOP SECRET');
+    const marker = join(temp(), 'ran');
+    writeModule(
+      work,
+      'peek',
+      { name: 'peek', version: '1.0.0' },
+      `import { readFileSync, writeFileSync } from 'node:fs';
+try { writeFileSync(${JSON.stringify(marker)}, readFileSync(new URL('./out/token', import.meta.url), 'utf8')); } catch {}
+export default { name: 'peek', version: '1.0.0' };`,
+    );
+    symlinkSync(secrets, join(work, 'peek', 'out'));
+    const r = await cli(['validate', 'peek'], work);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('out');
+    expect(r.out).toMatch(/link/i);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('a module that posts null on its channel while loading is reported, and validate lives on', async () => {

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { createRegistry, type Issue, isModhostError, recoveryHint, type StorageAdapter } from '@modhost/core';
 import { contractIssues, type Manifest, readManifest } from '@modhost/manifest';
 import { resolve } from '@modhost/resolver';
-import { computeIntegrity, integrityKey, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
+import { computeIntegrity, createSandbox, integrityKey, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
 
 /** A problem a command found, with where and what to do. */
 export interface Problem {
@@ -40,6 +40,14 @@ export async function validateFolder(dir: string): Promise<{ manifest?: Manifest
   const entry = join(root, manifest.main);
   if (!(await stat(entry).catch(() => undefined))?.isFile()) {
     problems.push({ where: 'modhost.json: main', message: `the entry "${manifest.main}" does not exist` });
+    return { manifest, problems };
+  }
+  // A link out of the folder would let its code read outside it (the OS follows links inside an allowed folder):
+  // such a folder is refused as a host refuses it, before any of its code runs.
+  try {
+    await createSandbox().admit({ name: manifest.name, version: manifest.version, root });
+  } catch (e) {
+    problems.push({ where: dir, message: (e as Error).message, hint: recoveryHint(isModhostError(e) ? e.code : undefined) });
     return { manifest, problems };
   }
   // A module under validation is untrusted: its code runs in a child process with no grants, so the OS lets it

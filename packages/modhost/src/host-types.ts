@@ -83,7 +83,10 @@ export interface HostEvents extends Record<string, unknown> {
   'module:failed': { name: string; version: string; code: string; message: string };
   'module:upgraded': { name: string; from: string; to: string };
   'module:upgrade-failed': { name: string; from: string; to: string; code: string; message: string };
+  /** Traffic went back to the warm previous version: by `host.rollback`, or after the new one failed its health probes. */
   'module:rolled-back': { name: string; from: string; to: string };
+  /** A rollback could not hand the state back (or the warm version failed): `from` keeps serving. */
+  'module:rollback-refused': { name: string; from: string; to: string; code: string; message: string };
   'module:removed': { name: string; version: string };
   'folder:error': FolderProblem;
   'watch:error': { message: string };

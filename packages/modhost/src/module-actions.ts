@@ -21,6 +21,17 @@ export function createModuleActions(input: {
   emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
 }): ModuleActions {
   const { activator, catalog, emit } = input;
+  // Every rollback, by hand or after failed health probes, becomes a host event.
+  activator.on('rolled-back', (r) => emit('module:rolled-back', { name: r.module, from: r.from, to: r.to }));
+  activator.on('rollback-refused', (r) =>
+    emit('module:rollback-refused', {
+      name: r.module,
+      from: r.from,
+      to: r.to,
+      code: r.error?.code ?? 'ROLLBACK_FAILED',
+      message: r.error?.message ?? r.reason,
+    }),
+  );
   return {
     async activateAll() {
       const runnable = resolveRunnable({ host: input.hostVersion, catalog: catalog.entries(), preferred: catalog.serving() });
@@ -46,11 +57,7 @@ export function createModuleActions(input: {
       }
       return report;
     },
-    async rollback(name) {
-      const from = activator.versionOf(name) ?? '';
-      const report = await activator.rollback(name);
-      if (report.ok) emit('module:rolled-back', { name, from, to: report.to });
-      return report;
-    },
+    // Its events come from the activator's, like those of automatic rollbacks (see createModuleActions).
+    rollback: (name) => activator.rollback(name),
   };
 }

@@ -255,6 +255,27 @@ describe('going back to an earlier version', () => {
   });
 });
 
+describe('automatic rollbacks', () => {
+  it('are host events like rollbacks by hand', async () => {
+    let healthy = true;
+    const v = (version: string, health?: () => boolean) =>
+      defineModule({ name: 'clock', version, activate: () => ({ version }), ...(health ? { health } : {}) });
+    const { host, clock, seen } = setup({ health: { periodMs: 100, failureThreshold: 1 } });
+    await host.start();
+    await host.install(v('1.0.0'));
+    await host.install(v('1.1.0', () => healthy));
+    expect(host.api('clock')).toEqual({ version: '1.1.0' });
+    healthy = false;
+    await until(
+      () => seen.some((s) => s.startsWith('module:rolled-back')),
+      () => clock.advance(100),
+    );
+    expect(seen.filter((s) => s.startsWith('module:rolled-back'))).toEqual(['module:rolled-back {"name":"clock","from":"1.1.0","to":"1.0.0"}']);
+    expect(host.api('clock')).toEqual({ version: '1.0.0' });
+    expect(await statusOf(host, 'clock')).toMatchObject({ version: '1.0.0', active: true, refused: { version: '1.1.0' } });
+  });
+});
+
 describe('contexts die with their version', () => {
   it('a start that times out revokes its ctx, though activate never settles; stop() revokes every ctx', async () => {
     const kept: Record<string, ModuleContext> = {};

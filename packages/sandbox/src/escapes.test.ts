@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActivator } from '@modhost/activation';
@@ -212,6 +212,23 @@ describe('escape attempts (tier 1, in process)', () => {
     expect(existsSync(join(base, 'nowhere'))).toBe(false);
     await ctx.fs?.writeFile('data/alias.txt', 'kept inside');
     expect(readFileSync(join(root, 'data', 'inside.txt'), 'utf8')).toBe('kept inside');
+  });
+
+  it('fs never reads or writes a file with another hard link (it may be a file outside the folder)', async () => {
+    const base = tempDir();
+    const root = join(base, 'module');
+    mkdirSync(join(root, 'data'), { recursive: true });
+    writeFileSync(join(base, 'victim'), 'original');
+    linkSync(join(base, 'victim'), join(root, 'data', 'shared.txt'));
+    writeFileSync(join(root, 'data', 'own.txt'), 'mine');
+    const permissions = ['fs:read:./data', 'fs:write:./data'];
+    const { sandbox, input } = setup({ grant: { files: permissions } });
+    const { ctx } = sandbox.contextFor(input('files', { root }), defineModule({ name: 'files', version: '1.0.0', permissions }));
+    await expect(ctx.fs?.writeFile('data/shared.txt', 'PWNED')).rejects.toMatchObject({ code: 'LINK_OUTSIDE_MODULE' });
+    await expect(ctx.fs?.readFile('data/shared.txt', 'utf8')).rejects.toMatchObject({ code: 'LINK_OUTSIDE_MODULE' });
+    expect(readFileSync(join(base, 'victim'), 'utf8')).toBe('original');
+    await ctx.fs?.writeFile('data/own.txt', 'still mine');
+    expect(await ctx.fs?.readFile('data/own.txt', 'utf8')).toBe('still mine');
   });
 
   it('a scope that is a link out of the module folder matches nothing (LINK_OUTSIDE_MODULE), for reads and writes', async () => {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
-import { lstat, open, readlink, realpath } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
+import { ModhostError } from '@modhost/core';
 
 /** Splits an absolute path into its segments (the root is the empty first segment on POSIX). */
 function segments(path: string): string[] {
@@ -145,16 +146,34 @@ const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 export async function readNoFollow(path: string): Promise<Buffer> {
   const file = await open(path, constants.O_RDONLY | NO_FOLLOW);
   try {
+    await refuseHardLinks(file, path);
     return await file.readFile();
   } finally {
     await file.close();
   }
 }
 
+/**
+ * A file with more than one hard link may share its bytes with a file outside the module folder, and no path
+ * check can tell where the other names are: such a file is neither read nor written through `ctx.fs`.
+ */
+async function refuseHardLinks(file: FileHandle, path: string): Promise<void> {
+  const { nlink, isFile } = await file.stat().then((st) => ({ nlink: st.nlink, isFile: st.isFile() }));
+  if (isFile && nlink > 1)
+    throw new ModhostError(
+      'LINK_OUTSIDE_MODULE',
+      `${path} has ${nlink} hard links, and one may lead outside the module folder, so ctx.fs does not use it; ship a plain file instead`,
+      { details: { path, links: nlink } },
+    );
+}
+
 /** Writes a checked path without following a link at its last part, so a dangling link never creates a file elsewhere. */
 export async function writeNoFollow(path: string, data: string | Uint8Array): Promise<void> {
-  const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NO_FOLLOW, 0o666);
+  // Truncated only after the hard-link check: a refused write changes nothing.
+  const file = await open(path, constants.O_WRONLY | constants.O_CREAT | NO_FOLLOW, 0o666);
   try {
+    await refuseHardLinks(file, path);
+    await file.truncate(0);
     await file.writeFile(data);
   } finally {
     await file.close();

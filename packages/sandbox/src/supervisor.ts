@@ -1,7 +1,8 @@
-import { type Clock, createEmitter, ErrorCode, type ErrorDetails, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
+import { type Clock, createEmitter, type ErrorDetails, ModhostError, systemClock, type TimerHandle } from '@modhost/core';
 import type { AuditInput, AuditLog } from './audit.js';
 import { createCallQueue } from './call-queue.js';
-import type { CrashKind, GuestChannel, GuestExit, GuestMessage, SerializedError } from './guest-channel.js';
+import type { CrashKind, GuestChannel, GuestExit, GuestMessage } from './guest-channel.js';
+import { reviveGuestError } from './guest-error.js';
 import { validateGuestMessage } from './guest-message.js';
 import { planRestart, type RestartPolicy, resolveRestartPolicy } from './restart-policy.js';
 
@@ -87,27 +88,6 @@ interface Waiting {
 interface Pending extends Omit<Waiting, 'args'> {
   id: number;
   deadline: number;
-}
-
-/** Turns an error from the guest back into an Error (a Node permission denial becomes `PERMISSION_DENIED`). */
-export function reviveGuestError(module: string, s: SerializedError): Error {
-  if (s.code === 'ERR_ACCESS_DENIED') {
-    return new ModhostError(
-      'PERMISSION_DENIED',
-      `${module}: the operating system refused ${s.permission ?? 'an operation'}${s.resource ? ` on ${s.resource}` : ''} (ERR_ACCESS_DENIED from Node's permission model); grant the matching fs: permission to allow it`,
-      { details: { module, nodeCode: 'ERR_ACCESS_DENIED', nodePermission: s.permission, resource: s.resource } },
-    );
-  }
-  // Only a code from the catalogue comes back as a ModhostError: a guest cannot invent codes.
-  if (s.code && s.name === 'ModhostError' && Object.hasOwn(ErrorCode, s.code)) {
-    const code = s.code as ErrorCode;
-    return new ModhostError(code, s.message, s.details ? { details: s.details as ErrorDetails[typeof code] } : {});
-  }
-  const e = new Error(s.message) as Error & { code?: string };
-  e.name = s.name;
-  if (s.code) e.code = s.code;
-  if (s.stack) e.stack = s.stack;
-  return e;
 }
 
 /** Creates a supervisor. Nothing runs until `start()`. */
