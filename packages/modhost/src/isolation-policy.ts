@@ -61,7 +61,10 @@ export function assertTierOptions(options: { defaultIsolation?: string | undefin
   };
   check('defaultIsolation', options.defaultIsolation);
   const m = options.minimumIsolation;
-  if (typeof m !== 'object' || m === null) return check('minimumIsolation', m);
+  if (typeof m !== 'object' || m === null) {
+    check('minimumIsolation', m);
+    return;
+  }
   check('minimumIsolation.default', m.default);
   check('minimumIsolation.signed', m.signed);
   for (const [name, tier] of Object.entries(m.modules ?? {})) check(`minimumIsolation.modules["${name}"]`, tier);
