@@ -3,6 +3,10 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
 
 // Tests import sibling packages from source, so `npm test` needs no build before the tests run.
 const alias = {
+  // Subpaths first: an alias also matches what starts with it.
+  '@modhost/core/internal': fileURLToPath(new URL('./packages/core/src/internal.ts', import.meta.url)),
+  '@modhost/resolver/internal': fileURLToPath(new URL('./packages/resolver/src/internal.ts', import.meta.url)),
+  '@modhost/sandbox/internal': fileURLToPath(new URL('./packages/sandbox/src/internal.ts', import.meta.url)),
   '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
   '@modhost/testkit': fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url)),
   '@modhost/resolver': fileURLToPath(new URL('./packages/resolver/src/index.ts', import.meta.url)),

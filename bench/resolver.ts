@@ -1,7 +1,8 @@
 // bench/resolver: ordering, resolution and conflict explanation on a generated 100,000-module catalog.
 // Run: npm run bench -- resolver   (or: npx tsx bench/resolver.ts)
 import { execFileSync } from 'node:child_process';
-import { type CatalogEntry, createCatalog, orderEdges, resolve } from '@modhost/resolver';
+import { type CatalogEntry, createCatalog, resolve } from '@modhost/resolver';
+import { orderEdges } from '@modhost/resolver/internal';
 import { DepGraph } from 'dependency-graph';
 import toposort from 'toposort';
 import { type Comparison, compare, prng, report, timeOnce } from './lib.js';

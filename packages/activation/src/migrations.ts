@@ -1,4 +1,5 @@
 import { type Clock, type MigrationDefinition, ModhostError, type ModuleContext, type StorageAdapter, summarizeCause } from '@modhost/core';
+import { createStore } from '@modhost/core/internal';
 
 /** One applied migration, as recorded. */
 export interface AppliedMigration {
@@ -39,29 +40,28 @@ export function checksumOf(m: MigrationDefinition): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-const historyKey = (s: MigrationStore, module: string) => `${encodeURIComponent(s.namespace)}:migrations:${encodeURIComponent(module)}`;
-const lockKey = (s: MigrationStore, module: string) => `${encodeURIComponent(s.namespace)}:migration-lock:${encodeURIComponent(module)}`;
+/** The module's migration records through core's storage helper (keys `<ns>:migrations:<module>`, `<ns>:migration-lock:<module>`). */
+const storeOf = (s: MigrationStore, module: string) => createStore(s.storage, { namespace: s.namespace, owner: { label: module, details: { module } } });
+const EMPTY: MigrationHistory = { applied: [], served: [] };
 
 /** Reads a module's migration history (empty when none ran). */
 export async function readHistory(s: MigrationStore, module: string): Promise<MigrationHistory> {
-  const raw = await s.storage.get(historyKey(s, module));
-  return raw ? (JSON.parse(raw) as MigrationHistory) : { applied: [], served: [] };
+  const store = storeOf(s, module);
+  const raw = await store.readText(store.key('migrations', module));
+  return raw ? (JSON.parse(raw) as MigrationHistory) : EMPTY;
 }
 
 async function writeHistory(s: MigrationStore, module: string, update: (h: MigrationHistory) => MigrationHistory): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const raw = (await s.storage.get(historyKey(s, module))) ?? null;
-    const current = raw ? (JSON.parse(raw) as MigrationHistory) : { applied: [], served: [] };
-    if (await s.storage.compareAndSet(historyKey(s, module), raw, JSON.stringify(update(current)))) return;
-  }
-  throw new ModhostError('STORAGE_CONFLICT', `${module}: could not record its migration history (too many concurrent writers)`, { details: { module } });
+  const store = storeOf(s, module);
+  await store.updateText(store.key('migrations', module), (raw) => JSON.stringify(update(raw ? (JSON.parse(raw) as MigrationHistory) : EMPTY)));
 }
 
 /** Takes the module's migration lock (compare-and-set), or says who holds it. Returns the release function. */
 async function lock(s: MigrationStore, module: string): Promise<() => Promise<void>> {
-  const key = lockKey(s, module);
+  const store = storeOf(s, module);
+  const key = store.key('migration-lock', module);
   const mine = JSON.stringify({ owner: s.owner, expiresAt: s.clock.now() + (s.lockTtlMs ?? 600_000) });
-  const current = (await s.storage.get(key)) ?? null;
+  const current = (await store.readText(key)) ?? null;
   if (current !== null) {
     const held = JSON.parse(current) as { owner: string; expiresAt: number };
     if (held.expiresAt > s.clock.now() && held.owner !== s.owner) {
@@ -75,11 +75,11 @@ async function lock(s: MigrationStore, module: string): Promise<() => Promise<vo
     }
   }
   // Exactly one of two racing hosts wins this compare-and-set (an expired lock is taken over the same way).
-  if (!(await s.storage.compareAndSet(key, current, mine))) {
+  if (!(await store.swap(key, current, mine))) {
     throw new ModhostError('STORAGE_CONFLICT', `${module}: another host took the migration lock first; try again when it is done`, { details: { module } });
   }
   return async () => {
-    await s.storage.compareAndSet(key, mine, null);
+    await store.swap(key, mine, null);
   };
 }
 

@@ -1,6 +1,5 @@
 import {
   type AnyModuleDefinition,
-  findNonJsonData,
   type Logger,
   ModhostError,
   type ModuleContext,
@@ -8,24 +7,16 @@ import {
   type StopSignal,
   type StorageAdapter,
 } from '@modhost/core';
+import { createStore, findNonJsonData } from '@modhost/core/internal';
 
-/** A module's storage over the host's adapter: keys are confined to the module's own namespace. */
+/** A module's storage over the host's adapter: keys are confined to the module's own namespace (`<ns>:data:<module>:<key>`). */
 export function createModuleStorage(adapter: StorageAdapter, namespace: string, module: string): ModuleStorage {
-  const prefix = `${encodeURIComponent(namespace)}:data:${encodeURIComponent(module)}:`;
-  const wrap = async <T>(op: string, key: string, fn: () => T | Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (cause) {
-      throw new ModhostError('STORAGE_ADAPTER_FAILED', `${module}: storage ${op}("${key}") failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
-        cause,
-        details: { module, operation: op, key },
-      });
-    }
-  };
+  const store = createStore(adapter, { namespace, owner: { label: module, details: { module } } });
+  const keyOf = (key: string) => store.key('data', module, key);
   return {
     async get<T>(key: string) {
-      const raw = await wrap('get', key, () => adapter.get(prefix + encodeURIComponent(key)));
-      return raw === null || raw === undefined ? undefined : (JSON.parse(raw) as T);
+      const raw = await store.readText(keyOf(key));
+      return raw === undefined ? undefined : (JSON.parse(raw) as T);
     },
     async set(key, value) {
       const issues = findNonJsonData(value);
@@ -38,13 +29,14 @@ export function createModuleStorage(adapter: StorageAdapter, namespace: string, 
           },
         );
       }
-      await wrap('set', key, () => adapter.set(prefix + encodeURIComponent(key), JSON.stringify(value)));
+      await store.writeText(keyOf(key), JSON.stringify(value));
     },
     async delete(key) {
-      await wrap('delete', key, () => adapter.delete(prefix + encodeURIComponent(key)));
+      await store.remove(keyOf(key));
     },
     async keys(p = '') {
-      const keys = await wrap('keys', p, () => adapter.keys(prefix + encodeURIComponent(p)));
+      const prefix = store.key('data', module, '');
+      const keys = await store.keysFrom(keyOf(p));
       return keys.map((k) => decodeURIComponent(k.slice(prefix.length))).sort();
     },
   };

@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { createRegistry, type Issue, isModhostError, recoveryHint, type StorageAdapter } from '@modhost/core';
 import { contractIssues, type Manifest, readManifest } from '@modhost/manifest';
 import { resolve } from '@modhost/resolver';
-import { computeIntegrity, createSandbox, integrityKey, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
+import { computeIntegrity, createSandbox, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
+import { integrityKey } from '@modhost/sandbox/internal';
 
 /** A problem a command found, with where and what to do. */
 export interface Problem {

@@ -1,6 +1,6 @@
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export { type ConfigValues, maskConfig, mergeConfig, REDACTED } from './config.js';
-export { assertValidDefinition, defineModule, fingerprintDefinition, type ModuleManifest, toManifest } from './define-module.js';
+export { assertValidDefinition, defineModule, type ModuleManifest } from './define-module.js';
 export {
   ErrorCode,
   type ErrorDetails,
@@ -21,7 +21,6 @@ export {
   LIFECYCLE_TRANSITIONS,
   type LifecyclePhase,
   type LifecycleState,
-  RUNNING_STATES,
 } from './lifecycle.js';
 export type {
   AnyModuleDefinition,
@@ -70,8 +69,7 @@ export type {
   TransitionRecord,
   UnregisterOptions,
 } from './registry-types.js';
-export { FORBIDDEN_KEYS, findForbiddenKeys, findNonJsonData, isPlainObject } from './safe-data.js';
-export { compareSemver, isValidSemver, parseSemver, SEMVER_PATTERN, type SemVer } from './semver.js';
+export { compareSemver, isValidSemver } from './semver.js';
 export type {
   InferSchemaInput,
   InferSchemaOutput,

@@ -15,14 +15,27 @@ export interface Envelope<T> {
 export const KEEP: unique symbol = Symbol('keep');
 
 /**
- * Core's view of an adapter: namespaced keys, envelopes, errors wrapped as
- * `STORAGE_ADAPTER_FAILED`, and read-modify-write through compare-and-set.
+ * The one storage helper every package that persists goes through: namespaced, encoded keys; adapter errors
+ * wrapped as `STORAGE_ADAPTER_FAILED` (with the cause); read-modify-write through one compare-and-set loop. The
+ * registry stores envelopes (`read`/`write`/`update`); other areas (module data, migrations, audit, integrity)
+ * store their own text formats (`readText`/`writeText`/`updateText`), unchanged from before.
  * @internal
  */
 export interface Store {
   readonly adapter: StorageAdapter;
   readonly namespace: string;
+  /** `<namespace>:<segment>:<segment>…`, each part URI-encoded. */
   key(...segments: string[]): string;
+  /** A text value, or undefined when absent. */
+  readText(key: string): Promise<string | undefined>;
+  writeText(key: string, value: string): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** Every key that starts with `fullPrefix` (a key or part of one, as `key()` builds them), sorted. */
+  keysFrom(fullPrefix: string): Promise<string[]>;
+  /** The adapter's atomic compare-and-set, wrapped (`null` = absent). */
+  swap(key: string, expected: string | null, next: string | null): Promise<boolean>;
+  /** The compare-and-set loop over text: `fn` returns the next text, `undefined` to delete, or {@link KEEP}. */
+  updateText(key: string, fn: (current: string | undefined) => string | undefined | typeof KEEP): Promise<string | undefined>;
   /** Splits a full key made by `key()` back into its segments. */
   segments(fullKey: string): string[];
   read<T>(key: string, kind: string): Promise<T | undefined>;
@@ -40,24 +53,28 @@ export interface Store {
 /** Options for {@link createStore}. @internal */
 export interface StoreOptions {
   namespace: string;
-  /** How many lost compare-and-set races in a row before `STORAGE_CONFLICT`. */
-  maxAttempts: number;
+  /** How many lost compare-and-set races in a row before `STORAGE_CONFLICT` (default 100). */
+  maxAttempts?: number;
+  /** Who is writing, for error messages and `details` (e.g. `{ module: 'tasks' }`; default the adapter's name). */
+  owner?: { readonly label: string; readonly details?: Record<string, unknown> };
 }
 
 const enc = (s: string) => encodeURIComponent(s);
 
 /** @internal */
 export function createStore(adapter: StorageAdapter, options: StoreOptions): Store {
-  const { namespace, maxAttempts } = options;
+  const { namespace } = options;
+  const maxAttempts = options.maxAttempts ?? 100;
   const adapterName = adapter.name ?? 'storage adapter';
+  const who = options.owner ? `${options.owner.label}: storage` : adapterName;
   const call = async <R>(op: string, key: string, fn: () => R | Promise<R>): Promise<R> => {
     try {
       return await fn();
     } catch (cause) {
       throw new ModhostError(
         'STORAGE_ADAPTER_FAILED',
-        `${adapterName}.${op}("${key}") failed: ${cause instanceof Error ? cause.message : String(cause)}. Check the storage backend; nothing was changed by this operation.`,
-        { cause, details: { adapter: adapterName, operation: op, key } },
+        `${who}.${op}("${key}") failed: ${cause instanceof Error ? cause.message : String(cause)}. Check the storage backend; nothing was changed by this operation.`,
+        { cause, details: { ...options.owner?.details, adapter: adapterName, operation: op, key } },
       );
     }
   };
@@ -89,6 +106,22 @@ export function createStore(adapter: StorageAdapter, options: StoreOptions): Sto
     return raw === null || raw === undefined ? undefined : raw;
   };
   const prefix = `${enc(namespace)}:`;
+  const swap = (key: string, expected: string | null, next: string | null) => call('compareAndSet', key, () => adapter.compareAndSet(key, expected, next));
+  /** The compare-and-set loop, written once: `fn` gets the current text and returns the next (or KEEP). */
+  const updateText = async (key: string, fn: (current: string | undefined) => string | undefined | typeof KEEP): Promise<string | undefined> => {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const raw = await readRaw(key);
+      const next = fn(raw);
+      if (next === KEEP) return raw;
+      if ((next ?? null) === (raw ?? null)) return raw;
+      if (await swap(key, raw ?? null, next ?? null)) return next;
+    }
+    throw new ModhostError(
+      'STORAGE_CONFLICT',
+      `gave up writing "${key}" after ${maxAttempts} lost compare-and-set races; another writer changes it constantly. Retry, or raise casMaxAttempts.`,
+      { details: { key, attempts: maxAttempts } },
+    );
+  };
 
   return {
     adapter,
@@ -109,21 +142,26 @@ export function createStore(adapter: StorageAdapter, options: StoreOptions): Sto
       await call('set', key, () => adapter.set(key, encode(kind, data)));
     },
     async update<T>(key: string, kind: string, fn: (current: T | undefined) => T | undefined | typeof KEEP) {
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const raw = await readRaw(key);
+      let result: T | undefined;
+      await updateText(key, (raw) => {
         const current = raw === undefined ? undefined : decode<T>(key, kind, raw);
         const next = fn(current);
-        if (next === KEEP) return current;
-        const nextRaw = next === undefined ? null : encode(kind, next);
-        if (nextRaw === (raw ?? null)) return current;
-        const won = await call('compareAndSet', key, () => adapter.compareAndSet(key, raw ?? null, nextRaw));
-        if (won) return next;
-      }
-      throw new ModhostError(
-        'STORAGE_CONFLICT',
-        `gave up writing "${key}" after ${maxAttempts} lost compare-and-set races; another writer changes it constantly. Retry, or raise casMaxAttempts.`,
-        { details: { key, attempts: maxAttempts } },
-      );
+        result = next === KEEP ? current : next;
+        return next === KEEP ? KEEP : next === undefined ? undefined : encode(kind, next);
+      });
+      return result;
     },
+    readText: readRaw,
+    async writeText(key, value) {
+      await call('set', key, () => adapter.set(key, value));
+    },
+    async remove(key) {
+      await call('delete', key, () => adapter.delete(key));
+    },
+    async keysFrom(fullPrefix) {
+      return [...(await call('keys', fullPrefix, () => adapter.keys(fullPrefix)))].sort();
+    },
+    swap,
+    updateText,
   };
 }

@@ -1,4 +1,5 @@
-import { findForbiddenKeys, type Issue, ModhostError, type StandardSchemaV1, type ValidationResult } from '@modhost/core';
+import { type Issue, ModhostError, type StandardSchemaV1, type ValidationResult } from '@modhost/core';
+import { findForbiddenKeys } from '@modhost/core/internal';
 import { z } from 'zod';
 import { type ConfigJsonSchema, type Manifest, manifestSchema } from './schema.js';
 

@@ -1,4 +1,5 @@
-import { MODULE_NAME_PATTERN, PERMISSION_PATTERN, SEMVER_PATTERN } from '@modhost/core';
+import { MODULE_NAME_PATTERN, PERMISSION_PATTERN } from '@modhost/core';
+import { SEMVER_PATTERN } from '@modhost/core/internal';
 import { z } from 'zod';
 
 /** One JSON value a config default or enum member may hold. */

@@ -1,16 +1,6 @@
 export { type Catalog, type CatalogEntry, createCatalog, type RangeField, type RangeIssue } from './catalog.js';
 export type { Explanation, ExplanationNode } from './explain.js';
-export {
-  findCycles,
-  type GraphOrder,
-  graphFromEdges,
-  type IndexCycle,
-  type IndexGraph,
-  longestRemainingPath,
-  orderEdges,
-  orderGraph,
-  reverseGraph,
-} from './graph.js';
+export { findCycles, longestRemainingPath, orderGraph } from './graph.js';
 export type { Plan, PlanJSON } from './plan.js';
 export type { SolverStats } from './pubgrub.js';
 export {

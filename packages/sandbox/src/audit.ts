@@ -1,4 +1,5 @@
-import { type Clock, createEmitter, ModhostError, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
+import { type Clock, createEmitter, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
+import { createStore } from '@modhost/core/internal';
 
 /** What an audit record is about. */
 export type AuditKind = 'grant' | 'revoke' | 'denial' | 'quota' | 'crash' | 'restart' | 'error' | 'integrity';
@@ -172,43 +173,34 @@ export interface StorageAuditOptions {
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
-const prefixOf = (namespace: string) => `${encodeURIComponent(namespace)}:audit:`;
+/** Audit records go through core's storage helper, under `<ns>:audit:<time>:<host>:<seq>` (ordered by time). */
+const auditStore = (storage: StorageAdapter, options: StorageAuditOptions) =>
+  createStore(storage, { namespace: options.namespace ?? 'modhost', owner: { label: 'audit' } });
 
 /**
  * An audit sink that writes each record through the storage port, under keys ordered by time
  * (`<ns>:audit:<time>:<host>:<seq>`), so {@link readAudit} can find a time range by key.
  */
 export function storageAuditSink(storage: StorageAdapter, options: StorageAuditOptions = {}): AuditSink {
-  const prefix = prefixOf(options.namespace ?? 'modhost');
-  const host = encodeURIComponent(options.hostId ?? Math.random().toString(36).slice(2, 10));
+  const store = auditStore(storage, options);
+  const host = options.hostId ?? Math.random().toString(36).slice(2, 10);
   return {
     async write(record) {
-      const key = `${prefix}${pad(record.time, 15)}:${host}:${pad(record.seq, 12)}`;
-      try {
-        await storage.set(key, JSON.stringify(record));
-      } catch (cause) {
-        throw new ModhostError('STORAGE_ADAPTER_FAILED', `audit: could not write record ${record.seq}: ${summarizeCause(cause)}`, { cause, details: { key } });
-      }
+      await store.writeText(store.key('audit', pad(record.time, 15), host, pad(record.seq, 12)), JSON.stringify(record));
     },
   };
 }
 
 /** Reads persisted audit records (from every host writing to this storage) that match, oldest first. */
 export async function readAudit(storage: StorageAdapter, filter: AuditFilter = {}, options: StorageAuditOptions = {}): Promise<AuditRecord[]> {
-  const prefix = prefixOf(options.namespace ?? 'modhost');
-  let keys: string[];
-  try {
-    keys = await storage.keys(prefix);
-  } catch (cause) {
-    throw new ModhostError('STORAGE_ADAPTER_FAILED', `audit: could not list records: ${summarizeCause(cause)}`, { cause });
-  }
-  keys.sort();
+  const store = auditStore(storage, options);
+  const prefix = `${store.key('audit')}:`;
   const out: AuditRecord[] = [];
-  for (const key of keys) {
+  for (const key of await store.keysFrom(prefix)) {
     const time = Number(key.slice(prefix.length, prefix.length + 15));
     if ((filter.since !== undefined && time < filter.since) || (filter.until !== undefined && time >= filter.until)) continue;
-    const raw = await storage.get(key);
-    if (typeof raw !== 'string') continue;
+    const raw = await store.readText(key);
+    if (raw === undefined) continue;
     const record = JSON.parse(raw) as AuditRecord;
     if (matches(record, filter)) out.push(record);
   }

@@ -13,28 +13,24 @@ export {
   storageAuditSink,
   type UsageCounter,
 } from './audit.js';
-export {
-  type BuiltContext,
-  type Caller,
-  type CapabilityContextInput,
-  type CapabilityContextOptions,
-  createCapabilityContext,
-  type FsCapability,
-  type NetCapability,
-  type SandboxedContext,
-  type ServiceFactory,
-  type ServiceMethod,
+export type {
+  BuiltContext,
+  Caller,
+  CapabilityContextInput,
+  CapabilityContextOptions,
+  FsCapability,
+  NetCapability,
+  SandboxedContext,
+  ServiceFactory,
+  ServiceMethod,
 } from './capability-context.js';
-export { isWithin, matchScope, resolveInScopes } from './fs-scope.js';
-export {
-  createGrants,
-  type GrantCell,
-  type GrantScope,
-  type Grants,
-  type GrantsOptions,
-  type GrantTable,
-  type PermissionPolicy,
-  permissionDenied,
+export type {
+  GrantCell,
+  GrantScope,
+  Grants,
+  GrantsOptions,
+  GrantTable,
+  PermissionPolicy,
 } from './grants.js';
 export type { CrashKind, GuestExit, WorkerLimits } from './guest-channel.js';
 export {
@@ -43,16 +39,13 @@ export {
   type IntegrityDiff,
   type IntegrityOptions,
   type IntegrityRecord,
-  integrityKey,
   type ModuleSignature,
   type SignedSubject,
   signModule,
   type TrustedKeys,
-  verifyIntegrity,
   verifySignature,
 } from './integrity.js';
 export { type GuestDescription, type IsolatedModule, type IsolatedModuleOptions, type Isolation, loadIsolatedModule } from './isolated-module.js';
-export { type NodePermissionInput, nodePermissionFlags, permissionFlag } from './node-permissions.js';
-export { hostMatches, normalizeHost, type Permission, parsePermission, permits } from './permission.js';
+export { type Permission, parsePermission, permits } from './permission.js';
 export { type AdmitInput, createSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
 export type { CallLimits, RestartPolicy, SupervisorEvent, SupervisorEvents, SupervisorState, SupervisorStatus } from './supervisor.js';

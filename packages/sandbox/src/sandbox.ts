@@ -1,4 +1,5 @@
 import { type AnyModuleDefinition, type Clock, ModhostError, memoryStorage, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
+import { createStore } from '@modhost/core/internal';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { type BuiltContext, type CapabilityContextInput, createCapabilityContext, type ServiceFactory } from './capability-context.js';
 import { createGrants, type GrantScope, type Grants, type PermissionPolicy, permissionDenied } from './grants.js';
@@ -84,13 +85,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const storage = options.storage ?? memoryStorage();
   const roots = new Map<string, string>();
   const keyOf = (name: string, version: string) => integrityKey(name, version, options.namespace);
-  const storageCall = async <T>(what: string, fn: () => T | Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (cause) {
-      throw new ModhostError('STORAGE_ADAPTER_FAILED', `sandbox: ${what} failed: ${summarizeCause(cause)}`, { cause });
-    }
-  };
+  // Integrity records go through core's storage helper (keys `<ns>:integrity:<name>@<version>`, as before).
+  const store = createStore(storage, { namespace: options.namespace ?? 'modhost', owner: { label: 'sandbox' } });
 
   return {
     audit,
@@ -143,9 +139,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       }
       const stored = JSON.stringify({ integrity: record.integrity, files: record.files, ...(signedBy ? { signedBy } : {}) });
       const key = keyOf(input.name, input.version);
-      const created = await storageCall(`recording the integrity of ${who}`, () => storage.compareAndSet(key, null, stored));
+      const created = await store.swap(key, null, stored);
       if (!created) {
-        const previous = JSON.parse((await storageCall(`reading the integrity of ${who}`, () => storage.get(key))) ?? '{}') as IntegrityRecord;
+        const previous = JSON.parse((await store.readText(key)) ?? '{}') as IntegrityRecord;
         if (previous.integrity !== record.integrity) {
           audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: `${who} was installed before with other files` });
           throw new ModhostError(
@@ -168,13 +164,13 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     },
     async withdraw(input) {
       const key = keyOf(input.name, input.version);
-      const raw = await storageCall(`reading the integrity of ${input.name}@${input.version}`, () => storage.get(key));
+      const raw = await store.readText(key);
       if (typeof raw !== 'string' || (JSON.parse(raw) as IntegrityRecord).integrity !== input.integrity) return false;
-      return storageCall(`withdrawing the integrity of ${input.name}@${input.version}`, () => storage.compareAndSet(key, raw, null));
+      return store.swap(key, raw, null);
     },
     async verify(input) {
       const who = `${input.name}@${input.version}`;
-      const raw = await storageCall(`reading the integrity of ${who}`, () => storage.get(keyOf(input.name, input.version)));
+      const raw = await store.readText(keyOf(input.name, input.version));
       if (typeof raw !== 'string') {
         throw new ModhostError(
           'INTEGRITY_MISMATCH',

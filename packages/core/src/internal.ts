@@ -1,0 +1,7 @@
+// Plumbing shared by modhost's own packages: `@modhost/core/internal` carries no semver promise. Applications use
+// the main entry; nothing here is documented API.
+export { fingerprintDefinition, toManifest } from './define-module.js';
+export { RUNNING_STATES } from './lifecycle.js';
+export { FORBIDDEN_KEYS, findForbiddenKeys, findNonJsonData, isPlainObject } from './safe-data.js';
+export { parseSemver, SEMVER_PATTERN, type SemVer } from './semver.js';
+export { createStore, KEEP, type Store, type StoreOptions } from './store.js';
