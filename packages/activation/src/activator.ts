@@ -4,8 +4,9 @@ import { memoryStorage, systemClock } from '@modhost/core';
 import { activatePlan } from './activate-plan.js';
 import { deactivate } from './deactivate.js';
 import { consoleLogger } from './module-context.js';
+import { rollbackModule } from './rollback.js';
 import type { Activator, ActivatorOptions, PhaseTimeouts } from './types.js';
-import { rollbackModule, upgradeModule } from './upgrade.js';
+import { upgradeModule } from './upgrade.js';
 import { createVersionRunner } from './version-runner.js';
 
 export type {

@@ -1,10 +1,12 @@
 // Upgrades without a restart, through the version runner: the new version starts beside the old one, takes the
 // state, switches (at once or through a canary) and keeps the old one warm for a rollback that hands state back.
-import { ModhostError, summarizeCause } from '@modhost/core';
+import { ModhostError } from '@modhost/core';
 import { type CatalogEntry, resolve } from '@modhost/resolver';
 import { isHealthy } from './health.js';
 import { failedWhileServing, recordIfAllowed } from './record-state.js';
-import { timeoutError, withTimeout } from './timeouts.js';
+import { rollbackModule } from './rollback.js';
+import { handOver } from './state-handoff.js';
+import { withTimeout } from './timeouts.js';
 import type { UpgradeOptions, UpgradeReport } from './types.js';
 import type { Running, VersionRunner, WarmState } from './version-runner.js';
 
@@ -123,32 +125,10 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
   const mode = next.def.stateMode ?? 'stateless';
   let release: (() => void) | undefined;
   if (mode !== 'stateless' && !options.canary) {
-    try {
-      if (mode === 'quiesce') {
-        release = e.options.router?.slot(e.prefixOf(name))?.hold();
-        if (current.table)
-          await withTimeout(
-            e.clock,
-            e.timeouts.stop,
-            () => current.table?.idle(),
-            () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
-          );
-      }
-      const state = await withTimeout(
-        e.clock,
-        e.timeouts.stop,
-        () => current.def.exportState?.(current.ctx),
-        () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
-      );
-      await withTimeout(
-        e.clock,
-        e.timeouts.start,
-        () => next.def.importState?.(state, current.version, next.ctx),
-        () => timeoutError(name, 'switch', e.timeouts.start, 'timeouts.start'),
-      );
-    } catch (err) {
+    const handed = await handOver(e, current, next, mode === 'quiesce');
+    if (!handed.ok) {
+      const err = handed.error;
       // Nothing switched: the old version keeps serving (held requests go to it), the new one is discarded.
-      release?.();
       await e.stopOne(next);
       await e.registry.transition(name, to, 'failed', {
         phase: 'switch',
@@ -165,6 +145,7 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
         error: { code, message: err instanceof Error ? err.message : String(err), timedOut: code === 'ACTIVATION_TIMEOUT' },
       };
     }
+    release = handed.release;
   }
 
   if (options.canary) {
@@ -289,123 +270,5 @@ async function probeOnce(e: VersionRunner, r: Running): Promise<boolean> {
     );
   } catch {
     return false;
-  }
-}
-
-/** @internal See `Activator.rollback`. */
-export async function rollbackModule(e: VersionRunner, name: string, reason = 'rolled back by the host'): Promise<UpgradeReport> {
-  const w = e.warm.get(name);
-  if (!w) {
-    throw new ModhostError(
-      'ROLLBACK_FAILED',
-      `${name} has no warm previous version to point back at (no upgrade, or its rollback window has passed); upgrade to the version you want instead`,
-      {
-        details: { module: name },
-      },
-    );
-  }
-  // An upgrade whose switch just happened is still recording it: point back once that is done.
-  await w.recorded;
-  if (e.warm.get(name) !== w) return rollbackModule(e, name, reason);
-  // One rollback at a time: a second hand-back would import a stale state over the one the first moved back.
-  if (w.rolling) return w.rolling;
-  w.rolling = pointBack(e, w, reason);
-  const report = await w.rolling;
-  if (!report.ok) w.rolling = undefined;
-  e.events.emit(report.ok ? 'rolled-back' : 'rollback-refused', { ...report, reason });
-  return report;
-}
-
-/** Hands the state back, points traffic back and retires the newer version (see `rollbackModule`). */
-async function pointBack(e: VersionRunner, w: WarmState, reason: string): Promise<UpgradeReport> {
-  const name = w.next.name;
-  const { previous, next } = w;
-  const base = { module: name, from: next.version, to: previous.version };
-  if (await failedWhileServing(e.registry, name, previous.version)) {
-    const message = `${name}@${previous.version} failed while it was kept warm (its guest gave up); there is nothing healthy to point back at, so ${next.version} keeps serving`;
-    return { ...base, ok: false, outcome: 'refused', phase: 'switch', error: { code: 'ROLLBACK_FAILED', message, timedOut: false } };
-  }
-  // State that lives in the process goes back the way it came: hold, drain, export from the newer version,
-  // import into the warm older one. Without that, everything the newer version acknowledged would be lost.
-  const handBack = await handStateBack(e, previous, next);
-  if (!handBack.ok) {
-    // Nothing switched: the newer version keeps serving with its state, and stays rollback-able in its window.
-    return { ...base, ok: false, outcome: 'refused', phase: 'switch', error: handBack.error };
-  }
-  e.warm.delete(name);
-  for (const t of w.timers) e.clock.clearTimeout(t);
-  // Point back first, so no request waits on the bookkeeping.
-  e.running.set(name, previous);
-  e.switchRoutes(previous);
-  handBack.release?.();
-  await e.stopJobs(next);
-  e.startJobs(previous);
-  await recordIfAllowed(e.registry, name, previous.version, 'active', { reason });
-  await recordIfAllowed(e.registry, name, next.version, 'rolled-back', { reason });
-  await e.registry.rejectVersion(name, next.version, reason);
-  const { error } = await e.retire(next, false);
-  return {
-    ...base,
-    ok: true,
-    outcome: 'rolled-back',
-    phase: 'serve',
-    ...(error ? { error: { code: error.code, message: error.message, timedOut: error.code === 'ACTIVATION_TIMEOUT' } } : {}),
-  };
-}
-
-type HandBack =
-  | { readonly ok: true; readonly release?: () => void }
-  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly timedOut: boolean } };
-
-/**
- * For a stateful module (`snapshot` or `quiesce` in either version), moves the newer version's state into the warm
- * older one before traffic points back; `quiesce` holds new requests and drains those in flight first. Returns
- * `release` (held requests go to whichever version serves when it is called), or why the state cannot go back.
- */
-async function handStateBack(e: VersionRunner, previous: Running, next: Running): Promise<HandBack> {
-  const mode = (r: Running) => r.def.stateMode ?? 'stateless';
-  if (mode(next) === 'stateless' && mode(previous) === 'stateless') return { ok: true };
-  const name = next.name;
-  const refuse = (code: string, message: string, timedOut = false): HandBack => ({ ok: false, error: { code, message, timedOut } });
-  if (!next.def.exportState || !previous.def.importState) {
-    return refuse(
-      'ROLLBACK_FAILED',
-      `${name}: rolling back from ${next.version} to ${previous.version} would lose the state ${next.version} holds (stateMode "${mode(next)}"), ` +
-        `and ${!next.def.exportState ? `${next.version} has no exportState` : `${previous.version} has no importState`}; ${next.version} keeps serving. ` +
-        'Upgrade to a fixed version instead',
-    );
-  }
-  const quiesce = mode(next) === 'quiesce' || mode(previous) === 'quiesce';
-  const release = quiesce ? e.options.router?.slot(e.prefixOf(name))?.hold() : undefined;
-  try {
-    if (quiesce && next.table)
-      await withTimeout(
-        e.clock,
-        e.timeouts.stop,
-        () => next.table?.idle(),
-        () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
-      );
-    const state = await withTimeout(
-      e.clock,
-      e.timeouts.stop,
-      () => next.def.exportState?.(next.ctx),
-      () => timeoutError(name, 'switch', e.timeouts.stop, 'timeouts.stop'),
-    );
-    await withTimeout(
-      e.clock,
-      e.timeouts.start,
-      () => previous.def.importState?.(state, next.version, previous.ctx),
-      () => timeoutError(name, 'switch', e.timeouts.start, 'timeouts.start'),
-    );
-    return { ok: true, ...(release ? { release } : {}) };
-  } catch (err) {
-    // Held requests go back to the newer version, which still serves.
-    release?.();
-    const code = err instanceof ModhostError ? err.code : 'ROLLBACK_FAILED';
-    return refuse(
-      code,
-      `${name}: handing the state of ${next.version} back to ${previous.version} failed (${summarizeCause(err)}); ${next.version} keeps serving`,
-      code === 'ACTIVATION_TIMEOUT',
-    );
   }
 }

@@ -1,73 +1,17 @@
 import { systemClock } from './clock.js';
 import { assertValidDefinition, fingerprintDefinition, toManifest } from './define-module.js';
 import { ModhostError, summarizeCause } from './errors.js';
-import { createEmitter, type Emitter } from './events.js';
+import { createEmitter } from './events.js';
 import { assertTransition, isLifecycleState, type LifecycleState } from './lifecycle.js';
-import type { AnyModuleDefinition } from './module.js';
 import { defKey, KEYS, KIND, type RegistryInternals } from './registry-internals.js';
-import type {
-  ConfigureOptions,
-  ConfigVersion,
-  ImportResult,
-  ListFilter,
-  ModuleErrorRecord,
-  ModuleRecord,
-  ModuleVersionRecord,
-  ReadConfigOptions,
-  RegistryEvents,
-  RegistryOptions,
-  RegistrySnapshot,
-  ResolvedConfig,
-  TenantEnablement,
-  TransitionOptions,
-  UnregisterOptions,
-} from './registry-types.js';
+import type { ModuleErrorRecord, ModuleRecord, ModuleVersionRecord, Registry, RegistryEvents, RegistryOptions, TransitionOptions } from './registry-types.js';
 import { compareSemver } from './semver.js';
 import { exportSnapshot, importSnapshot } from './snapshot.js';
 import { memoryStorage } from './storage.js';
 import { createStore, KEEP } from './store.js';
 import { createTenantConfig } from './tenant-config.js';
 
-/**
- * The registry: every module version, its lifecycle status and history, desired versions,
- * tenant enablement and config, all recorded in the injected storage. Every read-modify-write
- * goes through compare-and-set, so registries in several processes can share one storage.
- */
-export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 'off' | 'onAny'> {
-  /** Registers a module version. Same name@version with the same content is a no-op. */
-  register(definition: AnyModuleDefinition): Promise<ModuleVersionRecord>;
-  /** Removes one version (or every version) of a module; refused with `MODULE_IN_USE` if dependents need it. */
-  unregister(name: string, version?: string, options?: UnregisterOptions): Promise<string[]>;
-  get(name: string, version: string): Promise<ModuleVersionRecord | undefined>;
-  /** The definition (with code) registered in this process, if any. */
-  getDefinition(name: string, version: string): AnyModuleDefinition | undefined;
-  /** Module versions, sorted by name then version, filtered. */
-  list(filter?: ListFilter): Promise<ModuleVersionRecord[]>;
-  /** Moves a version to a new lifecycle state (validated by the transition table) and records it. */
-  transition(name: string, version: string, to: LifecycleState, options?: TransitionOptions): Promise<ModuleVersionRecord>;
-  getModule(name: string): Promise<ModuleRecord | undefined>;
-  setDesiredVersion(name: string, version: string | null): Promise<ModuleRecord>;
-  /** Marks a version rejected (not to be retried automatically); a desired version falls back. */
-  rejectVersion(name: string, version: string, reason: string): Promise<ModuleRecord>;
-  /** Lets a rejected version be tried again. */
-  clearRejection(name: string, version: string): Promise<ModuleRecord>;
-
-  enable(name: string, options: { tenant: string; range?: string }): Promise<TenantEnablement>;
-  disable(name: string, options: { tenant: string }): Promise<void>;
-  listEnabled(tenant: string): Promise<TenantEnablement[]>;
-  listTenants(): Promise<string[]>;
-  /** Sets a config layer (host-wide, or a tenant's) after validating the merged result. */
-  configure(name: string, values: Record<string, unknown>, options?: ConfigureOptions): Promise<ConfigVersion>;
-  getConfig(name: string, options?: ReadConfigOptions): Promise<ResolvedConfig>;
-  configHistory(name: string, options?: ReadConfigOptions): Promise<ConfigVersion[]>;
-  /** Restores an earlier version of a config layer, as a new version. */
-  rollbackConfig(name: string, options: { tenant?: string; to: number }): Promise<ConfigVersion>;
-
-  /** The whole state as one document. Sensitive values are masked unless `includeSensitive`. */
-  exportSnapshot(options?: { includeSensitive?: boolean }): Promise<RegistrySnapshot>;
-  /** Loads a snapshot into this registry's (empty) namespace. */
-  importSnapshot(snapshot: unknown): Promise<ImportResult>;
-}
+export type { Registry } from './registry-types.js';
 
 /**
  * Creates a registry over the injected storage.

@@ -1,9 +1,8 @@
 import { type ConfigValues, checkConfigData, maskConfig, mergeConfig, scrub, sensitiveStrings, validateConfig } from './config.js';
 import { type Issue, ModhostError } from './errors.js';
 import type { AnyModuleDefinition } from './module.js';
-import type { Registry } from './registry.js';
 import { assertTenant, defKey, KEYS, KIND, type RegistryInternals } from './registry-internals.js';
-import type { ConfigScope, ConfigureOptions, ConfigVersion, ReadConfigOptions, TenantEnablement } from './registry-types.js';
+import type { ConfigScope, ConfigureOptions, ConfigVersion, ReadConfigOptions, Registry, TenantEnablement } from './registry-types.js';
 import { compareSemver } from './semver.js';
 import { KEEP } from './store.js';
 

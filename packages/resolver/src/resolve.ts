@@ -1,84 +1,15 @@
 import { ModhostError } from '@modhost/core';
 import semver from 'semver';
-import { type Catalog, type CatalogEntry, createCatalog, edgeAllows, edgeMaskBig, parseRange, type RangeIssue, rangeMask, versionCount } from './catalog.js';
-import { createDescriber, type Explanation, type ExplanationNode, explainFailure, type RangeNames } from './explain.js';
+import { type Catalog, createCatalog, edgeAllows, edgeMaskBig, parseRange, rangeMask, versionCount } from './catalog.js';
+import type { ExplanationNode, RangeNames } from './explain.js';
+import { probeFailure, rangeFailure, simpleFailure, solverFailure } from './failures.js';
 import { collectEdges, fastPath, type PlanEdges } from './fast-path.js';
 import { findCycles, graphFromEdges, type IndexGraph, kahn } from './graph.js';
-import { createPlan, type Plan } from './plan.js';
-import { type Incompat, type RootDependency, type SolverStats, solve } from './pubgrub.js';
-import { allVersions } from './terms.js';
+import { createPlan } from './plan.js';
+import { type RootDependency, type SolverStats, solve } from './pubgrub.js';
+import type { CycleReport, ResolveFailure, ResolveInput, ResolveNote, ResolveResult, ResolveSuccess, RootRequest } from './resolve-types.js';
 
-/** A module the host wants running, with an optional range and who asked for it. */
-export interface RootRequest {
-  readonly name: string;
-  /** A semver range; default `*` (any release). */
-  readonly range?: string;
-  /** Who asked, shown in explanations: "enabled for tenant acme". */
-  readonly source?: string;
-}
-
-/** Input of {@link resolve}. */
-export interface ResolveInput {
-  /** The host application's version; versions whose `engines.host` excludes it cannot be chosen. Omit to ignore `engines.host`. */
-  readonly host?: string;
-  /** The modules that must run: a list, or `{ name: range }`. */
-  readonly roots: readonly RootRequest[] | Readonly<Record<string, string>>;
-  /** Every known module version: prepared with `createCatalog` (faster when resolving often) or plain entries. */
-  readonly catalog: Catalog | Iterable<CatalogEntry>;
-  /** Versions running now (`{ name: version }`): kept when they still satisfy everything. */
-  readonly preferred?: Readonly<Record<string, string>>;
-}
-
-/** Something the caller should know about a successful resolution. */
-export interface ResolveNote {
-  readonly kind: 'optional-left-out';
-  readonly module: string;
-  readonly version: string;
-  readonly dependency: string;
-  readonly range: string;
-  readonly message: string;
-}
-
-/** Modules that depend on each other, and the shortest cycle among them with each step's range and field. */
-export interface CycleReport {
-  /** Every module in the tangle (a strongly connected component). */
-  readonly modules: readonly string[];
-  /**
-   * True when `path` is proven the shortest cycle. A component so large that searching it from every member
-   * would take too long (millions of edges) reports the shortest cycle found within the budget, and false here.
-   */
-  readonly shortest: boolean;
-  /** The shortest cycle: each module, and the dependency that leads to the next (the last leads to the first). */
-  readonly path: readonly { readonly module: string; readonly version: string; readonly dependsOn: string; readonly range: string; readonly field: string }[];
-}
-
-/** A successful resolution. */
-export interface ResolveSuccess {
-  readonly ok: true;
-  /** The chosen version of every module that will run. */
-  readonly selection: Readonly<Record<string, string>>;
-  readonly plan: Plan;
-  readonly notes: readonly ResolveNote[];
-  /** `fast-path` when newest versions worked as they were; `solver` when conflicts had to be solved. */
-  readonly strategy: 'fast-path' | 'solver';
-  readonly stats?: SolverStats;
-}
-
-/** A failed resolution: the typed error, the explanation, and what would help. */
-export interface ResolveFailure {
-  readonly ok: false;
-  readonly error: ModhostError;
-  readonly explanation: Explanation;
-  /** Changes that would have worked, where a different version or range helps. */
-  readonly hints: readonly string[];
-  /** For `DEPENDENCY_CYCLE`: each cycle with its exact path. */
-  readonly cycles?: readonly CycleReport[];
-  /** For `DEPENDENCY_CYCLE`: what can still run (everything not in or behind a cycle), and what is blocked. */
-  readonly partial?: { readonly selection: Readonly<Record<string, string>>; readonly plan: Plan; readonly blocked: readonly string[] };
-}
-
-/** The result of {@link resolve}. It never throws for a bad graph. */
-export type ResolveResult = ResolveSuccess | ResolveFailure;
+export type { CycleReport, ResolveFailure, ResolveInput, ResolveNote, ResolveResult, ResolveSuccess, RootRequest } from './resolve-types.js';
 
 const isCatalog = (x: unknown): x is Catalog => typeof x === 'object' && x !== null && (x as Catalog).versionStart instanceof Int32Array;
 
@@ -189,7 +120,7 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
       if ('rangeIssues' in solved) return rangeFailure(solved.rangeIssues);
       if (!withHints) return probeFailure;
       for (const r of roots) nameRange(r.pkg, r.mask, r.range);
-      return solverFailure(c, input, rootList, solved.failure, rangeNames);
+      return solverFailure(c, input, rootList, solved.failure, rangeNames, (relaxed) => resolveWith(relaxed, false));
     }
     selection = solved.selection;
     includeOptional(c, roots, hostAllows, input.host ?? '', selection, promoted);
@@ -367,118 +298,4 @@ function leftOutNote(c: Catalog, e: number, t: number, sel: number, name: string
     range,
     message: `${name} ${version} runs without its optional dependency ${dep} ${range}: ${why}`,
   };
-}
-
-function simpleFailure(code: 'RANGE_INVALID' | 'MODULE_NOT_FOUND', message: string, details: Record<string, unknown>): ResolveFailure {
-  return {
-    ok: false,
-    error: new ModhostError(code, message, { details }),
-    explanation: { text: message, lines: [message], tree: { root: 0, nodes: { 0: { id: 0, text: message, kind: 'external' } } } },
-    hints: [],
-  };
-}
-
-function rangeFailure(issues: readonly RangeIssue[]): ResolveFailure {
-  const [first] = issues as [RangeIssue];
-  const where = first.dependency ? `${first.field}.${first.dependency}` : first.field;
-  return simpleFailure(
-    'RANGE_INVALID',
-    `${first.module} ${first.version} has an invalid range ${JSON.stringify(first.range)} in ${where}: ${first.message}. Fix the manifest; a range like "^1.2.0" or ">=1.0.0 <2.0.0" is expected`,
-    { module: first.module, version: first.version, field: first.field, dependency: first.dependency, range: first.range, issues },
-  );
-}
-
-/** What a hint probe gets back on failure: it only needs to know that the change did not help. */
-const probeFailure: ResolveFailure = {
-  ok: false,
-  error: new ModhostError('DEPENDENCY_UNSATISFIED', 'probe: no solution'),
-  explanation: { text: '', lines: [], tree: { root: 0, nodes: {} } },
-  hints: [],
-};
-
-function solverFailure(c: Catalog, input: ResolveInput, roots: readonly RootRequest[], failure: Incompat, rangeNames: RangeNames): ResolveFailure {
-  const ROOT = c.names.length;
-  const nOf = (p: number) => (p === ROOT ? 1 : versionCount(c, p));
-  // Name masks that came straight from ranges, so derived terms print as written.
-  const walk = [failure];
-  const seen = new Set<Incompat>();
-  const facts: Incompat[] = [];
-  while (walk.length > 0) {
-    const inc = walk.pop() as Incompat;
-    if (seen.has(inc)) continue;
-    seen.add(inc);
-    if (inc.cause.kind === 'conflict') walk.push(inc.cause.left, inc.cause.right);
-    else facts.push(inc);
-    if (inc.cause.kind === 'dependency') {
-      const target = inc.terms.find((t) => t.pkg === (inc.cause as { to: number }).to);
-      if (target) {
-        const mask = allVersions(nOf(target.pkg)) & ~target.set;
-        const names = rangeNames.get(target.pkg) ?? new Map<bigint, string>();
-        if (!names.has(mask)) names.set(mask, inc.cause.range);
-        rangeNames.set(target.pkg, names);
-      }
-    }
-  }
-  const d = createDescriber(c, ROOT, rangeNames);
-  const version = (p: number, set: bigint) => d.term({ pkg: p, set }).slice((c.names[p] as string).length + 1);
-  const explanation = explainFailure(failure, d, (inc): ExplanationNode['fact'] => {
-    const cause = inc.cause;
-    const first = inc.terms[0];
-    if (cause.kind === 'dependency' || cause.kind === 'unavailable') {
-      const module = cause.from === ROOT ? '(host)' : (c.names[cause.from] as string);
-      const versions = cause.from === ROOT || !first ? '' : version(cause.from, first.set);
-      if (cause.kind === 'unavailable')
-        return { type: 'unavailable', module: c.names[cause.to] as string, range: cause.range, registered: c.registered[cause.to] === 1, field: cause.field };
-      return { type: 'dependency', module, versions, dependency: c.names[cause.to] as string, range: cause.range, field: cause.field };
-    }
-    if (cause.kind === 'host' && first)
-      return { type: 'host', module: c.names[first.pkg] as string, versions: version(first.pkg, first.set), range: cause.range, host: cause.host };
-    if (cause.kind === 'root') return { type: 'root' };
-    return undefined;
-  });
-  const onlyHost =
-    facts.some((f) => f.cause.kind === 'host') &&
-    facts.every((f) => f.cause.kind !== 'unavailable' && !(f.cause.kind === 'dependency' && f.cause.from !== ROOT));
-  const code = onlyHost ? 'HOST_INCOMPATIBLE' : 'DEPENDENCY_UNSATISFIED';
-  const hints = computeHints(c, input, roots, facts, ROOT);
-  const error = new ModhostError(
-    code,
-    `no set of module versions satisfies every requirement:\n${explanation.text}${hints.length ? `\n${hints.map((h) => `Hint: ${h}`).join('\n')}` : ''}`,
-    {
-      details: { explanation: explanation.lines, hints },
-    },
-  );
-  return { ok: false, error, explanation, hints };
-}
-
-/** Where relaxing one root, or registering a missing module, would have worked. Bounded work. */
-function computeHints(c: Catalog, input: ResolveInput, roots: readonly RootRequest[], facts: readonly Incompat[], ROOT: number): string[] {
-  const hints: string[] = [];
-  for (const f of facts) {
-    if (f.cause.kind === 'unavailable' && c.registered[f.cause.to] === 0) {
-      const who = f.cause.from === ROOT ? 'the host roots' : `${c.names[f.cause.from]}'s ${f.cause.field}`;
-      hints.push(`register a module named ${c.names[f.cause.to]}, or remove it from ${who}`);
-    }
-  }
-  for (const f of facts) {
-    if (f.cause.kind !== 'host') continue;
-    const m = f.terms[0]?.pkg as number;
-    hints.push(
-      `${c.names[m]} needs host ${f.cause.range} but this host is ${f.cause.host}: register a version of ${c.names[m]} built for this host, or upgrade the host`,
-    );
-  }
-  const involved = new Set(facts.flatMap((f) => (f.cause.kind === 'dependency' && f.cause.from === ROOT ? [c.names[f.cause.to] as string] : [])));
-  let budget = 3;
-  for (const r of roots) {
-    if (!involved.has(r.name) || budget-- <= 0) continue;
-    const relaxed = roots.map((x) => (x.name === r.name ? { name: x.name } : x));
-    const attempt = resolveWith({ ...input, catalog: c, roots: relaxed }, false);
-    if (attempt.ok) {
-      const v = attempt.selection[r.name] as string;
-      hints.push(
-        `${r.name} ${v} would work with everything else: the host asks for ${r.name} ${r.range ?? '*'}${r.source ? ` (${r.source})` : ''}; allow ${v}, e.g. "^${v}"`,
-      );
-    }
-  }
-  return [...new Set(hints)];
 }
