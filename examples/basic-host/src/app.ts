@@ -6,7 +6,7 @@ import { type Clock, type Logger, memoryStorage, type StorageAdapter } from '@mo
 import { createHost, createRequestListener, type Host, type HostOptions } from 'modhost';
 
 /** The example's own module folders (tracked in git) and the versions the tour copies in. */
-export const EXAMPLE_MODULES = fileURLToPath(new URL('../modules', import.meta.url));
+const EXAMPLE_MODULES = fileURLToPath(new URL('../modules', import.meta.url));
 export const EXAMPLE_VERSIONS = fileURLToPath(new URL('../versions', import.meta.url));
 
 /** Copies the example modules into `dir` (emptied first), so running the app never edits tracked files. */

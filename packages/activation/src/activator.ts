@@ -9,17 +9,8 @@ import type { Activator, ActivatorOptions, PhaseTimeouts } from './types.js';
 import { upgradeModule } from './upgrade.js';
 import { createVersionRunner } from './version-runner.js';
 
-export type {
-  ActivationReport,
-  Activator,
-  ActivatorEvents,
-  ActivatorOptions,
-  BoundHandler,
-  ModuleOutcome,
-  PhaseTimeouts,
-  UpgradeOptions,
-  UpgradeReport,
-} from './types.js';
+// Tests import these from here; the package's index exports them from types.ts.
+export type { Activator, ActivatorOptions, BoundHandler } from './types.js';
 
 const DEFAULT_TIMEOUTS: PhaseTimeouts = { load: 30_000, migrate: 120_000, start: 30_000, verify: 60_000, stop: 30_000 };
 

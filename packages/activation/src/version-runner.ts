@@ -23,9 +23,9 @@ import { timeoutError, withTimeout } from './timeouts.js';
 import type { ActivatorEvents, ActivatorOptions, BoundHandler, PhaseTimeouts, UpgradeReport } from './types.js';
 
 /** The phases of a start. @internal */
-export type Phase = 'load' | 'migrate' | 'start' | 'verify';
+type Phase = 'load' | 'migrate' | 'start' | 'verify';
 /** Milliseconds spent in each phase of a start. @internal */
-export type Timings = { load?: number; migrate?: number; start?: number; verify?: number };
+type Timings = { load?: number; migrate?: number; start?: number; verify?: number };
 
 /** Why a version did not reach `ready`. @internal */
 export interface StartFailure {
@@ -36,7 +36,7 @@ export interface StartFailure {
 }
 
 /** What {@link VersionRunner.startVersion} returns: the version at `ready`, or why it is not. @internal */
-export type StartResult = { readonly ok: true; readonly instance: Running; readonly timings: Timings } | { readonly ok: false; readonly failure: StartFailure };
+type StartResult = { readonly ok: true; readonly instance: Running; readonly timings: Timings } | { readonly ok: false; readonly failure: StartFailure };
 
 /** A running module instance. @internal */
 export interface Running {

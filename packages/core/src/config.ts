@@ -30,7 +30,7 @@ function mergeTwo(base: ConfigValues, over: ConfigValues): ConfigValues {
 }
 
 /** Reads a dotted path; `undefined` when any step is missing. */
-export function getPath(value: unknown, path: string): unknown {
+function getPath(value: unknown, path: string): unknown {
   let node = value;
   for (const seg of path.split('.')) {
     if (!isPlainObject(node) || !Object.hasOwn(node, seg)) return undefined;

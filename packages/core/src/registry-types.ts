@@ -226,7 +226,6 @@ export interface ImportResult {
 }
 
 /** Reported by validation helpers. */
-export type { Issue };
 
 /**
  * The registry: every module version, its lifecycle status and history, desired versions,

@@ -11,7 +11,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** Data nested deeper than this is rejected, so later recursive copies cannot overflow the stack. */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 const tooDeep = `nested deeper than ${MAX_DEPTH} levels; flatten the data`;
 

@@ -2,10 +2,10 @@ import { ModhostError } from './errors.js';
 import type { StorageAdapter } from './storage.js';
 
 /** The envelope format version core writes. Readers refuse newer ones instead of guessing. */
-export const ENVELOPE_VERSION = 1;
+const ENVELOPE_VERSION = 1;
 
 /** How every stored value looks: `{ "modhost": 1, "kind": "...", "data": ... }`. */
-export interface Envelope<T> {
+interface Envelope<T> {
   readonly modhost: number;
   readonly kind: string;
   readonly data: T;

@@ -3,7 +3,7 @@ import { type CatalogEntry, resolve } from '@modhost/resolver';
 import type { HostPlan } from './host-types.js';
 
 /** A root that cannot resolve on its own, and why. */
-export interface SetAside {
+interface SetAside {
   readonly name: string;
   readonly code: string;
   readonly message: string;

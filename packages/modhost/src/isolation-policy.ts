@@ -33,7 +33,7 @@ export interface TierRequest {
 }
 
 /** The stronger of two tiers. */
-export const stronger = (a: IsolationTier, b: IsolationTier): IsolationTier => (STRENGTH[a] >= STRENGTH[b] ? a : b);
+const stronger = (a: IsolationTier, b: IsolationTier): IsolationTier => (STRENGTH[a] >= STRENGTH[b] ? a : b);
 
 /** The floor `policy` sets for one module. */
 export function minimumTier(policy: MinimumIsolation | undefined, fallback: IsolationTier, request: TierRequest): IsolationTier {

@@ -273,7 +273,7 @@ function testRow(c: Catalog, range: semver.Range): Int8Array {
 }
 
 /** True when global version `gv` satisfies `range`, cached per distinct version string. */
-export function versionSatisfies(c: Catalog, gv: number, range: semver.Range, cachedRow?: Int8Array): boolean {
+function versionSatisfies(c: Catalog, gv: number, range: semver.Range, cachedRow?: Int8Array): boolean {
   const row = cachedRow ?? testRow(c, range);
   const k = c.versionKey[gv] as number;
   if (row[k] === 0) {

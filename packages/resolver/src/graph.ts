@@ -153,7 +153,7 @@ export interface IndexCycle {
 }
 
 /** Edge visits the shortest-cycle search may spend per component before it settles for the best found. */
-export const CYCLE_SEARCH_BUDGET = 4_000_000;
+const CYCLE_SEARCH_BUDGET = 4_000_000;
 
 /**
  * Finds every strongly connected component with a cycle among the nodes `order` left out,

@@ -14,7 +14,7 @@ export const domain = (n: number): bigint => (1n << BigInt(n + 1)) - 1n;
 /** Every version (selected at all). */
 export const allVersions = (n: number): bigint => (1n << BigInt(n)) - 1n;
 /** The "not selected" bit. */
-export const unselected = (n: number): bigint => 1n << BigInt(n);
+const unselected = (n: number): bigint => 1n << BigInt(n);
 /** The complement within the domain. */
 export const negate = (set: bigint, n: number): bigint => domain(n) & ~set;
 /** True for a positive term (it requires the package to be selected). */
@@ -52,4 +52,4 @@ export function highestBit(mask: bigint, limit: number): number {
 }
 
 /** True when bit `i` is set. */
-export const hasBit = (mask: bigint, i: number): boolean => ((mask >> BigInt(i)) & 1n) === 1n;
+const hasBit = (mask: bigint, i: number): boolean => ((mask >> BigInt(i)) & 1n) === 1n;

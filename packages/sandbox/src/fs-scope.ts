@@ -75,7 +75,7 @@ export async function followLinks(path: string): Promise<{ leads: string | undef
 }
 
 /** Where `path` leads on disk, through links, even dangling ones (see {@link followLinks}). */
-export async function whereLeads(path: string): Promise<string | undefined> {
+async function whereLeads(path: string): Promise<string | undefined> {
   return (await followLinks(path)).leads;
 }
 
@@ -135,7 +135,7 @@ export async function scopeLeavingModule(root: string, scopes: readonly string[]
 }
 
 /** The real path a module may use for `target`, or `undefined` when it is outside every scope (see {@link matchScope}). */
-export async function resolveInScopes(root: string, scopes: readonly string[], target: string, forWrite = false): Promise<string | undefined> {
+async function resolveInScopes(root: string, scopes: readonly string[], target: string, forWrite = false): Promise<string | undefined> {
   return (await matchScope(root, scopes, target, forWrite))?.path;
 }
 

@@ -116,14 +116,14 @@ export interface ProcessGuestOptions {
 }
 
 /** The old-generation heap of a process guest when its flags set none, as for a worker. */
-export const DEFAULT_PROCESS_HEAP_MB = 64;
+const DEFAULT_PROCESS_HEAP_MB = 64;
 /** The largest frame a process guest may send (its length prefix is read before its bytes are buffered). */
-export const MAX_GUEST_FRAME_BYTES = 64 * 1024 * 1024;
+const MAX_GUEST_FRAME_BYTES = 64 * 1024 * 1024;
 /** The guest's end of its channel: a socket pair on this file descriptor (see runtime/guest.mjs). */
 const CHANNEL_FD = 3;
 
 /** One message on a process guest's channel: a 4-byte big-endian length, then the V8-serialized value. */
-export function encodeFrame(message: unknown): Buffer {
+function encodeFrame(message: unknown): Buffer {
   const body = serialize(message);
   const frame = Buffer.allocUnsafe(4 + body.length);
   frame.writeUInt32BE(body.length, 0);
@@ -135,7 +135,7 @@ export function encodeFrame(message: unknown): Buffer {
  * Reads frames from a byte stream. Anything that does not decode goes to `onBad` and ends the reader: Node's own
  * IPC throws a bad frame into the event loop (the host process dies), so the process tier does its own framing.
  */
-export function frameReader(onMessage: (m: unknown) => void, onBad: (detail: string) => void): (chunk: Buffer) => void {
+function frameReader(onMessage: (m: unknown) => void, onBad: (detail: string) => void): (chunk: Buffer) => void {
   let chunks: Buffer[] = [];
   let length = 0;
   let broken = false;

@@ -99,7 +99,7 @@ function isWithinLexically(outer: string, inner: string): boolean {
 }
 
 /** Splits a relative path into segments, resolving `.` and `..`; `undefined` when it climbs above its root. */
-export function lexicalSegments(path: string): string[] | undefined {
+function lexicalSegments(path: string): string[] | undefined {
   const out: string[] = [];
   for (const s of path.split(/[\\/]+/)) {
     if (s === '' || s === '.') continue;
@@ -112,6 +112,6 @@ export function lexicalSegments(path: string): string[] | undefined {
 }
 
 /** `/x`, `\\x` and `C:\\x` are absolute; scopes without that are relative to the module's root. */
-export function isAbsolutePath(path: string): boolean {
+function isAbsolutePath(path: string): boolean {
   return /^([\\/]|[a-zA-Z]:[\\/])/.test(path);
 }
