@@ -7,6 +7,7 @@ const alias = {
   '@modhost/core/internal': fileURLToPath(new URL('./packages/core/src/internal.ts', import.meta.url)),
   '@modhost/resolver/internal': fileURLToPath(new URL('./packages/resolver/src/internal.ts', import.meta.url)),
   '@modhost/sandbox/internal': fileURLToPath(new URL('./packages/sandbox/src/internal.ts', import.meta.url)),
+  '@modhost/testkit/activation': fileURLToPath(new URL('./packages/testkit/src/activation.ts', import.meta.url)),
   '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
   '@modhost/testkit': fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url)),
   '@modhost/resolver': fileURLToPath(new URL('./packages/resolver/src/index.ts', import.meta.url)),

@@ -21,7 +21,7 @@ for (const { dir, pkg } of packages) {
   }
   for (const [tool, args] of [
     ['publint', ['--strict', dir]],
-    ['attw', ['--pack', dir, '--format', 'table-flipped']],
+    ['attw', ['--pack', dir, '--format', 'table-flipped', '--profile', 'node16']],
   ]) {
     const r = spawnSync(bin(tool), args, { encoding: 'utf8' });
     const out = `${r.stdout}${r.stderr}`

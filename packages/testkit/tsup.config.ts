@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.shared.js';
 
-export default defineConfig(packageBuild);
+// `./activation` carries the activation harness: it needs the optional peers @modhost/activation and
+// @modhost/resolver, so it stays out of the main entry.
+export default defineConfig({ ...packageBuild, entry: ['src/index.ts', 'src/activation.ts'] });

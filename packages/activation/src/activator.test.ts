@@ -1,20 +1,12 @@
-import { type AnyModuleDefinition, type Clock, createRegistry, defineModule, type ModuleDefinition } from '@modhost/core';
-import { resolve } from '@modhost/resolver';
-import { createFakeClock, type FakeClock } from '@modhost/testkit';
+import { defineModule, type ModuleDefinition } from '@modhost/core';
+import { createFakeClock, drive, type FakeClock, fixtureModule } from '@modhost/testkit';
+import { createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type ActivatorOptions, type BoundHandler, createActivator } from './activator.js';
+import type { BoundHandler } from './activator.js';
 import { createRouter } from './router.js';
 
-const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
-const mod = (name: string, deps: string[] = [], extra: Partial<ModuleDefinition> = {}): AnyModuleDefinition =>
-  defineModule({
-    name,
-    version: '1.0.0',
-    dependencies: Object.fromEntries(deps.map((d) => [d, '^1.0.0'])),
-    activate: () => ({ name }),
-    ...extra,
-  } as ModuleDefinition);
+const mod = (name: string, deps: string[] = [], extra: Partial<ModuleDefinition> = {}) => fixtureModule(name, '1.0.0', { dependencies: deps, ...extra });
 
 /** A clock that counts the timers it was asked for. */
 function countingClock(inner: FakeClock): FakeClock & { created: number } {
@@ -24,25 +16,6 @@ function countingClock(inner: FakeClock): FakeClock & { created: number } {
     return inner.setTimeout(cb, ms);
   };
   return c;
-}
-
-async function setup(defs: AnyModuleDefinition[], options: Partial<ActivatorOptions> = {}, clock: Clock = createFakeClock()) {
-  const registry = createRegistry({ clock });
-  for (const d of defs) await registry.register(d);
-  const result = resolve({ roots: Object.fromEntries(defs.map((d) => [d.name, '*'])), catalog: defs });
-  if (!result.ok) throw new Error(result.error.message);
-  const activator = createActivator({ registry, clock, logger: quiet, ...options });
-  return { registry, activator, plan: result.plan, clock };
-}
-
-/** Lets the event loop run activation steps until `p` settles, advancing the fake clock in small steps. */
-async function drive<T>(clock: FakeClock, p: Promise<T>, stepMs = 100, maxSteps = 10_000): Promise<T> {
-  let settled = false;
-  const done = p.finally(() => {
-    settled = true;
-  });
-  for (let i = 0; i < maxSteps && !settled; i++) await clock.advanceAsync(stepMs);
-  return done;
 }
 
 describe('activation', () => {
@@ -59,8 +32,8 @@ describe('activation', () => {
         },
       }),
     ];
-    const { registry, activator, plan } = await setup(defs);
-    const report = await activator.activate(plan);
+    const { registry, activator, activate } = await createActivationHarness(defs);
+    const report = await activate();
     expect(report.ok).toBe(true);
     expect(report.modules.map((m) => `${m.name}:${m.state}`)).toEqual(['base:active', 'left:active', 'right:active', 'app:active']);
     expect(seen).toEqual([['left', 'right'], 'left']);
@@ -80,8 +53,8 @@ describe('activation', () => {
         },
       });
     const defs = [slow('a'), slow('b', ['a']), slow('c', ['b']), slow('x'), slow('y'), slow('z')];
-    const { activator, plan } = await setup(defs, { slots: 2, timeouts: { start: 5000 } }, clock);
-    const report = await drive(clock, activator.activate(plan));
+    const { activate } = await createActivationHarness(defs, { slots: 2, timeouts: { start: 5000 }, clock });
+    const report = await drive(clock, activate());
     expect(report.ok).toBe(true);
     expect(report.peakConcurrency).toBe(2);
     // `a` heads the chain a → b → c, so it goes first even though x, y, z are also ready.
@@ -92,15 +65,12 @@ describe('activation', () => {
   it('creates no timer at all when nothing needs one: scheduling is event-driven', async () => {
     const clock = countingClock(createFakeClock());
     const defs = Array.from({ length: 20 }, (_, i) => mod(`m${i}`, i > 0 ? [`m${Math.floor((i - 1) / 2)}`] : []));
-    const { activator, plan } = await setup(
-      defs,
-      {
-        timeouts: { load: Number.POSITIVE_INFINITY, start: Number.POSITIVE_INFINITY, verify: Number.POSITIVE_INFINITY },
-        progressDeadlineMs: Number.POSITIVE_INFINITY,
-      },
+    const { activate } = await createActivationHarness(defs, {
+      timeouts: { load: Number.POSITIVE_INFINITY, start: Number.POSITIVE_INFINITY, verify: Number.POSITIVE_INFINITY },
+      progressDeadlineMs: Number.POSITIVE_INFINITY,
       clock,
-    );
-    const report = await activator.activate(plan);
+    });
+    const report = await activate();
     expect(report.ok).toBe(true);
     expect(clock.created).toBe(0);
   });
@@ -116,8 +86,8 @@ describe('activation', () => {
       mod('reports', ['orders']),
       mod('notes'),
     ];
-    const { registry, activator, plan, clock } = await setup(defs);
-    const report = await activator.activate(plan);
+    const { registry, activate, clock } = await createActivationHarness(defs);
+    const report = await activate();
     expect(report.ok).toBe(false);
     const by = Object.fromEntries(report.modules.map((m) => [m.name, m]));
     expect(by.db).toMatchObject({ state: 'failed', phase: 'start', error: { code: 'Error', message: 'connection refused', timedOut: false } });
@@ -135,8 +105,8 @@ describe('activation', () => {
     let stopped = 0;
     let finishLate!: (v: unknown) => void;
     const defs = [mod('slow', [], { activate: () => new Promise((r) => (finishLate = r)), deactivate: () => void stopped++ })];
-    const { registry, activator, plan } = await setup(defs, { timeouts: { start: 2000 } }, clock);
-    const report = await drive(clock, activator.activate(plan));
+    const { registry, activate } = await createActivationHarness(defs, { timeouts: { start: 2000 }, clock });
+    const report = await drive(clock, activate());
     expect(report.modules[0]).toMatchObject({ state: 'failed', phase: 'start', error: { code: 'ACTIVATION_TIMEOUT', timedOut: true } });
     expect(report.modules[0]?.timings.start).toBe(2000);
     expect((await registry.get('slow', '1.0.0'))?.lastError?.timedOut).toBe(true);
@@ -161,8 +131,8 @@ describe('activation', () => {
         },
       }),
     ];
-    const { activator, plan } = await setup(defs, { health: { periodMs: 500, failureThreshold: 3 } }, clock);
-    const report = await drive(clock, activator.activate(plan));
+    const { activator, activate } = await createActivationHarness(defs, { health: { periodMs: 500, failureThreshold: 3 }, clock });
+    const report = await drive(clock, activate());
     expect(report.modules[0]).toMatchObject({ state: 'failed', phase: 'verify', error: { code: 'HEALTH_CHECK_FAILED' } });
     expect(report.modules[0]?.error?.message).toContain('failed 3 health probes in a row: index unreachable');
     expect(probes).toBe(3);
@@ -175,8 +145,8 @@ describe('activation', () => {
     const clock = createFakeClock();
     const answers = [false, true, false, true, true];
     const defs = [mod('flaky', [], { health: () => answers.shift() ?? true })];
-    const { activator, plan } = await setup(defs, { health: { periodMs: 100, successThreshold: 2, failureThreshold: 3 } }, clock);
-    const report = await drive(clock, activator.activate(plan), 50);
+    const { activate } = await createActivationHarness(defs, { health: { periodMs: 100, successThreshold: 2, failureThreshold: 3 }, clock });
+    const report = await drive(clock, activate(), { stepMs: 50 });
     expect(report.ok).toBe(true);
     expect(answers).toEqual([]);
   });
@@ -195,8 +165,8 @@ describe('activation', () => {
       }),
       track('billing', ['auth']),
     ];
-    const { registry, activator, plan } = await setup(defs, { required: ['auth'], slots: 1 });
-    const report = await activator.activate(plan);
+    const { registry, activator, activate } = await createActivationHarness(defs, { required: ['auth'], slots: 1 });
+    const report = await activate();
     expect(report.aborted?.reason).toBe('required module auth failed in start');
     expect(Object.fromEntries(report.modules.map((m) => [m.name, m.state]))).toEqual({
       auth: 'failed',
@@ -215,8 +185,8 @@ describe('deactivation', () => {
     const stopped: string[] = [];
     const defs = ['base', 'mid', 'top'].map((n, i, all) => mod(n, i > 0 ? [all[i - 1] as string] : [], { deactivate: () => void stopped.push(n) }));
     defs.push(mod('solo', [], { deactivate: () => void stopped.push('solo') }));
-    const { registry, activator, plan } = await setup(defs);
-    await activator.activate(plan);
+    const { registry, activator, activate } = await createActivationHarness(defs);
+    await activate();
     await expect(activator.deactivate(['base'])).rejects.toMatchObject({ code: 'MODULE_IN_USE', details: { module: 'base', dependents: ['mid'] } });
     expect(stopped).toEqual([]);
     const out = await activator.deactivate(['base'], { cascade: true });
@@ -231,8 +201,8 @@ describe('deactivation', () => {
   it('records a deactivate that hangs as failed in the drain phase, and goes on with the rest', async () => {
     const clock = createFakeClock();
     const defs = [mod('stuck', [], { deactivate: () => new Promise(() => {}) }), mod('fine')];
-    const { registry, activator, plan } = await setup(defs, { timeouts: { stop: 1000 } }, clock);
-    await activator.activate(plan);
+    const { registry, activator, activate } = await createActivationHarness(defs, { timeouts: { stop: 1000 }, clock });
+    await activate();
     const out = await drive(clock, activator.deactivate());
     expect(out.map((o) => `${o.name}:${o.state}`).sort()).toEqual(['fine:stopped', 'stuck:failed']);
     expect((await registry.get('stuck', '1.0.0'))?.lastError).toMatchObject({ code: 'ACTIVATION_TIMEOUT', phase: 'drain', timedOut: true });
@@ -241,9 +211,9 @@ describe('deactivation', () => {
 
   it('reactivating an active version is a no-op', async () => {
     const defs = [mod('a'), mod('b', ['a'])];
-    const { activator, plan } = await setup(defs);
-    await activator.activate(plan);
-    const again = await activator.activate(plan);
+    const { activate } = await createActivationHarness(defs);
+    await activate();
+    const again = await activate();
     expect(again.ok).toBe(true);
     expect(again.modules.map((m) => m.state)).toEqual(['already-active', 'already-active']);
   });
@@ -262,8 +232,8 @@ describe('activation edge cases', () => {
         },
       }),
     ];
-    const { activator, plan } = await setup(defs, { required: ['auth'], slots: 1, router });
-    const report = await activator.activate(plan);
+    const { activate } = await createActivationHarness(defs, { required: ['auth'], slots: 1, router });
+    const report = await activate();
     expect(report.aborted).toBeDefined();
     expect(router.prefixes).toEqual([]);
     expect(router.dispatch('GET', '/config')).toBeUndefined();
@@ -279,8 +249,8 @@ describe('activation edge cases', () => {
         started = true;
       },
     });
-    const { activator, plan } = await setup([needsKey]);
-    const report = await activator.activate(plan);
+    const { activate } = await createActivationHarness([needsKey]);
+    const report = await activate();
     expect(report.modules[0]).toMatchObject({ state: 'failed', phase: 'load', error: { code: 'CONFIG_INVALID' } });
     expect(report.modules[0]?.error?.message).toContain('apiKey');
     expect(started).toBe(false);

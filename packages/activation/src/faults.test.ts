@@ -1,12 +1,10 @@
 // Fault injection: every phase that runs module code is made to throw, reject, hang and report unhealthy,
 // on a fresh activation and on an upgrade. Each case must end consistent: the failed version kept with its
 // phase and cause, nothing left scheduled, and (for upgrades) the previous version serving throughout.
-import { type AnyModuleDefinition, createRegistry, defineModule, type ModuleDefinition } from '@modhost/core';
-import { resolve } from '@modhost/resolver';
-import { createFakeClock, type FakeClock } from '@modhost/testkit';
+import { type AnyModuleDefinition, defineModule, type ModuleDefinition } from '@modhost/core';
+import { drive } from '@modhost/testkit';
+import { createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
-import { type BoundHandler, createActivator } from './activator.js';
-import { createRouter } from './router.js';
 
 type Fault = 'throw' | 'reject' | 'hang' | 'unhealthy';
 type Hook = 'activate' | 'health' | 'migration';
@@ -53,38 +51,19 @@ function version(v: string, hooks: Partial<ModuleDefinition> = {}): AnyModuleDef
   } as ModuleDefinition);
 }
 
-async function drive<T>(clock: FakeClock, p: Promise<T>, onTick: () => Promise<void> = async () => {}): Promise<T> {
-  let done = false;
-  const finished = p.finally(() => {
-    done = true;
-  });
-  for (let i = 0; i < 2000 && !done; i++) {
-    await onTick();
-    await clock.advanceAsync(100);
-  }
-  return finished;
-}
-
-const options = (clock: FakeClock) => ({
-  clock,
-  logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }),
+const options = {
   timeouts: { migrate: 3000, start: 3000, verify: 20_000 },
   health: { periodMs: 200, timeoutMs: 1000, failureThreshold: 3 },
-});
+};
 
 describe('fault injection', () => {
   for (const [hook, fault, phase, code] of cases) {
     it(`fresh activation: ${hook} ${fault}s → failed in ${phase}, dependents blocked, nothing left scheduled`, async () => {
-      const clock = createFakeClock();
-      const registry = createRegistry({ clock });
       const svc = version('1.0.0', inject(hook, fault));
       const user = defineModule({ name: 'user', version: '1.0.0', dependencies: { svc: '^1.0.0' } });
       const other = defineModule({ name: 'other', version: '1.0.0' });
-      for (const d of [svc, user, other]) await registry.register(d);
-      const plan = resolve({ roots: { user: '*', other: '*' }, catalog: [svc, user, other] });
-      if (!plan.ok) throw new Error(plan.error.message);
-      const activator = createActivator({ registry, ...options(clock) });
-      const report = await drive(clock, activator.activate(plan.plan));
+      const { clock, registry, activator, activate } = await createActivationHarness([svc, user, other], options);
+      const report = await drive(clock, activate({ user: '*', other: '*' }));
       const by = Object.fromEntries(report.modules.map((m) => [m.name, m]));
       expect(by.svc).toMatchObject({ state: 'failed', phase, error: { code } });
       expect(by.user).toMatchObject({ state: 'blocked', blockedBy: 'svc' });
@@ -95,20 +74,15 @@ describe('fault injection', () => {
     });
 
     it(`upgrade: ${hook} ${fault}s → previous version serves throughout, new one failed and rejected`, async () => {
-      const clock = createFakeClock();
-      const registry = createRegistry({ clock });
       const v1 = version('1.0.0');
       const v2 = version('1.1.0', inject(hook, fault));
-      for (const d of [v1, v2]) await registry.register(d);
-      const router = createRouter<BoundHandler>();
-      const activator = createActivator({ registry, router, ...options(clock) });
-      const plan = resolve({ roots: { svc: '1.0.0' }, catalog: [v1] });
-      if (!plan.ok) throw new Error(plan.error.message);
-      await activator.activate(plan.plan);
+      const { clock, registry, activator, call } = await createActivationHarness([v1, v2], { ...options, activate: true });
       const answers: unknown[] = [];
-      const get = () => router.handle('GET', '/svc', (d) => d.handler({ method: 'GET', path: '/', params: {}, query: {}, headers: {} }));
-      const report = await drive(clock, activator.upgrade('svc', '1.1.0'), async () => {
-        answers.push(...(await Promise.all([get(), get(), get()])).map((r) => r?.body));
+      const get = () => call('GET', '/svc');
+      const report = await drive(clock, activator.upgrade('svc', '1.1.0'), {
+        onTick: async () => {
+          answers.push(...(await Promise.all([get(), get(), get()])).map((r) => r?.body));
+        },
       });
       expect(report).toMatchObject({ ok: false, outcome: 'failed', phase, error: { code } });
       expect(answers.length).toBeGreaterThan(0);

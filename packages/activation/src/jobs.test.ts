@@ -1,8 +1,7 @@
-import { createRegistry, defineModule, type JobDefinition, type ModuleContext } from '@modhost/core';
-import { resolve } from '@modhost/resolver';
+import { defineModule, type JobDefinition, type ModuleContext } from '@modhost/core';
 import { createFakeClock } from '@modhost/testkit';
+import { createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
-import { createActivator } from './activator.js';
 import { createJobRunner, type JobEvent } from './jobs.js';
 
 const ctx = {} as ModuleContext;
@@ -110,16 +109,11 @@ describe('job runner', () => {
 
 describe('jobs in the activator', () => {
   it('start with their module, move to the new version at a swap, and stop with it: nothing left scheduled', async () => {
-    const clock = createFakeClock();
-    const registry = createRegistry({ clock });
     const ran: string[] = [];
     const make = (v: string) =>
       defineModule({ name: 'cleanup', version: v, jobs: [{ name: 'sweep', schedule: { everyMs: 1000 }, run: () => void ran.push(v) }] });
-    for (const d of [make('1.0.0'), make('1.1.0')]) await registry.register(d);
-    const activator = createActivator({ registry, clock, logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }) });
-    const plan = resolve({ roots: { cleanup: '1.0.0' }, catalog: [make('1.0.0')] });
-    if (!plan.ok) throw new Error(plan.error.message);
-    await activator.activate(plan.plan);
+    const { clock, activator, activate } = await createActivationHarness([make('1.0.0'), make('1.1.0')]);
+    await activate();
     await clock.advanceAsync(2500);
     expect(ran).toEqual(['1.0.0', '1.0.0']);
     await activator.upgrade('cleanup', '1.1.0');
@@ -132,14 +126,9 @@ describe('jobs in the activator', () => {
   });
 
   it('fails a module with a malformed cron at start, before it runs', async () => {
-    const clock = createFakeClock();
-    const registry = createRegistry({ clock });
     const bad = defineModule({ name: 'bad', version: '1.0.0', jobs: [{ name: 'x', schedule: 'every day', run: () => {} }] });
-    await registry.register(bad);
-    const activator = createActivator({ registry, clock, logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }) });
-    const plan = resolve({ roots: { bad: '*' }, catalog: [bad] });
-    if (!plan.ok) throw new Error(plan.error.message);
-    const report = await activator.activate(plan.plan);
+    const { activate } = await createActivationHarness([bad]);
+    const report = await activate();
     expect(report.modules[0]).toMatchObject({ state: 'failed', phase: 'start', error: { code: 'MANIFEST_INVALID' } });
     expect(report.modules[0]?.error?.message).toContain('must have 5 fields');
   });

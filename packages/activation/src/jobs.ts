@@ -16,7 +16,7 @@ export interface JobRunner {
   running(job: string): boolean;
 }
 
-/** Options for {@link createJobRunner}. */
+/** Options for the job runner each active version gets (`createJobRunner`, internal). */
 export interface JobRunnerOptions {
   readonly module: string;
   readonly clock: Clock;

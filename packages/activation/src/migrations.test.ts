@@ -1,11 +1,8 @@
-import { type AnyModuleDefinition, createRegistry, defineModule, type MigrationDefinition, type ModuleContext, memoryStorage } from '@modhost/core';
-import { resolve } from '@modhost/resolver';
+import { type AnyModuleDefinition, defineModule, type MigrationDefinition, type ModuleContext, memoryStorage } from '@modhost/core';
 import { createFakeClock } from '@modhost/testkit';
+import { createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
-import { createActivator } from './activator.js';
 import { checksumOf, migrate, readHistory } from './migrations.js';
-
-const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
 
 /** A fake database: tables as a set, so migrations have something real to do and undo. */
 function fakeDb() {
@@ -23,12 +20,10 @@ function fakeDb() {
   return { tables, mig };
 }
 
+/** An activator over `storage` as host-a, and the migration store it keeps its history in. */
 async function setup(defs: AnyModuleDefinition[], storage = memoryStorage()) {
-  const clock = createFakeClock();
-  const registry = createRegistry({ clock });
-  for (const d of defs) await registry.register(d);
-  const activator = createActivator({ registry, clock, storage, logger: quiet, hostId: 'host-a' });
-  return { clock, registry, activator, storage, store: { storage, namespace: 'modhost', clock, owner: 'host-a' } };
+  const h = await createActivationHarness(defs, { storage, hostId: 'host-a' });
+  return { ...h, storage, store: { storage, namespace: 'modhost', clock: h.clock, owner: 'host-a' } };
 }
 
 describe('migrations', () => {
@@ -36,10 +31,8 @@ describe('migrations', () => {
     const db = fakeDb();
     const migrations = [db.mig('001-tasks', 'tasks'), db.mig('002-tags', 'tags')];
     const v1 = defineModule({ name: 'tasks', version: '1.0.0', migrations, activate: () => ({ tables: [...db.tables] }) });
-    const { registry, activator, store } = await setup([v1]);
-    const plan = resolve({ roots: { tasks: '*' }, catalog: [v1] });
-    if (!plan.ok) throw new Error(plan.error.message);
-    const report = await activator.activate(plan.plan);
+    const { registry, activator, activate, store } = await setup([v1]);
+    const report = await activate();
     expect(report.modules[0]?.state).toBe('active');
     expect(activator.api('tasks')).toEqual({ tables: ['tasks', 'tags'] });
     const history = await readHistory(store, 'tasks');
@@ -55,10 +48,8 @@ describe('migrations', () => {
   it('undo the batch when one migration fails, and the module fails in migrate', async () => {
     const db = fakeDb();
     const v1 = defineModule({ name: 'tasks', version: '1.0.0', migrations: [db.mig('001', 'a'), db.mig('002', 'b'), db.mig('003', 'c', true)] });
-    const { activator, store } = await setup([v1]);
-    const plan = resolve({ roots: { tasks: '*' }, catalog: [v1] });
-    if (!plan.ok) throw new Error(plan.error.message);
-    const report = await activator.activate(plan.plan);
+    const { activate, store } = await setup([v1]);
+    const report = await activate();
     expect(report.modules[0]).toMatchObject({ state: 'failed', phase: 'migrate' });
     expect(report.modules[0]?.error?.message).toContain('migration "003" failed: Error: cannot create c; the batch was undone');
     expect([...db.tables]).toEqual([]);
@@ -99,10 +90,8 @@ describe('migrations', () => {
     const v1 = defineModule({ name: 'tasks', version: '1.0.0', migrations: [db.mig('001', 'tasks')] });
     const bad = defineModule({ name: 'tasks', version: '1.1.0', migrations: [db.mig('001', 'tasks'), db.mig('002', 'labels')], health: () => false });
     const good = defineModule({ name: 'tasks', version: '1.2.0', migrations: [db.mig('001', 'tasks'), db.mig('003', 'owners')] });
-    const { clock, activator, store } = await setup([v1, bad, good]);
-    const plan = resolve({ roots: { tasks: '1.0.0' }, catalog: [v1] });
-    if (!plan.ok) throw new Error(plan.error.message);
-    await activator.activate(plan.plan);
+    const { clock, activator, activate, store } = await setup([v1, bad, good]);
+    await activate();
     const failing = activator.upgrade('tasks', '1.1.0');
     for (let i = 0; i < 50; i++) await clock.advanceAsync(1000);
     expect(await failing).toMatchObject({ outcome: 'failed', phase: 'verify' });

@@ -1,11 +1,9 @@
 import { type AnyModuleDefinition, createRegistry, defineModule, type ModuleContext, type ModuleDefinition, type StateMode } from '@modhost/core';
 import { resolve } from '@modhost/resolver';
-import { createFakeClock } from '@modhost/testkit';
+import { createFakeClock, drive, silentLogger } from '@modhost/testkit';
+import { createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
-import { type ActivatorOptions, type BoundHandler, createActivator } from './activator.js';
-import { createRouter } from './router.js';
-
-const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
+import { createActivator } from './activator.js';
 
 /** A counter kept in the process: POST /inc adds one and acknowledges the new count, GET / reads it. */
 function counter(v: string, mode: StateMode, extra: Partial<ModuleDefinition> = {}): AnyModuleDefinition {
@@ -35,28 +33,16 @@ function counter(v: string, mode: StateMode, extra: Partial<ModuleDefinition> = 
   } as ModuleDefinition);
 }
 
-async function setup(defs: AnyModuleDefinition[], options: Partial<ActivatorOptions> = {}) {
-  const clock = createFakeClock();
-  const registry = createRegistry({ clock });
-  for (const d of defs) await registry.register(d);
-  const router = createRouter<BoundHandler>();
-  const activator = createActivator({
-    registry,
-    clock,
-    router,
-    logger: quiet,
+/** The first version given active (the later ones registered), and a way to call its routes. */
+async function setup(defs: AnyModuleDefinition[]) {
+  const h = await createActivationHarness(defs, {
     timeouts: { stop: 2000 },
     health: { periodMs: 100, failureThreshold: 2 },
     rollbackWindowMs: 60_000,
-    ...options,
+    activate: true,
   });
-  const first = defs[0] as AnyModuleDefinition;
-  const plan = resolve({ roots: { [first.name]: first.version }, catalog: [first] });
-  if (!plan.ok) throw new Error(plan.error.message);
-  await activator.activate(plan.plan);
-  const call = (method: string, path: string) =>
-    router.handle(method, `/${first.name}${path}`, (d) => d.handler({ method: method as 'GET', path, params: d.params, query: {}, headers: {} }));
-  return { clock, registry, router, activator, call };
+  const name = (defs[0] as AnyModuleDefinition).name;
+  return { ...h, call: (method: string, path: string) => h.call(method, `/${name}${path}`) };
 }
 
 describe('rollback of a stateful module', () => {
@@ -81,22 +67,19 @@ describe('rollback of a stateful module', () => {
       }),
     );
     let acknowledged = 0;
-    let back = false;
-    void rolledBack.then(() => {
-      back = true;
-    });
     healthy = false;
     const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < 200 && !back; i++) {
-      for (let k = 0; k < 10; k++)
-        pending.push(
-          call('POST', '/inc').then((r) => {
-            if (typeof r?.body === 'number') acknowledged++;
-          }),
-        );
-      await clock.advanceAsync(20);
-    }
-    await rolledBack;
+    await drive(clock, rolledBack, {
+      stepMs: 20,
+      onTick: () => {
+        for (let k = 0; k < 10; k++)
+          pending.push(
+            call('POST', '/inc').then((r) => {
+              if (typeof r?.body === 'number') acknowledged++;
+            }),
+          );
+      },
+    });
     await Promise.all(pending);
     expect(acknowledged).toBeGreaterThan(50);
     expect((await call('GET', '/'))?.body).toEqual({ v: '1.0.0', count: acknowledged });
@@ -168,7 +151,7 @@ describe('recovery from a version that failed while serving', () => {
       transition: ((n, ver, to, o) =>
         storageDown && n === 'other' ? Promise.reject(new Error('storage is down')) : base.transition(n, ver, to, o)) as typeof base.transition,
     };
-    const activator = createActivator({ registry, clock, logger: quiet });
+    const activator = createActivator({ registry, clock, logger: silentLogger });
     const plan = resolve({ roots: { tasks: '1.0.0', other: '1.0.0' }, catalog: [v('1.0.0'), other] });
     if (!plan.ok) throw new Error('no plan');
     await activator.activate(plan.plan);
@@ -191,15 +174,8 @@ describe('a start that times out', () => {
         return new Promise(() => {});
       },
     });
-    const { clock, activator } = await (async () => {
-      const clock = createFakeClock();
-      const registry = createRegistry({ clock });
-      await registry.register(hang);
-      return { clock, activator: createActivator({ registry, clock, logger: quiet, timeouts: { start: 1000 } }) };
-    })();
-    const plan = resolve({ roots: { hang: '1.0.0' }, catalog: [hang] });
-    if (!plan.ok) throw new Error('no plan');
-    const report = activator.activate(plan.plan);
+    const { clock, activate } = await createActivationHarness([hang], { timeouts: { start: 1000 } });
+    const report = activate();
     await clock.advanceAsync(1000);
     expect((await report).modules[0]).toMatchObject({ state: 'failed', error: { code: 'ACTIVATION_TIMEOUT', timedOut: true } });
     expect(seen?.signal?.aborted).toBe(true);

@@ -1,9 +1,7 @@
-import { type AnyModuleDefinition, createRegistry, defineModule, type ModuleDefinition, type StateMode } from '@modhost/core';
-import { resolve } from '@modhost/resolver';
-import { createFakeClock } from '@modhost/testkit';
+import { type AnyModuleDefinition, defineModule, type ModuleDefinition, type StateMode } from '@modhost/core';
+import { drive } from '@modhost/testkit';
+import { createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
-import { type BoundHandler, createActivator } from './activator.js';
-import { createRouter } from './router.js';
 
 /** A counter that lives in the process: POST /inc adds one (after a short await), GET / reads it. */
 function counter(
@@ -40,18 +38,10 @@ function counter(
   } as ModuleDefinition);
 }
 
+/** Version 1.0.0 of the counter active (the later versions registered), and a way to call its routes. */
 async function setup(defs: AnyModuleDefinition[]) {
-  const clock = createFakeClock();
-  const registry = createRegistry({ clock });
-  for (const d of defs) await registry.register(d);
-  const router = createRouter<BoundHandler>();
-  const activator = createActivator({ registry, clock, router, logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }), timeouts: { stop: 2000 } });
-  const plan = resolve({ roots: { counter: '1.0.0' }, catalog: [defs[0] as AnyModuleDefinition] });
-  if (!plan.ok) throw new Error(plan.error.message);
-  await activator.activate(plan.plan);
-  const call = (method: string, path: string) =>
-    router.handle(method, `/counter${path}`, (d) => d.handler({ method: method as 'GET', path, params: d.params, query: {}, headers: {} }));
-  return { clock, registry, activator, call };
+  const h = await createActivationHarness(defs, { timeouts: { stop: 2000 }, activate: true });
+  return { ...h, call: (method: string, path: string) => h.call(method, `/counter${path}`) };
 }
 
 describe('state hand-off', () => {
@@ -59,19 +49,16 @@ describe('state hand-off', () => {
     let probes = 0;
     const { clock, registry, activator, call } = await setup([counter('1.0.0', 'quiesce'), counter('1.1.0', 'quiesce', { health: () => ++probes >= 3 })]);
     let sent = 0;
-    let done = false;
-    const up = activator.upgrade('counter', '1.1.0').finally(() => {
-      done = true;
-    });
     const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < 1000 && !done; i++) {
-      for (let k = 0; k < 20; k++) {
-        sent++;
-        pending.push(call('POST', '/inc'));
-      }
-      await clock.advanceAsync(10);
-    }
-    const result = await up;
+    const result = await drive(clock, activator.upgrade('counter', '1.1.0'), {
+      stepMs: 10,
+      onTick: () => {
+        for (let k = 0; k < 20; k++) {
+          sent++;
+          pending.push(call('POST', '/inc'));
+        }
+      },
+    });
     const responses = await Promise.all(pending);
     expect(result).toMatchObject({ ok: true, outcome: 'switched' });
     expect(responses.every((r) => r !== undefined)).toBe(true);
@@ -127,12 +114,7 @@ describe('state hand-off', () => {
     } as Partial<ModuleDefinition>);
     const { clock, activator, call } = await setup([v1, counter('1.1.0', 'quiesce')]);
     const stuck = call('GET', '/stuck');
-    let done = false;
-    const up = activator.upgrade('counter', '1.1.0').finally(() => {
-      done = true;
-    });
-    for (let i = 0; i < 100 && !done; i++) await clock.advanceAsync(100);
-    const r = await up;
+    const r = await drive(clock, activator.upgrade('counter', '1.1.0'));
     expect(r).toMatchObject({ ok: false, outcome: 'failed', phase: 'switch', error: { code: 'ACTIVATION_TIMEOUT', timedOut: true } });
     expect((await call('GET', '/'))?.body).toEqual({ v: '1.0.0' });
     releaseStuck();

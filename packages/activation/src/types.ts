@@ -37,7 +37,7 @@ export interface ActivatorOptions {
   /** Host services modules may use (`ctx.services`). Ignored when `contextFactory` builds the context. */
   services?: Readonly<Record<string, unknown>>;
   /**
-   * Builds each module version's `ctx` (default: {@link createModuleContext}, everything handed over). Pass
+   * Builds each module version's `ctx` (default: `createModuleContext`, everything handed over). Pass
    * `sandbox.contextFor` from `@modhost/sandbox` to hand each module only what it was granted. The `revoke` it
    * returns runs when the version stops, so a module that kept its ctx cannot use it afterwards.
    */

@@ -1,11 +1,7 @@
-import { type AnyModuleDefinition, createRegistry, defineModule, type HealthResult, type ModuleDefinition } from '@modhost/core';
-import { resolve } from '@modhost/resolver';
-import { createFakeClock, type FakeClock } from '@modhost/testkit';
+import { type AnyModuleDefinition, defineModule, type HealthResult, type ModuleDefinition } from '@modhost/core';
+import { drive, type FakeClock } from '@modhost/testkit';
+import { type ActivationHarness, type ActivationHarnessOptions, createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
-import { type ActivatorOptions, type BoundHandler, createActivator } from './activator.js';
-import { createRouter } from './router.js';
-
-const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
 
 /** A module version that answers GET / with its version, and counts its stops. */
 function version(v: string, extra: Partial<ModuleDefinition> = {}, log: string[] = []): AnyModuleDefinition {
@@ -19,22 +15,11 @@ function version(v: string, extra: Partial<ModuleDefinition> = {}, log: string[]
   } as ModuleDefinition);
 }
 
-async function setup(defs: AnyModuleDefinition[], options: Partial<ActivatorOptions> = {}) {
-  const clock = createFakeClock();
-  const registry = createRegistry({ clock });
-  for (const d of defs) await registry.register(d);
-  const router = createRouter<BoundHandler>();
-  const activator = createActivator({ registry, clock, router, logger: quiet, health: { periodMs: 100, failureThreshold: 2 }, ...options });
-  const first = defs.filter((d, i) => defs.findIndex((x) => x.name === d.name) === i);
-  const plan = resolve({ roots: Object.fromEntries(first.map((d) => [d.name, d.version])), catalog: first });
-  if (!plan.ok) throw new Error(plan.error.message);
-  const report = await activator.activate(plan.plan);
-  if (!report.ok) throw new Error(JSON.stringify(report));
-  const get = async () => {
-    const res = await router.handle('GET', '/tasks', (d) => d.handler({ method: 'GET', path: '/', params: d.params, query: {}, headers: {} }));
-    return res?.body as string | undefined;
-  };
-  return { clock, registry, router, activator, get };
+/** The first version given of each module active (the later ones registered), and a GET /tasks. */
+async function setup(defs: AnyModuleDefinition[], options: ActivationHarnessOptions = {}) {
+  const h = await createActivationHarness(defs, { health: { periodMs: 100, failureThreshold: 2 }, ...options, activate: true });
+  const get = async () => (await h.call('GET', '/tasks'))?.body as string | undefined;
+  return { ...h, get };
 }
 
 /** Drives the fake clock while firing requests; returns every answer in order. */
@@ -44,16 +29,12 @@ async function underTraffic<T>(
   work: Promise<T>,
 ): Promise<{ result: T; answers: (string | undefined)[] }> {
   const answers: (string | undefined)[] = [];
-  let done = false;
-  const finished = work.finally(() => {
-    done = true;
+  const result = await drive(clock, work, {
+    stepMs: 50,
+    onTick: async () => {
+      answers.push(...(await Promise.all(Array.from({ length: 5 }, get))));
+    },
   });
-  for (let i = 0; i < 1000 && !done; i++) {
-    const batch = await Promise.all(Array.from({ length: 5 }, get));
-    answers.push(...batch);
-    await clock.advanceAsync(50);
-  }
-  const result = await finished;
   answers.push(...(await Promise.all(Array.from({ length: 5 }, get))));
   return { result, answers };
 }
@@ -176,29 +157,23 @@ describe('upgrade', () => {
 });
 
 describe('canary upgrade', () => {
-  const keyed = (router: ReturnType<typeof createRouter<BoundHandler>>) => async (key: string) =>
-    (await router.handle('GET', '/tasks', (d) => d.handler({ method: 'GET', path: '/', params: d.params, query: {}, headers: {} }), key))?.body as
-      | string
-      | undefined;
+  const keyed = (call: ActivationHarness['call']) => async (key: string) => (await call('GET', '/tasks', { key }))?.body as string | undefined;
 
   it('moves traffic in steps by stable key, then promotes, with no failed request', async () => {
     const log: string[] = [];
-    const { clock, registry, router, activator } = await setup([version('1.0.0', {}, log), version('1.1.0', { health: () => true }, log)]);
-    const get = keyed(router);
+    const { clock, registry, activator, call } = await setup([version('1.0.0', {}, log), version('1.1.0', { health: () => true }, log)]);
+    const get = keyed(call);
     const keys = Array.from({ length: 400 }, (_, i) => `user-${i}`);
     const shares: number[] = [];
-    let done = false;
-    const up = activator.upgrade('tasks', '1.1.0', { canary: { steps: [10, 50], stepMs: 1000 } }).finally(() => {
-      done = true;
-    });
     const answers: (string | undefined)[] = [];
-    for (let i = 0; i < 200 && !done; i++) {
-      const batch = await Promise.all(keys.map(get));
-      answers.push(...batch);
-      shares.push(batch.filter((a) => a === '1.1.0').length / keys.length);
-      await clock.advanceAsync(250);
-    }
-    const result = await up;
+    const result = await drive(clock, activator.upgrade('tasks', '1.1.0', { canary: { steps: [10, 50], stepMs: 1000 } }), {
+      stepMs: 250,
+      onTick: async () => {
+        const batch = await Promise.all(keys.map(get));
+        answers.push(...batch);
+        shares.push(batch.filter((a) => a === '1.1.0').length / keys.length);
+      },
+    });
     expect(result).toMatchObject({ ok: true, outcome: 'switched' });
     expect(answers.every((a) => a === '1.0.0' || a === '1.1.0')).toBe(true);
     // The share of keys on the new version rises through the steps and never falls back.
@@ -216,18 +191,14 @@ describe('canary upgrade', () => {
   it('sends everything back when the new version fails during the canary', async () => {
     const log: string[] = [];
     let probes = 0;
-    const { clock, registry, router, activator } = await setup([version('1.0.0', {}, log), version('1.1.0', { health: () => ++probes <= 2 }, log)]);
-    const get = keyed(router);
-    let done = false;
-    const up = activator.upgrade('tasks', '1.1.0', { canary: { steps: [20, 60], stepMs: 1000 } }).finally(() => {
-      done = true;
-    });
+    const { clock, registry, activator, call } = await setup([version('1.0.0', {}, log), version('1.1.0', { health: () => ++probes <= 2 }, log)]);
+    const get = keyed(call);
     const answers: (string | undefined)[] = [];
-    for (let i = 0; i < 200 && !done; i++) {
-      answers.push(...(await Promise.all(Array.from({ length: 50 }, (_, k) => get(`k${k}`)))));
-      await clock.advanceAsync(100);
-    }
-    const result = await up;
+    const result = await drive(clock, activator.upgrade('tasks', '1.1.0', { canary: { steps: [20, 60], stepMs: 1000 } }), {
+      onTick: async () => {
+        answers.push(...(await Promise.all(Array.from({ length: 50 }, (_, k) => get(`k${k}`)))));
+      },
+    });
     expect(result).toMatchObject({ ok: false, outcome: 'rolled-back', phase: 'serve', error: { code: 'HEALTH_CHECK_FAILED' } });
     expect(answers.every((a) => a === '1.0.0' || a === '1.1.0')).toBe(true);
     expect(answers).toContain('1.1.0');

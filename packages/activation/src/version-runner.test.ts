@@ -1,11 +1,10 @@
 // One version's life through the runner alone: a start returns the instance or the failure (never throws it),
 // and a failed start revokes the context it built.
 import { type AnyModuleDefinition, createRegistry, defineModule, type ModuleContext, type ModuleDefinition, memoryStorage } from '@modhost/core';
-import { createFakeClock, type FakeClock } from '@modhost/testkit';
+import { createFakeClock, drive, silentLogger } from '@modhost/testkit';
 import { describe, expect, it } from 'vitest';
 import { createVersionRunner } from './version-runner.js';
 
-const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
 const mod = (extra: Partial<ModuleDefinition> = {}): AnyModuleDefinition =>
   defineModule({ name: 'svc', version: '1.0.0', activate: () => ({ hello: 'svc' }), ...extra } as ModuleDefinition);
 
@@ -21,19 +20,10 @@ async function setup(def: AnyModuleDefinition) {
     options: { registry, health: { periodMs: 100, failureThreshold: 2 } },
     storage: memoryStorage(),
     namespace: 'test',
-    loggerFor: quiet,
+    loggerFor: silentLogger,
     hostId: 'host-test',
   });
   return { clock, registry, runner };
-}
-
-async function drive<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
-  let done = false;
-  const finished = p.finally(() => {
-    done = true;
-  });
-  for (let i = 0; i < 200 && !done; i++) await clock.advanceAsync(100);
-  return finished;
 }
 
 describe('version runner', () => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFakeClock } from '@modhost/testkit';
+import { createFakeClock, silentLogger } from '@modhost/testkit';
 import { createHost, createRequestListener } from 'modhost';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CliIo, run } from './cli.js';
@@ -54,7 +54,7 @@ describe('modhost create → validate → its own test → drop into a host', ()
       version: '1.0.0',
       modulesDir: modules,
       clock: createFakeClock(),
-      logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }),
+      logger: silentLogger,
       policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
     });
     await host.start();
@@ -242,7 +242,7 @@ export default () => {
       storage: memoryStorage({ map }),
       modulesDir: modules,
       clock: createFakeClock(),
-      logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }),
+      logger: silentLogger,
       health: { failureThreshold: 1 },
     });
     await host.start();

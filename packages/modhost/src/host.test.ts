@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { defineModule } from '@modhost/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveHost, tasksModule, testHost } from '../test/folders.js';
 import type { Host, HostEvents, HostOptions } from './host.js';
-import { serveHost, tasksModule, testHost } from './test-folders.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { defineModule, type ModuleContext } from '@modhost/core';
 import { computeIntegrity, signModule } from '@modhost/sandbox';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveHost, tasksModule, testHost } from '../test/folders.js';
 import type { Host, HostOptions } from './host.js';
-import { serveHost, tasksModule, testHost } from './test-folders.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { memoryStorage } from '@modhost/core';
 import { afterEach, expect, it } from 'vitest';
-import { testHost } from './test-folders.js';
+import { testHost } from '../test/folders.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

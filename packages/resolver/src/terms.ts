@@ -50,6 +50,3 @@ export function highestBit(mask: bigint, limit: number): number {
   for (let i = limit - 1; i >= 0; i--) if ((mask >> BigInt(i)) & 1n) return i;
   return -1;
 }
-
-/** True when bit `i` is set. */
-const hasBit = (mask: bigint, i: number): boolean => ((mask >> BigInt(i)) & 1n) === 1n;

@@ -1,6 +1,6 @@
 import { defineModule, isModhostError } from '@modhost/core';
 import { describe, expect, it } from 'vitest';
-import { setup } from './test-helpers.js';
+import { setup } from '../test/helpers.js';
 
 const mod = (name: string, permissions: string[], extra: Record<string, unknown> = {}) => defineModule({ name, version: '1.0.0', permissions, ...extra });
 

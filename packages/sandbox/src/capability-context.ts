@@ -62,7 +62,7 @@ export interface CapabilityContextInput {
   readonly signal?: StopSignal;
 }
 
-/** Options for {@link createCapabilityContext}. */
+/** Options for building a capability context (`createCapabilityContext`, internal: use `sandbox.contextFor`). */
 export interface CapabilityContextOptions {
   grants: Grants;
   audit: AuditLog;

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { createActivator } from '@modhost/activation';
 import { createRegistry, defineModule, isModhostError, type ModuleContext, memoryStorage } from '@modhost/core';
 import { resolve } from '@modhost/resolver';
-import { createFakeClock } from '@modhost/testkit';
+import { createFakeClock, silentLogger } from '@modhost/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import { setup } from '../test/helpers.js';
 import type { SandboxedContext } from './capability-context.js';
 import { createSandbox } from './sandbox.js';
-import { setup } from './test-helpers.js';
 
 /** Every object and function reachable from `root` through properties, getters' results and prototypes. */
 function reachable(root: unknown): Set<unknown> {
@@ -131,7 +131,7 @@ describe('escape attempts (tier 1, in process)', () => {
       registry,
       clock,
       contextFactory: sandbox.contextFor,
-      logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }),
+      logger: silentLogger,
     });
     const result = resolve({ roots: { sneaky: '*' }, catalog: defs });
     if (!result.ok) throw new Error(result.error.message);

@@ -134,11 +134,6 @@ export async function scopeLeavingModule(root: string, scopes: readonly string[]
   return undefined;
 }
 
-/** The real path a module may use for `target`, or `undefined` when it is outside every scope (see {@link matchScope}). */
-async function resolveInScopes(root: string, scopes: readonly string[], target: string, forWrite = false): Promise<string | undefined> {
-  return (await matchScope(root, scopes, target, forWrite))?.path;
-}
-
 // Not on Windows, where the check before the open is all there is.
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 

@@ -56,7 +56,7 @@ export interface Grants {
   revoke(module: string, permission: string, scope?: GrantScope): void;
 }
 
-/** Options for {@link createGrants}. */
+/** Options for the grant table a sandbox keeps (`createGrants`, internal). */
 export interface GrantsOptions {
   policy?: PermissionPolicy;
   audit: AuditLog;

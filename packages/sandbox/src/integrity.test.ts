@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isModhostError } from '@modhost/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { setup } from '../test/helpers.js';
 import { computeIntegrity, signModule, verifyIntegrity, verifySignature } from './integrity.js';
-import { setup } from './test-helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => {

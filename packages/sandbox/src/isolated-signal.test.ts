@@ -2,9 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { createActivator } from '@modhost/activation';
 import { createRegistry } from '@modhost/core';
 import { resolve } from '@modhost/resolver';
+import { silentLogger } from '@modhost/testkit';
 import { expect, it } from 'vitest';
+import { setup } from '../test/helpers.js';
 import { loadIsolatedModule } from './isolated-module.js';
-import { setup } from './test-helpers.js';
 
 const entry = fileURLToPath(new URL('../fixtures/never-ready/index.mjs', import.meta.url));
 
@@ -13,8 +14,7 @@ it('a worker guest whose activate timed out is stopped with its revoked context,
   const iso = await loadIsolatedModule({ entry, isolation: 'worker', sandbox, clock });
   const registry = createRegistry({ clock });
   await registry.register(iso.definition);
-  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-  const activator = createActivator({ registry, clock, contextFactory: sandbox.contextFor, logger: () => quiet, timeouts: { start: 1_000 } });
+  const activator = createActivator({ registry, clock, contextFactory: sandbox.contextFor, logger: silentLogger, timeouts: { start: 1_000 } });
   const plan = resolve({ roots: { 'never-ready': '1.0.0' }, catalog: [iso.definition] });
   if (!plan.ok) throw new Error('no plan');
   const report = activator.activate(plan.plan);

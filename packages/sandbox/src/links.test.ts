@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isModhostError } from '@modhost/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { setup } from '../test/helpers.js';
 import { type IsolatedModule, loadIsolatedModule } from './isolated-module.js';
 import { nodePermissionFlags } from './node-permissions.js';
 import { parsePermission } from './permission.js';
-import { setup } from './test-helpers.js';
 
 const dirs: string[] = [];
 const loaded: IsolatedModule[] = [];

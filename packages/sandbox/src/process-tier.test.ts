@@ -3,12 +3,12 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isModhostError } from '@modhost/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { setup } from '../test/helpers.js';
 import { GUEST_PATH } from './guest-channel.js';
 import { type IsolatedModule, loadIsolatedModule } from './isolated-module.js';
 import { nodePermissionFlags, permissionFlag } from './node-permissions.js';
 import { parsePermission } from './permission.js';
 import type { SupervisorEvent } from './supervisor.js';
-import { setup } from './test-helpers.js';
 
 const dir = (name: string) => realpathSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)));
 const loaded: IsolatedModule[] = [];

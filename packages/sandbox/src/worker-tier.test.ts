@@ -3,9 +3,9 @@ import { type BoundHandler, createActivator, createRouter } from '@modhost/activ
 import { createRegistry, isModhostError, memoryStorage } from '@modhost/core';
 import { resolve } from '@modhost/resolver';
 import { afterEach, describe, expect, it } from 'vitest';
+import { memoryLogger, setup } from '../test/helpers.js';
 import { type IsolatedModule, loadIsolatedModule } from './isolated-module.js';
 import type { SupervisorEvent } from './supervisor.js';
-import { memoryLogger, setup } from './test-helpers.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}/index.mjs`, import.meta.url));
 

@@ -1,20 +1,32 @@
 import { type AnyModuleDefinition, defineModule, type ModuleDefinition } from '@modhost/core';
 
-/** Options for {@link fixtureModule}: any definition field, plus shorthand for dependencies. */
-export type FixtureModuleOptions = Partial<Omit<ModuleDefinition, 'name' | 'version'>>;
+/**
+ * Options for {@link fixtureModule}: any definition field. `dependencies` may also be a list of names, each
+ * meaning `^1.0.0` of that module.
+ */
+export type FixtureModuleOptions = Partial<Omit<ModuleDefinition, 'name' | 'version' | 'dependencies'>> & {
+  /** `{ name: range }`, or names that each mean `^1.0.0`. */
+  dependencies?: Readonly<Record<string, string>> | readonly string[];
+};
 
 /**
- * A small valid module for tests: `fixtureModule('reports', '1.0.0', { dependencies: { tasks: '^1.0.0' } })`.
+ * A small valid module for tests: `fixtureModule('reports', '1.0.0', { dependencies: { tasks: '^1.0.0' } })`,
+ * or `fixtureModule('reports', '1.0.0', { dependencies: ['tasks'] })` for the same.
  * Its `activate` returns `{ name, version }` so dependents can see which version they got.
  */
 export function fixtureModule(name: string, version = '1.0.0', options: FixtureModuleOptions = {}): AnyModuleDefinition {
+  const { dependencies, ...rest } = options;
+  const ranges = isNameList(dependencies) ? Object.fromEntries(dependencies.map((d) => [d, '^1.0.0'])) : dependencies;
   return defineModule({
     name,
     version,
     activate: () => ({ name, version }),
-    ...options,
+    ...(ranges === undefined ? {} : { dependencies: ranges }),
+    ...rest,
   } as ModuleDefinition);
 }
+
+const isNameList = (deps: FixtureModuleOptions['dependencies']): deps is readonly string[] => Array.isArray(deps);
 
 /**
  * A set of module definitions with dependencies, given as `name → dependency names`.
@@ -26,7 +38,5 @@ export function fixtureModule(name: string, version = '1.0.0', options: FixtureM
  * ```
  */
 export function fixtureGraph(graph: Readonly<Record<string, readonly string[]>>): AnyModuleDefinition[] {
-  return Object.entries(graph).map(([name, deps]) =>
-    fixtureModule(name, '1.0.0', deps.length > 0 ? { dependencies: Object.fromEntries(deps.map((d) => [d, '^1.0.0'])) } : {}),
-  );
+  return Object.entries(graph).map(([name, deps]) => fixtureModule(name, '1.0.0', deps.length > 0 ? { dependencies: deps } : {}));
 }

@@ -1,10 +1,10 @@
 import { createModuleStorage } from '@modhost/activation';
 import { type Logger, memoryStorage, type StorageAdapter } from '@modhost/core';
 import { createFakeClock } from '@modhost/testkit';
-import { createAuditLog } from './audit.js';
-import type { CapabilityContextInput } from './capability-context.js';
-import type { PermissionPolicy } from './grants.js';
-import { createSandbox, type SandboxOptions } from './sandbox.js';
+import { createAuditLog } from '../src/audit.js';
+import type { CapabilityContextInput } from '../src/capability-context.js';
+import type { PermissionPolicy } from '../src/grants.js';
+import { createSandbox, type SandboxOptions } from '../src/sandbox.js';
 
 /** A logger that keeps lines for assertions. */
 export function memoryLogger(lines: string[] = []): Logger {

@@ -3,11 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFakeClock } from '@modhost/testkit';
-import { createHost, type Host, type HostOptions } from './host.js';
-import { createRequestListener } from './http.js';
-
-const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
+import { createFakeClock, silentLogger } from '@modhost/testkit';
+import { createHost, type Host, type HostOptions } from '../src/host.js';
+import { createRequestListener } from '../src/http.js';
 
 /**
  * A host over a fresh modules folder with a fake clock, recording every event in `seen`; `cleanups` gets what
@@ -22,7 +20,7 @@ export function testHost(cleanups: (() => unknown)[], overrides: { [K in keyof H
     version: '1.0.0',
     modulesDir: folder.root,
     clock,
-    logger: quiet,
+    logger: silentLogger,
     timeouts: { verify: 5_000 },
     policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
     minimumIsolation: 'in-process',
@@ -55,7 +53,7 @@ export async function serveHost(cleanups: (() => unknown)[], host: Host) {
 }
 
 /** A temporary modules folder for tests, and ways to write module folders into it. */
-export function modulesFolder() {
+function modulesFolder() {
   const root = mkdtempSync(join(tmpdir(), 'modhost-modules-'));
   return {
     root,
