@@ -1,37 +1,10 @@
-import { type AnyModuleDefinition, createRegistry, defineModule, type ModuleContext, type ModuleDefinition, type StateMode } from '@modhost/core';
+import { type AnyModuleDefinition, createRegistry, defineModule, type ModuleContext, type ModuleDefinition } from '@modhost/core';
 import { resolve } from '@modhost/resolver';
 import { createFakeClock, drive, silentLogger } from '@modhost/testkit';
 import { createActivationHarness } from '@modhost/testkit/activation';
 import { describe, expect, it } from 'vitest';
+import { counter } from '../test/counter.js';
 import { createActivator } from './activator.js';
-
-/** A counter kept in the process: POST /inc adds one and acknowledges the new count, GET / reads it. */
-function counter(v: string, mode: StateMode, extra: Partial<ModuleDefinition> = {}): AnyModuleDefinition {
-  let count = 0;
-  return defineModule({
-    name: 'counter',
-    version: v,
-    stateMode: mode,
-    routes: [
-      {
-        method: 'POST',
-        path: '/inc',
-        handler: async () => {
-          count += 1;
-          const mine = count;
-          await Promise.resolve();
-          return { body: mine };
-        },
-      },
-      { method: 'GET', path: '/', handler: () => ({ body: { v, count } }) },
-    ],
-    exportState: () => ({ count }),
-    importState: (state) => {
-      count = (state as { count?: number } | undefined)?.count ?? count;
-    },
-    ...extra,
-  } as ModuleDefinition);
-}
 
 /** The first version given active (the later ones registered), and a way to call its routes. */
 async function setup(defs: AnyModuleDefinition[]) {
