@@ -11,6 +11,8 @@ export const KIND = {
   module: 'module',
   tenant: 'tenant-enablement',
   config: 'config-layer',
+  observed: 'observed-state',
+  lease: 'instance-lease',
 } as const;
 
 /** Key layout below the namespace. */
@@ -19,6 +21,8 @@ export const KEYS = {
   module: (name: string) => ['m', name],
   tenant: (tenant: string, name: string) => ['t', tenant, name],
   configHost: (name: string) => ['c', name, 'h'],
+  observed: (instance: string, name: string, version: string) => ['o', instance, name, version],
+  lease: (instance: string) => ['i', instance],
   configTenant: (name: string, tenant: string) => ['c', name, 't', tenant],
 } as const;
 

@@ -159,6 +159,22 @@ export interface RegistryOptions {
   satisfies?: (version: string, range: string) => boolean;
   /** Called when an event listener throws. Default: `console.error`. */
   onListenerError?: (error: unknown, event: string) => void;
+  /**
+   * This host instance's id. With one, lifecycle state (status, history, last error) is **observed state**, kept
+   * per instance under `<ns>:o:<instance>:…`: several instances share one storage without their records blocking
+   * each other, and `resetObserved()` lets a restarted instance begin from the desired state. Without one (a
+   * single process), lifecycle state lives in the shared version record as before.
+   */
+  instanceId?: string;
+}
+
+/** The lifecycle part of a version record: per instance when the registry has an `instanceId`. */
+export interface ObservedState {
+  readonly status: LifecycleState;
+  readonly history: readonly TransitionRecord[];
+  readonly historyDropped: number;
+  readonly lastError?: ModuleErrorRecord;
+  readonly updatedAt: number;
 }
 
 /** Filters for {@link Registry.list}. */
@@ -266,4 +282,28 @@ export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 
   exportSnapshot(options?: { includeSensitive?: boolean }): Promise<RegistrySnapshot>;
   /** Loads a snapshot into this registry's (empty) namespace. */
   importSnapshot(snapshot: unknown): Promise<ImportResult>;
+  /** This registry's instance id, when lifecycle state is kept per instance. */
+  readonly instanceId: string | undefined;
+  /**
+   * Forgets this instance's observed state (every version reads `registered` again), so a restarted instance with
+   * the same id starts from the desired state, whatever its old records said. Returns how many records it dropped.
+   */
+  resetObserved(): Promise<number>;
+  /** Another instance's observed state of every version, by `name@version` (for a fleet view). */
+  observedBy(instanceId: string): Promise<Record<string, ObservedState>>;
+  /** Records (or renews) this instance's lease: it is alive until `now + ttlMs`. Needs an `instanceId`. */
+  renewLease(ttlMs: number, meta?: Record<string, unknown>): Promise<InstanceLease>;
+  /** Ends this instance's lease (a clean stop): others see it gone at once. */
+  endLease(): Promise<void>;
+  /** Every instance that holds or held a lease on this storage, with `alive` from the clock. */
+  instances(): Promise<(InstanceLease & { readonly alive: boolean })[]>;
+}
+
+/** An instance's lease: it renews it while it runs; when `expiresAt` passes, its observed state is stale. */
+export interface InstanceLease {
+  readonly instanceId: string;
+  readonly startedAt: number;
+  readonly renewedAt: number;
+  readonly expiresAt: number;
+  readonly meta?: Record<string, unknown>;
 }

@@ -2,6 +2,7 @@ import { systemClock } from './clock.js';
 import { assertValidDefinition, fingerprintDefinition, toManifest } from './define-module.js';
 import { ModhostError, summarizeCause } from './errors.js';
 import { createEmitter } from './events.js';
+import { createInstanceState } from './instance-state.js';
 import { assertTransition, isLifecycleState, type LifecycleState } from './lifecycle.js';
 import { defKey, KEYS, KIND, type RegistryInternals } from './registry-internals.js';
 import type { ModuleErrorRecord, ModuleRecord, ModuleVersionRecord, Registry, RegistryEvents, RegistryOptions, TransitionOptions } from './registry-types.js';
@@ -33,10 +34,16 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   // The module record lists its versions, so this is one read plus one per version (no key scan).
   const versionsOf = async (name: string) => {
     const m = await store.read<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module);
-    const records = await Promise.all((m?.versions ?? []).map((v) => store.read<ModuleVersionRecord>(store.key(...KEYS.version(name, v)), KIND.version)));
+    const records = await Promise.all(
+      (m?.versions ?? []).map(async (v) => withObserved(await store.read<ModuleVersionRecord>(store.key(...KEYS.version(name, v)), KIND.version))),
+    );
     return records.filter((r): r is ModuleVersionRecord => r !== undefined).sort((a, b) => compareSemver(a.version, b.version));
   };
   const withVersion = (versions: readonly string[], v: string) => (versions.includes(v) ? versions : [...versions, v].sort(compareSemver));
+  const instance = options.instanceId;
+  // Per-instance lifecycle state and leases (see instance-state.ts); absent without an instanceId.
+  const own = createInstanceState({ store, clock, instance, historyLimit: options.historyLimit ?? 50 });
+  const withObserved = own.withObserved;
   const internals: RegistryInternals = {
     store,
     clock,
@@ -45,7 +52,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     historyLimit: options.historyLimit ?? 50,
     configHistoryLimit: options.configHistoryLimit ?? 100,
     satisfies: options.satisfies ?? (() => true),
-    readVersion: (name, version) => store.read<ModuleVersionRecord>(store.key(...KEYS.version(name, version)), KIND.version),
+    readVersion: async (name, version) => withObserved(await store.read<ModuleVersionRecord>(store.key(...KEYS.version(name, version)), KIND.version)),
     async requireVersion(name, version) {
       const r = await internals.readVersion(name, version);
       if (!r)
@@ -74,6 +81,13 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     once: events.once,
     off: events.off,
     onAny: events.onAny,
+    instanceId: instance,
+
+    resetObserved: own.resetObserved,
+    observedBy: own.observedBy,
+    renewLease: own.renewLease,
+    endLease: own.endLease,
+    instances: own.instances,
 
     async register(input) {
       const def = assertValidDefinition(input);
@@ -180,7 +194,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       if (filter.name !== undefined) records = await versionsOf(filter.name);
       else {
         const keys = await store.keys('v');
-        records = (await Promise.all(keys.map((k) => store.read<ModuleVersionRecord>(k, KIND.version)))).filter((r): r is ModuleVersionRecord => !!r);
+        records = (await Promise.all(keys.map(async (k) => withObserved(await store.read<ModuleVersionRecord>(k, KIND.version))))).filter(
+          (r): r is ModuleVersionRecord => !!r,
+        );
       }
       if (filter.status !== undefined) {
         const wanted = new Set<string>(typeof filter.status === 'string' ? [filter.status] : filter.status);
@@ -199,6 +215,20 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       const at = clock.now();
       let from: LifecycleState | undefined;
       const error = to === 'failed' || opts.error !== undefined ? toErrorRecord(opts, at) : undefined;
+      if (instance !== undefined) {
+        // Observed state: this instance's own record, so no other instance's states can make this move illegal.
+        from = await own.transition(await internals.requireVersion(name, version), to, at, opts.reason, error);
+        events.emit('module:transition', {
+          name,
+          version,
+          from,
+          to,
+          at,
+          ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+          ...(error ? { error } : {}),
+        });
+        return (await internals.readVersion(name, version)) as ModuleVersionRecord;
+      }
       const record = (await store.update<ModuleVersionRecord>(store.key(...KEYS.version(name, version)), KIND.version, (current) => {
         if (!current) throw notFound(name, version);
         assertTransition(current.status, to, `${name}@${version}`);
