@@ -52,6 +52,7 @@ describe('README examples run', () => {
     'docs/hosting.md',
     'docs/migrations.md',
     'docs/security.md',
+    'docs/fleet.md',
     ...packages.map((p) => `packages/${p}/README.md`),
   ]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {

@@ -85,6 +85,31 @@ describe('migrations', () => {
     await first;
   });
 
+  it('in a fleet, a second host waits for the first one’s batch and then has nothing left to run', async () => {
+    const storage = memoryStorage();
+    const clock = createFakeClock();
+    const a = { storage, namespace: 'modhost', clock, owner: 'host-a' };
+    const b = { ...a, owner: 'host-b', waitMs: 5_000 };
+    let release!: () => void;
+    let runs = 0;
+    const slow: MigrationDefinition = {
+      name: '001',
+      up: () => {
+        runs++;
+        return new Promise<void>((r) => (release = r));
+      },
+    };
+    const first = migrate(a, 'tasks', '1.0.0', [slow], {} as ModuleContext);
+    await clock.advanceAsync(0);
+    const second = migrate(b, 'tasks', '1.0.0', [slow], {} as ModuleContext);
+    await clock.advanceAsync(300);
+    release();
+    await first;
+    await clock.advanceAsync(200);
+    await expect(second).resolves.toEqual({ ran: [] });
+    expect(runs).toBe(1);
+  });
+
   it('undo a new version’s batch when its upgrade fails the gate, keep it when the version served', async () => {
     const db = fakeDb();
     const v1 = defineModule({ name: 'tasks', version: '1.0.0', migrations: [db.mig('001', 'tasks')] });

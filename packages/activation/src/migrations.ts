@@ -1,5 +1,6 @@
 import { type Clock, type MigrationDefinition, ModhostError, type ModuleContext, type StorageAdapter, summarizeCause } from '@modhost/core';
 import { createStore } from '@modhost/core/internal';
+import { sleep } from './timeouts.js';
 
 /** One applied migration, as recorded. */
 export interface AppliedMigration {
@@ -27,6 +28,11 @@ export interface MigrationStore {
   readonly owner: string;
   /** How long a lock lasts before another host may take it over (a crashed host), ms. Default 10 minutes. */
   readonly lockTtlMs?: number;
+  /**
+   * How long to wait for another host's migration of the same module to finish before refusing, ms (default 0:
+   * refuse at once). The activator waits up to its migrate timeout: in a fleet, one instance migrates, the others wait.
+   */
+  readonly waitMs?: number;
 }
 
 /** FNV-1a over the code's text, as hex: enough to notice an edited migration. */
@@ -56,12 +62,23 @@ async function writeHistory(s: MigrationStore, module: string, update: (h: Migra
   await store.updateText(store.key('migrations', module), (raw) => JSON.stringify(update(raw ? (JSON.parse(raw) as MigrationHistory) : EMPTY)));
 }
 
+const heldByOther = (s: MigrationStore, raw: string) => {
+  const held = JSON.parse(raw) as { owner: string; expiresAt: number };
+  return held.expiresAt > s.clock.now() && held.owner !== s.owner;
+};
+
 /** Takes the module's migration lock (compare-and-set), or says who holds it. Returns the release function. */
 async function lock(s: MigrationStore, module: string): Promise<() => Promise<void>> {
   const store = storeOf(s, module);
   const key = store.key('migration-lock', module);
   const mine = JSON.stringify({ owner: s.owner, expiresAt: s.clock.now() + (s.lockTtlMs ?? 600_000) });
-  const current = (await store.readText(key)) ?? null;
+  const waitUntil = s.clock.now() + (s.waitMs ?? 0);
+  let current = (await store.readText(key)) ?? null;
+  // Another host migrating this module: wait for it (bounded), then take the lock, or find nothing left to do.
+  while (current !== null && s.clock.now() < waitUntil && heldByOther(s, current)) {
+    await sleep(s.clock, Math.min(100, Math.max(1, waitUntil - s.clock.now())));
+    current = (await store.readText(key)) ?? null;
+  }
   if (current !== null) {
     const held = JSON.parse(current) as { owner: string; expiresAt: number };
     if (held.expiresAt > s.clock.now() && held.owner !== s.owner) {

@@ -116,7 +116,14 @@ export interface VersionRunner extends RunnerSettings {
 export function createVersionRunner(settings: RunnerSettings): VersionRunner {
   const { registry, clock, timeouts, options, storage, loggerFor } = settings;
   const running = new Map<string, Running>();
-  const migrationStore = { storage, namespace: settings.namespace, clock, owner: settings.hostId };
+  // In a fleet, one instance runs a version's migrations; the others wait for it, bounded by the migrate timeout.
+  const migrationStore = {
+    storage,
+    namespace: settings.namespace,
+    clock,
+    owner: settings.hostId,
+    waitMs: Number.isFinite(timeouts.migrate) ? timeouts.migrate : 600_000,
+  };
 
   const stopOne = async (r: Running, keepContext = false): Promise<{ error?: ModhostError }> => {
     try {

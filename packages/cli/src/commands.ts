@@ -157,12 +157,33 @@ export async function doctor(dir: string, options: { storage?: StorageAdapter; n
   const registry = createRegistry({ storage: options.storage, namespace: ns });
   const records = await registry.list();
   const inFolder = new Map(manifests.map((x) => [x.manifest.name, x]));
+  const bad = (status: string) => ['failed', 'blocked', 'rolled-back'].includes(status);
+  // Records written before lifecycle state was kept per instance carry it in the shared record.
   for (const r of records) {
-    if (['failed', 'blocked', 'rolled-back'].includes(r.status)) {
+    if (bad(r.status)) {
       problems.push({
         where: `${r.name}@${r.version}`,
         message: `is ${r.status}${r.lastError ? `: [${r.lastError.code}] ${r.lastError.message}` : ''}`,
         hint: recoveryHint(r.lastError?.code),
+      });
+    }
+  }
+  // Each host instance's own view (docs/fleet.md): what failed there, and instances whose lease expired.
+  for (const instance of await registry.instances()) {
+    const where = `instance ${instance.instanceId}${instance.alive ? '' : instance.ended ? ' (stopped)' : ' (lease expired: its states are stale)'}`;
+    if (!instance.alive && !instance.ended)
+      problems.push({
+        where,
+        level: 'advice',
+        message: `stopped renewing its lease at ${new Date(instance.renewedAt).toISOString()} (crashed, or lost the storage)`,
+        hint: 'restart it with the same instanceId, or ignore: its records do not block any other instance',
+      });
+    for (const [version, state] of Object.entries(await registry.observedBy(instance.instanceId))) {
+      if (!bad(state.status)) continue;
+      problems.push({
+        where: version,
+        message: `is ${state.status}${state.lastError ? `: [${state.lastError.code}] ${state.lastError.message}` : ''} (on ${where})`,
+        hint: recoveryHint(state.lastError?.code),
       });
     }
   }

@@ -33,7 +33,7 @@ describe('observed state per instance', () => {
     await after.transition('tasks', '1.0.0', 'resolved');
   });
 
-  it('leases: alive while renewed, stale once expired, gone when ended', async () => {
+  it('leases: alive while renewed, stale once expired, stopped when ended', async () => {
     let now = 1_000;
     const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
     const map = new Map<string, string>();
@@ -47,7 +47,7 @@ describe('observed state per instance', () => {
     expect((await b.instances()).map((i) => `${i.instanceId} ${i.alive}`).sort()).toEqual(['a true', 'b false']);
     expect((await b.instances()).find((i) => i.instanceId === 'a')).toMatchObject({ startedAt: 1_000, renewedAt: 6_000, meta: { pid: 1 } });
     await a.endLease();
-    expect((await b.instances()).map((i) => i.instanceId)).toEqual(['b']);
+    expect((await b.instances()).find((i) => i.instanceId === 'a')).toMatchObject({ alive: false, ended: true, renewedAt: 12_000 });
     await expect(createRegistry().renewLease(1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

@@ -78,12 +78,19 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
       const now = clock.now();
       return (await store.update<InstanceLease>(store.key(...KEYS.lease(instance)), KIND.lease, (cur) => {
         const kept = meta ?? cur?.meta;
-        return { instanceId: instance, startedAt: cur?.startedAt ?? now, renewedAt: now, expiresAt: now + ttlMs, ...(kept ? { meta: kept } : {}) };
+        // A new start after a clean stop begins a new lease.
+        const startedAt = cur && !cur.ended ? cur.startedAt : now;
+        return { instanceId: instance, startedAt, renewedAt: now, expiresAt: now + ttlMs, ...(kept ? { meta: kept } : {}) };
       })) as InstanceLease;
     },
 
+    /** A clean stop: the lease ends now and says so, and the instance's last observations stay readable. */
     async endLease() {
-      if (instance !== undefined) await store.remove(store.key(...KEYS.lease(instance)));
+      if (instance === undefined) return;
+      const now = clock.now();
+      await store.update<InstanceLease>(store.key(...KEYS.lease(instance)), KIND.lease, (cur) =>
+        cur ? { ...cur, renewedAt: now, expiresAt: now, ended: true } : undefined,
+      );
     },
 
     async instances() {

@@ -293,7 +293,7 @@ export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 
   observedBy(instanceId: string): Promise<Record<string, ObservedState>>;
   /** Records (or renews) this instance's lease: it is alive until `now + ttlMs`. Needs an `instanceId`. */
   renewLease(ttlMs: number, meta?: Record<string, unknown>): Promise<InstanceLease>;
-  /** Ends this instance's lease (a clean stop): others see it gone at once. */
+  /** Ends this instance's lease (a clean stop): others see it stopped at once; its last observations stay readable. */
   endLease(): Promise<void>;
   /** Every instance that holds or held a lease on this storage, with `alive` from the clock. */
   instances(): Promise<(InstanceLease & { readonly alive: boolean })[]>;
@@ -305,5 +305,7 @@ export interface InstanceLease {
   readonly startedAt: number;
   readonly renewedAt: number;
   readonly expiresAt: number;
+  /** True when the instance stopped cleanly (`endLease`); otherwise an expired lease means it crashed or lost the storage. */
+  readonly ended?: boolean;
   readonly meta?: Record<string, unknown>;
 }

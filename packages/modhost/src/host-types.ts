@@ -1,6 +1,7 @@
 import type { ActivationReport, BoundHandler, HealthGateOptions, PhaseTimeouts, Router, UpgradeReport } from '@modhost/activation';
 import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter } from '@modhost/core';
 import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
+import type { FleetInstance } from './instance-sync.js';
 import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 import type { IsolatedLimits } from './load-folder.js';
 import type { ModuleStatus } from './module-status.js';
@@ -48,6 +49,14 @@ export interface HostOptions {
   limits?: { readonly worker?: IsolatedLimits; readonly process?: IsolatedLimits };
   /** How often a crashed guest is restarted before it fails for good (see `@modhost/sandbox` `RestartPolicy`). */
   restart?: RestartPolicy;
+  /**
+   * This instance's id among the hosts sharing `storage` (default: generated from the machine name, the process id
+   * and a random part). Lifecycle state is kept per instance; a restart with the same id starts from the desired
+   * state. See docs/fleet.md.
+   */
+  instanceId?: string;
+  /** How long this instance's lease lasts without renewal, ms (default 30,000; renewed every third of it). */
+  leaseMs?: number;
 }
 
 /** What {@link Host.stop} did: it stops everything it can, then reports what failed. */
@@ -122,7 +131,12 @@ export interface Host {
   rollback(name: string): Promise<UpgradeReport>;
   /** True when `name` serves `tenant`: it is active and, for a tenant, enabled for that tenant. */
   isEnabled(name: string, tenant: string | undefined): boolean;
-  status(): Promise<{ modules: ModuleStatus[]; problems: FolderProblem[] }>;
+  /** This instance's view: its id, every module (what serves here), folders that could not load. */
+  status(): Promise<{ instance: { readonly id: string }; modules: ModuleStatus[]; problems: FolderProblem[] }>;
+  /** Every instance sharing the storage, live or expired, with the versions and states each observed. */
+  fleet(): Promise<FleetInstance[]>;
+  /** This instance's id. */
+  readonly instanceId: string;
   /** What `start()` or a rescan would change, before changing it. */
   plan(): Promise<HostPlan>;
   /** Scans `modulesDir` now and applies what changed (the watcher calls this after its debounce). */

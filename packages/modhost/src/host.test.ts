@@ -135,8 +135,9 @@ describe('createHost with a modules folder', () => {
     const installed = new Promise<HostEvents['module:installed']>((r) => host.events.once('module:installed', r));
     const t = tasksModule('1.0.0', { isolation: 'in-process' });
     folder.write('tasks', t.manifest, t.entry);
-    // Wait for the file-system event to arm the debounce timer, then let the debounce pass.
-    for (let i = 0; i < 10_000 && clock.pendingTimers() === 0; i++) await new Promise((r) => setImmediate(r));
+    // Wait for the file-system event to arm the debounce timer (beside the lease timer), then let the debounce pass.
+    const idle = clock.pendingTimers();
+    for (let i = 0; i < 10_000 && clock.pendingTimers() === idle; i++) await new Promise((r) => setImmediate(r));
     clock.advance(200);
     expect(await installed).toMatchObject({ name: 'tasks', version: '1.0.0' });
   });

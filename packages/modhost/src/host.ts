@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type BoundHandler, createActivator, createRouter } from '@modhost/activation';
 import { createEmitter, createRegistry, ModhostError, memoryStorage, systemClock } from '@modhost/core';
 import { createAuditLog, createSandbox, type ServiceFactory, storageAuditSink } from '@modhost/sandbox';
@@ -5,6 +6,7 @@ import semver from 'semver';
 import { previewPlan } from './activation-policy.js';
 import { createFolderSync } from './folder-sync.js';
 import type { Host, HostEvents, HostOptions } from './host-types.js';
+import { createInstanceSync } from './instance-sync.js';
 import { assertTierOptions, minimumTier } from './isolation-policy.js';
 import { createModuleActions } from './module-actions.js';
 import { createModuleCatalog } from './module-catalog.js';
@@ -23,7 +25,8 @@ export function createHost(options: HostOptions): Host {
   const clock = options.clock ?? systemClock;
   const storage = options.storage ?? memoryStorage();
   const events = createEmitter<HostEvents>();
-  const registry = createRegistry({ storage, clock, satisfies: (v, r) => semver.satisfies(v, r, { includePrerelease: true }) });
+  const instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+  const registry = createRegistry({ storage, clock, instanceId, satisfies: (v, r) => semver.satisfies(v, r, { includePrerelease: true }) });
   const audit = createAuditLog({ clock, sink: storageAuditSink(storage) });
   const tenantService: ServiceFactory = (caller) => ({
     config: async (tenant?: string) => (await registry.getConfig(caller.module, { ...(tenant ? { tenant } : {}), reveal: true })).values,
@@ -51,11 +54,20 @@ export function createHost(options: HostOptions): Host {
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const catalog = createModuleCatalog(registry, activator);
-  // Which tenants each module serves: a read-through cache of the registry's enablement, read on every request.
-  const enabled = new Map<string, Set<string>>();
   const serving = (name: string) => activator.versionOf(name) !== undefined;
 
-  const { activateAll, swap, rollback } = createModuleActions({ hostVersion: options.version, activator, catalog, emit: events.emit });
+  const { activateAll, swap, rollback } = createModuleActions({ hostVersion: options.version, registry, activator, catalog, emit: events.emit });
+  const sync = createInstanceSync({
+    registry,
+    storage,
+    namespace: 'modhost',
+    clock,
+    leaseMs: options.leaseMs ?? 30_000,
+    activator,
+    catalog,
+    swap,
+    emit: events.emit,
+  });
   const folders = createFolderSync({
     modulesDir: options.modulesDir,
     watch: options.watch ?? false,
@@ -81,17 +93,18 @@ export function createHost(options: HostOptions): Host {
     audit,
     router,
     events: { on: events.on, once: events.once, off: events.off, onAny: events.onAny },
+    instanceId,
     async start() {
-      for (const tenant of await registry.listTenants()) {
-        for (const e of await registry.listEnabled(tenant)) enabled.set(e.name, (enabled.get(e.name) ?? new Set<string>()).add(tenant));
-      }
+      // From the desired state, whatever this instance's old records say (a kill -9 leaves them behind).
+      await sync.begin();
       for (const def of options.modules ?? []) await catalog.register(def);
       await folders.loadAll();
       const report = await activateAll();
       folders.watch();
+      await sync.follow();
       return report;
     },
-    stop: () => stopHost({ activator, folders, audit }),
+    stop: () => stopHost({ activator, folders, audit, end: sync.end }),
     async install(source) {
       const def = typeof source === 'string' ? (await folders.install(source)).definition : source;
       await catalog.register(def);
@@ -110,23 +123,24 @@ export function createHost(options: HostOptions): Host {
     },
     async enable(name, opts) {
       await registry.enable(name, opts);
-      enabled.set(name, (enabled.get(name) ?? new Set<string>()).add(opts.tenant));
+      sync.enable(name, opts.tenant);
     },
     async disable(name, opts) {
       await registry.disable(name, opts);
-      enabled.get(name)?.delete(opts.tenant);
+      sync.disable(name, opts.tenant);
     },
     configure: async (name, values, opts = {}) => void (await registry.configure(name, values, opts)),
     upgrade: async (name, version) => folders.unavailable(name, version) ?? swap(name, version),
     rollback,
-    isEnabled: (name, tenant) => serving(name) && (tenant === undefined || (enabled.get(name)?.has(tenant) ?? false)),
+    isEnabled: (name, tenant) => serving(name) && (tenant === undefined || sync.serves(name, tenant)),
     async status() {
       const names = [...new Set((await registry.list()).map((r) => r.name))].sort();
       const modules = await Promise.all(names.map((name) => readModuleStatus({ registry, activator, folderOf: folders.folderOf }, name)));
-      return { modules, problems: folders.problems() };
+      return { instance: { id: instanceId }, modules, problems: folders.problems() };
     },
     plan: async () => previewPlan({ host: options.version, catalog: catalog.entries(), pending: await folders.pending(), serving: catalog.serving() }),
     rescan: () => folders.rescan(),
+    fleet: () => sync.fleet(),
     api: <T>(name: string) => activator.api(name) as T | undefined,
   };
 

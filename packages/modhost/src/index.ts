@@ -3,6 +3,7 @@ export { memoryStorage, recoveryHint } from '@modhost/core';
 export { contractIssues, readManifest } from '@modhost/manifest';
 export { createHost, type FolderProblem, type Host, type HostEventSource, type HostEvents, type HostOptions, type HostPlan, type StopReport } from './host.js';
 export { createRequestListener, type RequestListenerOptions } from './http.js';
+export type { FleetInstance } from './instance-sync.js';
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 export { type FolderModule, type IsolatedLimits, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 export type { ModuleStatus } from './module-status.js';

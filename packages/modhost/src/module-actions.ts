@@ -1,4 +1,5 @@
 import type { ActivationReport, Activator, UpgradeReport } from '@modhost/activation';
+import type { Registry } from '@modhost/core';
 import { resolveRunnable } from './activation-policy.js';
 import type { HostEvents } from './host-types.js';
 import type { ModuleCatalog } from './module-catalog.js';
@@ -16,11 +17,13 @@ export interface ModuleActions {
 /** Wires the activator's reports to the host's events. */
 export function createModuleActions(input: {
   hostVersion: string;
+  registry: Registry;
   activator: Activator;
   catalog: ModuleCatalog;
   emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
 }): ModuleActions {
   const { activator, catalog, emit } = input;
+  const activatorServes = (name: string) => activator.versionOf(name);
   // Every rollback, by hand or after failed health probes, becomes a host event.
   activator.on('rolled-back', (r) => emit('module:rolled-back', { name: r.module, from: r.from, to: r.to }));
   activator.on('rollback-refused', (r) =>
@@ -34,7 +37,30 @@ export function createModuleActions(input: {
   );
   return {
     async activateAll() {
-      const runnable = resolveRunnable({ host: input.hostVersion, catalog: catalog.entries(), preferred: catalog.serving() });
+      // The desired state rules: a rejected version never starts again (also after a restart), and the desired
+      // version is preferred for a module that does not serve yet.
+      const entries = catalog.entries();
+      const records = new Map(await Promise.all(catalog.names().map(async (n) => [n, await input.registry.getModule(n)] as const)));
+      const rejected = (name: string, version: string) => records.get(name)?.rejected.some((r) => r.version === version) ?? false;
+      const preferred: Record<string, string> = {};
+      for (const [name, record] of records) {
+        const want = record?.desiredVersion;
+        if (want && catalog.has(name, want) && !rejected(name, want)) preferred[name] = want;
+      }
+      Object.assign(preferred, catalog.serving());
+      const allowed = entries.filter((e) => !rejected(e.name, e.version));
+      for (const name of catalog.names()) {
+        if (!allowed.some((e) => e.name === name) && activatorServes(name) === undefined) {
+          const versions = entries.filter((e) => e.name === name).map((e) => e.version);
+          emit('module:failed', {
+            name,
+            version: versions.at(-1) ?? '',
+            code: 'VERSION_REJECTED',
+            message: `${name}: every loaded version (${versions.join(', ')}) was rejected earlier; install a fixed version`,
+          });
+        }
+      }
+      const runnable = resolveRunnable({ host: input.hostVersion, catalog: allowed, preferred });
       for (const s of runnable.setAside) emit('module:failed', { name: s.name, version: '', code: s.code, message: s.message });
       if (!runnable.ok) return { ok: false, modules: [], peakConcurrency: 0 };
       const report = await activator.activate(runnable.plan);

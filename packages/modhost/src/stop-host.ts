@@ -8,7 +8,7 @@ import type { StopReport } from './host-types.js';
  * Stops a host, best effort: the watcher and any scan first, then every module (dependents first), then every
  * guest, then the audit trail's flush. Whatever fails is reported, and the rest still stops. Never rejects.
  */
-export async function stopHost(parts: { activator: Activator; folders: FolderSync; audit: AuditLog }): Promise<StopReport> {
+export async function stopHost(parts: { activator: Activator; folders: FolderSync; audit: AuditLog; end?: () => Promise<void> }): Promise<StopReport> {
   const problems: { name?: string; version?: string; code: string; message: string }[] = [];
   const attempt = async (work: () => Promise<unknown>) => work().catch((e: unknown) => problems.push(errorSummary(e)));
   await attempt(() => parts.folders.quiet());
@@ -18,6 +18,8 @@ export async function stopHost(parts: { activator: Activator; folders: FolderSyn
       problems.push({ name: o.name, version: o.version, code: o.error?.code ?? 'ROLLBACK_FAILED', message: o.error?.message ?? '' });
   });
   for (const f of await parts.folders.dispose()) problems.push({ name: f.name, version: f.version, ...errorSummary(f.error) });
+  // The lease last: until here, this instance still runs modules.
+  if (parts.end) await attempt(parts.end);
   await attempt(() => parts.audit.flush());
   return { ok: problems.length === 0, problems };
 }

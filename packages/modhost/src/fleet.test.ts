@@ -1,0 +1,128 @@
+import { type AnyModuleDefinition, defineModule, memoryStorage, type StorageAdapter } from '@modhost/core';
+import { createFakeClock, silentLogger } from '@modhost/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHost, type Host, type HostOptions } from './host.js';
+
+const hosts: Host[] = [];
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.stop();
+});
+
+const clock = createFakeClock({ now: 1_000 });
+const tasks = (version: string) =>
+  defineModule({
+    name: 'tasks',
+    version,
+    permissions: ['routes:mount'],
+    routes: [{ method: 'GET', path: '/', handler: () => ({ body: version }) }],
+    activate: () => ({ version }),
+  });
+
+function instance(storage: StorageAdapter, instanceId: string, modules: AnyModuleDefinition[] = [tasks('1.0.0')], extra: Partial<HostOptions> = {}) {
+  const host = createHost({
+    version: '1.0.0',
+    storage,
+    modules,
+    instanceId,
+    clock,
+    leaseMs: 3_000,
+    logger: silentLogger,
+    policy: { grant: { '*': ['routes:mount'] } },
+    rollbackWindowMs: 60_000,
+    ...extra,
+  });
+  hosts.push(host);
+  return host;
+}
+const tick = () => new Promise((r) => setImmediate(r));
+async function until(done: () => boolean | Promise<boolean>) {
+  for (let i = 0; i < 2_000; i++) {
+    if (await done()) return;
+    clock.advance(1_000);
+    await tick();
+  }
+  throw new Error('the fleet never converged');
+}
+
+describe('state that survives crashes', () => {
+  it('after a crash (kill -9: no stop), the same instance starts again from the desired state', async () => {
+    const map = new Map<string, string>();
+    const first = instance(memoryStorage({ map }), 'web-1');
+    await first.start();
+    hosts.splice(hosts.indexOf(first), 1); // it dies without stopping: its records still say active
+    const again = instance(memoryStorage({ map }), 'web-1');
+    expect((await again.start()).ok).toBe(true);
+    expect((await again.status()).modules).toMatchObject([{ name: 'tasks', version: '1.0.0', state: 'active' }]);
+  });
+
+  it('a rolled-back version does not serve again after a restart', async () => {
+    const map = new Map<string, string>();
+    const both = () => [tasks('1.0.0'), tasks('1.1.0')];
+    const first = instance(memoryStorage({ map }), 'web-1', both());
+    await first.start();
+    expect(first.api('tasks')).toEqual({ version: '1.1.0' });
+    await first.upgrade('tasks', '1.0.0');
+    await first.upgrade('tasks', '1.1.0');
+    expect((await first.rollback('tasks')).outcome).toBe('rolled-back');
+    expect(first.api('tasks')).toEqual({ version: '1.0.0' });
+    await first.stop();
+    hosts.splice(hosts.indexOf(first), 1);
+    const again = instance(memoryStorage({ map }), 'web-1', both());
+    await again.start();
+    expect(again.api('tasks')).toEqual({ version: '1.0.0' });
+  });
+});
+
+describe('a fleet on one storage', () => {
+  it('a second instance starts beside the first; each keeps its own states; the fleet view shows both', async () => {
+    const storage = memoryStorage();
+    const a = instance(storage, 'web-a');
+    const b = instance(storage, 'web-b');
+    await a.start();
+    expect((await b.start()).ok).toBe(true);
+    const fleet = await b.fleet();
+    expect(fleet.map((i) => `${i.id} ${i.alive} ${i.modules.map((m) => `${m.name}@${m.version} ${m.state}`).join(',')}`)).toEqual([
+      'web-a true tasks@1.0.0 active',
+      'web-b true tasks@1.0.0 active',
+    ]);
+    expect((await b.status()).instance).toEqual({ id: 'web-b' });
+    await a.stop();
+    hosts.splice(hosts.indexOf(a), 1);
+    expect((await b.fleet()).map((i) => `${i.id} alive=${i.alive} stopped=${i.stopped}`)).toEqual([
+      'web-a alive=false stopped=true',
+      'web-b alive=true stopped=false',
+    ]);
+  });
+
+  it('converges on what another instance changed: tenant enablement (watch), an upgrade and a rollback (desired version)', async () => {
+    const storage = memoryStorage();
+    const both = () => [tasks('1.0.0'), tasks('1.1.0')];
+    const a = instance(storage, 'web-a', both(), { modules: [tasks('1.0.0')] });
+    const b = instance(storage, 'web-b', both());
+    await a.start();
+    await b.start();
+    // b started on the desired version a recorded (1.0.0), though it holds 1.1.0 too.
+    expect(b.api('tasks')).toEqual({ version: '1.0.0' });
+    // a upgrades: the desired version moves, and b follows through its own health gate.
+    await a.install(tasks('1.1.0'));
+    expect(a.api('tasks')).toEqual({ version: '1.1.0' });
+    await until(() => (b.api('tasks') as { version: string } | undefined)?.version === '1.1.0');
+    await a.enable('tasks', { tenant: 'acme' });
+    await until(() => b.isEnabled('tasks', 'acme'));
+    await a.disable('tasks', { tenant: 'acme' });
+    await until(() => !b.isEnabled('tasks', 'acme'));
+    // A rollback on a rejects 1.1.0 and moves the desired version back: b follows through its health gate.
+    expect((await a.rollback('tasks')).outcome).toBe('rolled-back');
+    await until(() => (b.api('tasks') as { version: string } | undefined)?.version === '1.0.0');
+  });
+
+  it('a change made while an instance is down is applied when it comes back', async () => {
+    const map = new Map<string, string>();
+    const a = instance(memoryStorage({ map }), 'web-a');
+    await a.start();
+    await a.enable('tasks', { tenant: 'globex' });
+    const b = instance(memoryStorage({ map }), 'web-b');
+    await b.start();
+    expect(b.isEnabled('tasks', 'globex')).toBe(true);
+  });
+});

@@ -1,0 +1,165 @@
+import type { Activator, UpgradeReport } from '@modhost/activation';
+import type { Clock, Registry, StorageAdapter, TimerHandle } from '@modhost/core';
+import type { HostEvents } from './host-types.js';
+import type { ModuleCatalog } from './module-catalog.js';
+
+/** One instance in the fleet view. */
+export interface FleetInstance {
+  readonly id: string;
+  /** False once its lease expired without renewal (it crashed, or lost the storage): its states are stale. */
+  readonly alive: boolean;
+  /** True when it stopped cleanly; its states are its last observations. */
+  readonly stopped: boolean;
+  readonly startedAt: number;
+  readonly renewedAt: number;
+  readonly expiresAt: number;
+  /** What it observed of each module version it touched. */
+  readonly modules: readonly { readonly name: string; readonly version: string; readonly state: string; readonly error?: string }[];
+}
+
+/** What {@link createInstanceSync} works with. */
+export interface InstanceSyncOptions {
+  readonly registry: Registry;
+  readonly storage: StorageAdapter;
+  readonly namespace: string;
+  readonly clock: Clock;
+  readonly leaseMs: number;
+  readonly activator: Pick<Activator, 'versionOf' | 'active'>;
+  readonly catalog: ModuleCatalog;
+  readonly swap: (name: string, version: string) => Promise<UpgradeReport>;
+  readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
+}
+
+/**
+ * One host instance among others on a shared storage: its lease, the tenant-enablement cache every request reads,
+ * and convergence on the desired state. Other instances' changes arrive through the storage's `watch` (a hint) and
+ * through a full re-read each lease period (so a lost notification delays convergence, never loses it).
+ */
+export function createInstanceSync(options: InstanceSyncOptions) {
+  const { registry, clock, activator, catalog } = options;
+  // Which tenants each module serves: a read-through cache of the registry's enablement, read on every request.
+  const enabled = new Map<string, Set<string>>();
+  let timer: TimerHandle | undefined;
+  let unwatch: (() => unknown) | undefined;
+  let stopped = true;
+  let syncing: Promise<void> = Promise.resolve();
+
+  const readEnablement = async () => {
+    const next = new Map<string, Set<string>>();
+    for (const tenant of await registry.listTenants()) {
+      for (const e of await registry.listEnabled(tenant)) next.set(e.name, (next.get(e.name) ?? new Set<string>()).add(tenant));
+    }
+    enabled.clear();
+    for (const [k, v] of next) enabled.set(k, v);
+  };
+
+  /** Serves the desired version of each running module (another instance upgraded or rolled back). */
+  const followDesired = async () => {
+    for (const name of [...activator.active]) {
+      const record = await registry.getModule(name);
+      const want = record?.desiredVersion;
+      const now = activator.versionOf(name);
+      if (!want || want === now || !catalog.has(name, want) || record.rejected.some((r) => r.version === want)) continue;
+      await options.swap(name, want);
+    }
+  };
+
+  const reconcile = () => {
+    syncing = syncing.then(async () => {
+      if (stopped) return;
+      try {
+        await readEnablement();
+        await followDesired();
+      } catch (e) {
+        // The storage may be down: modules keep serving; the next period tries again.
+        options.emit('watch:error', { message: `re-reading the desired state failed: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    });
+    return syncing;
+  };
+
+  const renew = async () => {
+    try {
+      await registry.renewLease(options.leaseMs);
+    } catch (e) {
+      options.emit('watch:error', { message: `renewing this instance's lease failed: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  };
+  const tick = () => {
+    timer = clock.setTimeout(
+      () => {
+        if (stopped) return;
+        void renew();
+        void reconcile();
+        tick();
+      },
+      Math.max(1, Math.floor(options.leaseMs / 3)),
+    );
+  };
+
+  return {
+    /** Starts from the desired state: drops this instance's old observations, takes its lease, reads enablement. */
+    async begin() {
+      stopped = false;
+      await registry.resetObserved();
+      await registry.renewLease(options.leaseMs);
+      await readEnablement();
+    },
+    /** After the first activation: keeps the lease and follows the desired state. */
+    async follow() {
+      tick();
+      const prefix = `${encodeURIComponent(options.namespace)}:`;
+      // Module records (desired and rejected versions) and tenant enablement: what other instances change.
+      const watched = [`${prefix}m:`, `${prefix}t:`];
+      if (options.storage.watch) {
+        const offs = await Promise.all(watched.map((p) => options.storage.watch?.(p, () => void reconcile())));
+        unwatch = () => Promise.all(offs.map((off) => off?.()));
+      }
+    },
+    enable(name: string, tenant: string) {
+      enabled.set(name, (enabled.get(name) ?? new Set<string>()).add(tenant));
+    },
+    disable(name: string, tenant: string) {
+      enabled.get(name)?.delete(tenant);
+    },
+    serves: (name: string, tenant: string) => enabled.get(name)?.has(tenant) ?? false,
+    reconcile,
+    /** Every instance on this storage, live or not, with what it observed. */
+    async fleet(): Promise<FleetInstance[]> {
+      const out: FleetInstance[] = [];
+      for (const lease of await registry.instances()) {
+        const observed = await registry.observedBy(lease.instanceId);
+        const modules = Object.entries(observed).map(([key, s]) => {
+          const at = key.lastIndexOf('@');
+          return {
+            name: key.slice(0, at),
+            version: key.slice(at + 1),
+            state: s.status,
+            ...(s.lastError ? { error: `${s.lastError.code}: ${s.lastError.message}` } : {}),
+          };
+        });
+        out.push({
+          id: lease.instanceId,
+          alive: lease.alive,
+          stopped: lease.ended === true,
+          startedAt: lease.startedAt,
+          renewedAt: lease.renewedAt,
+          expiresAt: lease.expiresAt,
+          modules,
+        });
+      }
+      return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+    },
+    /** Stops following and ends the lease (a clean stop): the others see this instance gone at once. */
+    async end() {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      await unwatch?.();
+      await syncing.catch(() => {});
+      await registry.endLease();
+    },
+  };
+}
+
+/** The host's instance sync. */
+export type InstanceSync = ReturnType<typeof createInstanceSync>;
