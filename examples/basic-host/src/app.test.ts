@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '@modhost/cli';
+import { fileStorage } from 'modhost';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type App, prepareModulesDir, startApp } from './app.js';
 
@@ -51,5 +52,22 @@ describe('the example app', () => {
     await app?.host.enable('greeter', { tenant: 'acme' });
     expect(await call('/greeter/hello', 'acme')).toEqual({ status: 200, body: { message: 'hello from greeter', visits: 1 } });
     expect((await app?.host.status())?.modules.find((m) => m.name === 'greeter')).toMatchObject({ version: '0.1.0', active: true, isolation: 'worker' });
+  });
+
+  it("on the embedded file store, remembers tenants' data across a restart (what npm start does)", async () => {
+    await app?.stop();
+    const path = join(work, 'state.jsonl');
+    const modulesDir = prepareModulesDir(join(work, 'modules-persist'));
+    const storage = fileStorage({ path });
+    app = await startApp({ modulesDir, storage });
+    expect((await call('/tasks', 'acme', { title: 'survives a restart' })).status).toBe(201);
+    await app.stop();
+    await storage.dispose?.();
+    const again = fileStorage({ path });
+    app = await startApp({ modulesDir: prepareModulesDir(modulesDir), storage: again });
+    expect((await call('/tasks', 'acme')).body).toMatchObject({ tasks: [{ title: 'survives a restart' }] });
+    await app.stop();
+    app = undefined;
+    await again.dispose?.();
   });
 });

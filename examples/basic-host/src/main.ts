@@ -1,14 +1,17 @@
 // `npm start`: the example host app on the embedded storage, watching its modules folder.
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fileStorage } from 'modhost';
 import { EXAMPLE_VERSIONS, prepareModulesDir, startApp } from './app.js';
 
 const modulesDir = prepareModulesDir(fileURLToPath(new URL('../.run/modules', import.meta.url)));
 const port = Number(process.env.PORT ?? 3000);
-const app = await startApp({ modulesDir, port, watch: true }).catch(async (e: NodeJS.ErrnoException) => {
+// The embedded default remembers everything across restarts (tenants' tasks, config, rollbacks) in one file.
+const storage = fileStorage({ path: fileURLToPath(new URL('../.run/state.jsonl', import.meta.url)) });
+const app = await startApp({ modulesDir, port, watch: true, storage }).catch(async (e: NodeJS.ErrnoException) => {
   if (e.code !== 'EADDRINUSE') throw e;
   console.log(`port ${port} is taken; using a free one (set PORT to choose)`);
-  return startApp({ modulesDir, port: 0, watch: true });
+  return startApp({ modulesDir, port: 0, watch: true, storage });
 });
 const { host, url } = app;
 
@@ -53,6 +56,7 @@ process.stdin.on('data', (line: string) => {
 const shutdown = async () => {
   console.log('\nstopping: modules stop dependents first…');
   await app.stop();
+  await storage.dispose?.();
   process.exit(0);
 };
 process.once('SIGINT', () => void shutdown());
