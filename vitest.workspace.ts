@@ -16,12 +16,13 @@ const alias = {
   '@modhost/manifest': fileURLToPath(new URL('./packages/manifest/src/index.ts', import.meta.url)),
   modhost: fileURLToPath(new URL('./packages/modhost/src/index.ts', import.meta.url)),
   '@modhost/cli': fileURLToPath(new URL('./packages/cli/src/index.ts', import.meta.url)),
+  '@modhost/storage-postgres': fileURLToPath(new URL('./packages/storage-postgres/src/index.ts', import.meta.url)),
 };
 
-const project = (name: string, root: string): TestProjectInlineConfiguration => ({
+const project = (name: string, root: string, globalSetup?: string): TestProjectInlineConfiguration => ({
   extends: true,
   resolve: { alias },
-  test: { name, root, include: ['src/**/*.test.ts'], environment: 'node' },
+  test: { name, root, include: ['src/**/*.test.ts'], environment: 'node', ...(globalSetup ? { globalSetup } : {}) },
 });
 
 /** Every vitest project in the workspace. */
@@ -34,6 +35,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('manifest', 'packages/manifest'),
   project('modhost', 'packages/modhost'),
   project('cli', 'packages/cli'),
+  project('storage-postgres', 'packages/storage-postgres', fileURLToPath(new URL('./packages/storage-postgres/test/global-setup.ts', import.meta.url))),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },
 ];

@@ -2,11 +2,13 @@
 // writes bench/results/<name>.json.
 import { benchActivation } from './activation.js';
 import { benchCoreRegistry } from './core-registry.js';
+import { benchFleet } from './fleet.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
 import { report } from './lib.js';
 import { benchReload } from './reload.js';
 import { benchResolver } from './resolver.js';
 import { benchSandbox } from './sandbox.js';
+import { benchStoragePostgres } from './storage-postgres.js';
 
 const only = process.argv[2];
 if (!only || only === 'core') report('core-registry', 'core: registry overhead against the plain algorithm', await benchCoreRegistry());
@@ -33,4 +35,12 @@ if (!only || only === 'sandbox') {
 if (!only || only === 'reload') {
   const { rows, facts } = await benchReload();
   report('reload', 'modhost: memory each module reload retains, by isolation tier', rows, facts);
+}
+if (!only || only === 'storage') {
+  const { rows, facts } = await benchStoragePostgres();
+  report('storage-postgres', 'storage-postgres: compareAndSet against a bare UPDATE on the same pool', rows, facts);
+}
+if (!only || only === 'fleet') {
+  const { rows, facts } = await benchFleet();
+  report('fleet', 'fleet: a change on one instance until the others apply it', rows, facts);
 }

@@ -35,7 +35,12 @@ describe('observed state per instance', () => {
 
   it('leases: alive while renewed, stale once expired, stopped when ended', async () => {
     let now = 1_000;
-    const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
+    const clock = {
+      now: () => now,
+      advance(ms: number) {
+        now += ms;
+      },
+    };
     const map = new Map<string, string>();
     const a = createRegistry({ storage: memoryStorage({ map }), instanceId: 'a', clock });
     const b = createRegistry({ storage: memoryStorage({ map }), instanceId: 'b', clock });

@@ -53,29 +53,48 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     for (const [k, v] of next) enabled.set(k, v);
   };
 
-  /** Serves the desired version of each running module (another instance upgraded or rolled back). */
-  const followDesired = async () => {
-    for (const name of [...activator.active]) {
-      const record = await registry.getModule(name);
-      const want = record?.desiredVersion;
-      const now = activator.versionOf(name);
-      if (!want || want === now || !catalog.has(name, want) || record.rejected.some((r) => r.version === want)) continue;
-      await options.swap(name, want);
-    }
+  /** One tenant's enablement, re-read after another instance changed it. */
+  const readTenant = async (tenant: string) => {
+    const now = new Set((await registry.listEnabled(tenant)).map((e) => e.name));
+    for (const [name, tenants] of enabled) if (!now.has(name)) tenants.delete(tenant);
+    for (const name of now) enabled.set(name, (enabled.get(name) ?? new Set<string>()).add(tenant));
   };
 
-  const reconcile = () => {
+  /** Serves the desired version of a running module (another instance upgraded or rolled back). */
+  const followModule = async (name: string) => {
+    const now = activator.versionOf(name);
+    if (now === undefined) return;
+    const record = await registry.getModule(name);
+    const want = record?.desiredVersion;
+    if (!want || want === now || !catalog.has(name, want) || record.rejected.some((r) => r.version === want)) return;
+    await options.swap(name, want);
+  };
+
+  /** Runs one step of convergence after the previous one; a failure is reported and the next period retries. */
+  const queue = (what: string, step: () => Promise<void>) => {
     syncing = syncing.then(async () => {
       if (stopped) return;
       try {
-        await readEnablement();
-        await followDesired();
+        await step();
       } catch (e) {
-        // The storage may be down: modules keep serving; the next period tries again.
-        options.emit('watch:error', { message: `re-reading the desired state failed: ${e instanceof Error ? e.message : String(e)}` });
+        // The storage may be down: modules keep serving; the next period re-reads everything.
+        options.emit('watch:error', { message: `${what} failed: ${e instanceof Error ? e.message : String(e)}` });
       }
     });
     return syncing;
+  };
+  const reconcile = () =>
+    queue('re-reading the desired state', async () => {
+      await readEnablement();
+      for (const name of [...activator.active]) await followModule(name);
+    });
+  const prefix = `${encodeURIComponent(options.namespace)}:`;
+  /** A watch notification names the key that changed: re-read just that (the periodic re-read covers the rest). */
+  const onChange = (key: string) => {
+    const [area, first] = key.slice(prefix.length).split(':').map(decodeURIComponent);
+    if (area === 't' && first !== undefined) void queue(`re-reading tenant ${first}`, () => readTenant(first));
+    else if (area === 'm' && first !== undefined) void queue(`following ${first}`, () => followModule(first));
+    else void reconcile();
   };
 
   const renew = async () => {
@@ -108,11 +127,10 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     /** After the first activation: keeps the lease and follows the desired state. */
     async follow() {
       tick();
-      const prefix = `${encodeURIComponent(options.namespace)}:`;
       // Module records (desired and rejected versions) and tenant enablement: what other instances change.
       const watched = [`${prefix}m:`, `${prefix}t:`];
       if (options.storage.watch) {
-        const offs = await Promise.all(watched.map((p) => options.storage.watch?.(p, () => void reconcile())));
+        const offs = await Promise.all(watched.map((p) => options.storage.watch?.(p, (change) => onChange(change.key))));
         unwatch = () => Promise.all(offs.map((off) => off?.()));
       }
     },
@@ -160,6 +178,3 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     },
   };
 }
-
-/** The host's instance sync. */
-export type InstanceSync = ReturnType<typeof createInstanceSync>;

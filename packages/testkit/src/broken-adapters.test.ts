@@ -41,6 +41,35 @@ function swallowsErrors(): StorageAdapter {
   return { name: 'swallowing', get: quiet(undefined), set: quiet(undefined), delete: quiet(undefined), keys: quiet([]), compareAndSet: quiet(false) };
 }
 
+/** Lists keys with `LIKE prefix || '%'` semantics and nothing escaped: `%` and `_` in the prefix are wildcards. */
+function likeWildcards(): StorageAdapter {
+  const map = new Map<string, string>();
+  const inner = memoryStorage({ map });
+  const like = (prefix: string) => {
+    const pattern = `${prefix}%`;
+    let source = '';
+    for (let i = 0; i < pattern.length; i++) {
+      const ch = pattern[i] as string;
+      if (ch === '\\') source += (pattern[++i] ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      else if (ch === '%') source += '.*';
+      else if (ch === '_') source += '.';
+      else source += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(`^${source}$`, 's');
+  };
+  return { ...inner, keys: (prefix) => [...map.keys()].filter((k) => like(prefix).test(k)) };
+}
+
+/** Two memory adapters over one Map: each watch sees only the writes made through its own adapter. */
+const shared = new WeakMap<StorageAdapter, Map<string, string>>();
+function ownWritesOnly(): StorageAdapter {
+  const map = new Map<string, string>();
+  const adapter = memoryStorage({ map });
+  shared.set(adapter, map);
+  return adapter;
+}
+const peerOverSameMap = (first: StorageAdapter) => memoryStorage(shared.has(first) ? { map: shared.get(first) as Map<string, string> } : {});
+
 const failedCases = async (options: StorageSuiteOptions) => (await runStorageConformance(options)).filter((r) => r.status === 'failed').map((r) => r.name);
 
 describe('the conformance suite catches broken adapters', () => {
@@ -60,10 +89,23 @@ describe('the conformance suite catches broken adapters', () => {
     expect(failed).toEqual(['backend errors reject every operation']);
   });
 
+  it('fails an adapter whose prefix listing treats %, _ and \\ as LIKE wildcards, in exactly that case', async () => {
+    expect(await failedCases({ create: likeWildcards })).toEqual(['keys(prefix) matches %, _ and \\ literally, not as wildcards']);
+  });
+
+  it('fails an adapter whose watch sees only its own writes, in the peer watch case', async () => {
+    const failed = await failedCases({ create: ownWritesOnly, createPeer: peerOverSameMap, watchTimeoutMs: 100 });
+    expect(failed).toEqual(['watch reports writes made through a peer (another client of the same backend)']);
+  });
+
   it('passes the memory adapter and reports capability skips', async () => {
     const results = await runStorageConformance({ create: () => memoryStorage() });
     expect(results.filter((r) => r.status === 'failed')).toEqual([]);
-    expect(results.filter((r) => r.status === 'skipped').map((r) => r.reason)).toEqual(['no createPeer option', 'no createBroken option']);
+    expect(results.filter((r) => r.status === 'skipped').map((r) => r.reason)).toEqual([
+      'no createPeer option',
+      'no createPeer option',
+      'no createBroken option',
+    ]);
   });
 
   it('says what was expected when a case fails', async () => {

@@ -150,6 +150,18 @@ export const storageAdapterCases: readonly StorageCase[] = [
     },
   },
   {
+    name: 'keys(prefix) matches %, _ and \\ literally, not as wildcards',
+    async run({ adapter, key }) {
+      const names = ['100%', '100%:x', '100a:y', 'a_b', 'aXb', 'back\\slash', 'back\\\\slash', 'backXslash'];
+      for (const n of names) await adapter.set(key(n), n);
+      sameSet(await adapter.keys(key('100%')), [key('100%'), key('100%:x')], 'keys("100%") (a % in a prefix is a character)');
+      sameSet(await adapter.keys(key('a_')), [key('a_b')], 'keys("a_") (an _ in a prefix is a character)');
+      sameSet(await adapter.keys(key('back\\')), [key('back\\slash'), key('back\\\\slash')], 'keys("back\\") (a \\ in a prefix is a character)');
+      sameSet(await adapter.keys(key('back\\\\')), [key('back\\\\slash')], 'keys("back\\\\")');
+      for (const n of names) equal(await adapter.get(key(n)), n, `get(${show(key(n))})`);
+    },
+  },
+  {
     name: 'compareAndSet creates only when absent (expected null)',
     async run({ adapter, key }) {
       equal(await adapter.compareAndSet(key('c'), null, 'first'), true, 'compareAndSet(null) on a missing key');
@@ -232,6 +244,28 @@ export const storageAdapterCases: readonly StorageCase[] = [
       await adapter.set(key('w:b'), '1');
       await adapter.get(key('w:b'));
       equal(changes.length, before, 'notifications after unwatch');
+    },
+  },
+  {
+    name: 'watch reports writes made through a peer (another client of the same backend)',
+    async run({ adapter, key, options, skip }) {
+      if (!adapter.watch) return skip('adapter has no watch()');
+      if (!options.createPeer) return skip('no createPeer option');
+      const peer = await options.createPeer(adapter);
+      const changes: StorageChange[] = [];
+      const unwatch = await adapter.watch(key('pw:'), (c) => changes.push(c));
+      const timeout = options.watchTimeoutMs ?? 5000;
+      try {
+        await peer.set(key('pw:a'), '1');
+        await waitForChange(changes, (c) => c.key === key('pw:a') && c.type === 'set', timeout, "watch after a peer's set");
+        equal(await peer.compareAndSet(key('pw:b'), null, 'x'), true, "peer's compareAndSet(null)");
+        await waitForChange(changes, (c) => c.key === key('pw:b') && c.type === 'set', timeout, "watch after a peer's compareAndSet");
+        await peer.delete(key('pw:a'));
+        await waitForChange(changes, (c) => c.key === key('pw:a') && c.type === 'delete', timeout, "watch after a peer's delete");
+      } finally {
+        await unwatch();
+        await peer.dispose?.();
+      }
     },
   },
   {

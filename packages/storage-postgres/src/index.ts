@@ -1,0 +1,2 @@
+export type { PGliteLike, PgClientLike, PgPoolClientLike, PgPoolLike, PgQuery, PostgresStorageOptions } from './options.js';
+export { postgresStorage } from './postgres-storage.js';
