@@ -1,13 +1,17 @@
 // `npm start`: the example host app on the embedded storage, watching its modules folder.
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { postgresStorage } from '@modhost/storage-postgres';
 import { fileStorage } from 'modhost';
 import { EXAMPLE_VERSIONS, prepareModulesDir, startApp } from './app.js';
 
-const modulesDir = prepareModulesDir(fileURLToPath(new URL('../.run/modules', import.meta.url)));
+// RUN_DIR gives a second instance its own modules folder (and, without a database, its own state file).
+const runDir = fileURLToPath(new URL(`../${process.env.RUN_DIR ?? '.run'}/`, import.meta.url));
+const modulesDir = prepareModulesDir(join(runDir, 'modules'));
 const port = Number(process.env.PORT ?? 3000);
-// The embedded default remembers everything across restarts (tenants' tasks, config, rollbacks) in one file.
-const storage = fileStorage({ path: fileURLToPath(new URL('../.run/state.jsonl', import.meta.url)) });
+// The embedded default remembers everything across restarts (tenants' tasks, config, rollbacks) in one file, for
+// one process. DATABASE_URL shares the state with every instance started against the same database.
+const storage = process.env.DATABASE_URL ? postgresStorage({ connectionString: process.env.DATABASE_URL }) : fileStorage({ path: join(runDir, 'state.jsonl') });
 const app = await startApp({ modulesDir, port, watch: true, storage }).catch(async (e: NodeJS.ErrnoException) => {
   if (e.code !== 'EADDRINUSE') throw e;
   console.log(`port ${port} is taken; using a free one (set PORT to choose)`);

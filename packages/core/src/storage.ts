@@ -46,13 +46,19 @@ export interface MemoryStorageOptions {
   map?: Map<string, string>;
 }
 
+type Watcher = { prefix: string; callback: (change: StorageChange) => void };
+const watchersOf = new WeakMap<Map<string, string>, Set<Watcher>>();
+
 /**
  * The embedded default storage: a Map in this process. Sync, atomic by construction
  * (JavaScript runs one thing at a time), with `watch`. Data is lost when the process exits.
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): StorageAdapter {
   const map = options.map ?? new Map<string, string>();
-  const watchers = new Set<{ prefix: string; callback: (change: StorageChange) => void }>();
+  // Adapters over one Map are one backend (as two processes over one database): each hears the others' writes.
+  const watchers = watchersOf.get(map) ?? new Set<Watcher>();
+  watchersOf.set(map, watchers);
+  const mine = new Set<Watcher>();
   const notify = (change: StorageChange) => {
     for (const w of [...watchers]) {
       if (!change.key.startsWith(w.prefix)) continue;
@@ -91,12 +97,15 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StorageAdapte
     watch(prefix, callback) {
       const w = { prefix, callback };
       watchers.add(w);
+      mine.add(w);
       return () => {
         watchers.delete(w);
+        mine.delete(w);
       };
     },
     dispose() {
-      watchers.clear();
+      for (const w of mine) watchers.delete(w);
+      mine.clear();
     },
   };
 }

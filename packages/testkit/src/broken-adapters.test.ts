@@ -62,13 +62,44 @@ function likeWildcards(): StorageAdapter {
 
 /** Two memory adapters over one Map: each watch sees only the writes made through its own adapter. */
 const shared = new WeakMap<StorageAdapter, Map<string, string>>();
+/** Shares its data with its peer, but tells its watchers only about writes made through itself. */
+function watchesOwnWrites(map: Map<string, string>): StorageAdapter {
+  const own = new Set<{ prefix: string; callback: (c: { type: 'set' | 'delete'; key: string }) => void }>();
+  const tell = (type: 'set' | 'delete', key: string) => {
+    for (const w of own) if (key.startsWith(w.prefix)) w.callback({ type, key });
+  };
+  return {
+    name: 'watches-own-writes',
+    get: (k) => map.get(k),
+    set(k, v) {
+      map.set(k, v);
+      tell('set', k);
+    },
+    delete(k) {
+      if (map.delete(k)) tell('delete', k);
+    },
+    keys: (p) => [...map.keys()].filter((k) => k.startsWith(p)),
+    compareAndSet(k, expected, next) {
+      if ((map.get(k) ?? null) !== expected) return false;
+      if (next === null) map.delete(k);
+      else map.set(k, next);
+      tell(next === null ? 'delete' : 'set', k);
+      return true;
+    },
+    watch(prefix, callback) {
+      const w = { prefix, callback };
+      own.add(w);
+      return () => void own.delete(w);
+    },
+  };
+}
 function ownWritesOnly(): StorageAdapter {
   const map = new Map<string, string>();
-  const adapter = memoryStorage({ map });
+  const adapter = watchesOwnWrites(map);
   shared.set(adapter, map);
   return adapter;
 }
-const peerOverSameMap = (first: StorageAdapter) => memoryStorage(shared.has(first) ? { map: shared.get(first) as Map<string, string> } : {});
+const peerOverSameMap = (first: StorageAdapter) => watchesOwnWrites(shared.get(first) ?? new Map());
 
 const failedCases = async (options: StorageSuiteOptions) => (await runStorageConformance(options)).filter((r) => r.status === 'failed').map((r) => r.name);
 

@@ -29,6 +29,4 @@ describeStorageAdapter('memory', {
   },
   createPeer: (first) => memoryStorage(maps.has(first) ? { map: maps.get(first) as Map<string, string> } : {}),
   createBroken: () => memoryStorage({ map: new DownMap() }),
-  // Sharing a Map shares the data, not the watchers: a memoryStorage sees only the writes made through itself.
-  skip: { 'watch reports writes made through a peer (another client of the same backend)': 'memoryStorage watches its own writes only (one process)' },
 });
