@@ -146,7 +146,8 @@ describe('a fleet on one storage', () => {
     a.events.on('watch:error', (e) => void errors.push(e.message));
     down = true;
     expect(a.api('tasks')).toEqual({ version: '1.0.0' });
-    expect(a.router.dispatch('GET', '/tasks', (d) => d.handler({ method: 'GET', path: '/', params: {}, query: {}, headers: {} }))).toBeDefined();
+    const served = await a.router.handle('GET', '/tasks', (d) => d.handler({ method: 'GET', path: '/', params: {}, query: {}, headers: {} }));
+    expect(served?.body).toBe('1.0.0');
     await expect(a.enable('tasks', { tenant: 'acme' })).rejects.toMatchObject({ code: 'STORAGE_ADAPTER_FAILED' });
     // Meanwhile another instance changes the desired state; a has no watch here, its periodic re-read fails for now.
     await b.enable('tasks', { tenant: 'initech' });
