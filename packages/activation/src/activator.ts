@@ -4,6 +4,7 @@ import { memoryStorage, systemClock } from '@modhost/core';
 import { activatePlan } from './activate-plan.js';
 import { deactivate } from './deactivate.js';
 import { consoleLogger } from './module-context.js';
+import { reconfigureModule } from './reconfigure.js';
 import { rollbackModule } from './rollback.js';
 import type { Activator, ActivatorOptions, PhaseTimeouts } from './types.js';
 import { upgradeModule } from './upgrade.js';
@@ -45,6 +46,7 @@ export function createActivator(options: ActivatorOptions): Activator {
     },
     api: (name) => running.get(name)?.api,
     versionOf: (name) => running.get(name)?.version,
+    reconfigure: (name) => reconfigureModule(runner, name),
     on: runner.events.on,
   };
 }

@@ -14,6 +14,7 @@ export type {
   BoundHandler,
   ModuleOutcome,
   PhaseTimeouts,
+  ReconfigureReport,
   UpgradeOptions,
   UpgradeReport,
 } from './types.js';

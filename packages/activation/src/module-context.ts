@@ -67,6 +67,8 @@ export interface ContextParts {
   readonly services: Readonly<Record<string, unknown>>;
   /** Aborts when the version's context is revoked; the activator makes one per version. */
   readonly signal?: StopSignal;
+  /** The config as it is now (it follows config changes while the version runs); `ctx.config` reads it. */
+  readonly liveConfig?: () => Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -76,16 +78,19 @@ export interface ContextParts {
 export function createModuleContext(parts: ContextParts): ModuleContext {
   const deps: Record<string, unknown> = {};
   for (const [name, get] of parts.deps) Object.defineProperty(deps, name, { enumerable: true, get });
-  return Object.freeze({
+  const fixed = Object.freeze({ ...parts.config });
+  const ctx = {
     module: Object.freeze({ name: parts.module, version: parts.version }),
     tenant: parts.tenant,
-    config: Object.freeze({ ...parts.config }),
     logger: parts.logger,
     storage: parts.storage,
     deps: Object.freeze(deps),
     services: Object.freeze({ ...parts.services }),
     ...(parts.signal ? { signal: parts.signal } : {}),
-  });
+  };
+  // A getter, so a module always reads the config as it is now.
+  Object.defineProperty(ctx, 'config', { enumerable: true, get: parts.liveConfig ?? (() => fixed) });
+  return Object.freeze(ctx) as ModuleContext;
 }
 
 /** What a context factory returns: the context, and what revokes everything it handed out. */

@@ -1,6 +1,6 @@
 // The public option and report types of the activation engine. Internal types (a running version, a start
 // failure, a warm version) live with the code that owns them, in version-runner.ts.
-import type { Clock, Emitter, Logger, Registry, RouteRequest, RouteResponse, StorageAdapter } from '@modhost/core';
+import type { Clock, Emitter, Issue, Logger, Registry, RouteRequest, RouteResponse, StorageAdapter } from '@modhost/core';
 import type { Plan } from '@modhost/resolver';
 import type { HealthGateOptions } from './health.js';
 import type { JobEvent } from './jobs.js';
@@ -149,6 +149,11 @@ export interface Activator {
   upgrade(name: string, version: string, options?: UpgradeOptions): Promise<UpgradeReport>;
   /** Points a module back at the version it replaced, while that version is still warm. */
   rollback(name: string): Promise<UpgradeReport>;
+  /**
+   * Gives a running module its current effective config (after `registry.configure`, here or on another instance):
+   * `ctx.config` holds the new values from now on and its `reconfigure` hook is told. Schema-rejected values are refused.
+   */
+  reconfigure(name: string): Promise<ReconfigureReport>;
   /** Listens to rollbacks, automatic ones included: `on(event, fn)` returns `off`. */
   on: Emitter<ActivatorEvents>['on'];
 }
@@ -159,4 +164,15 @@ export interface ActivatorEvents extends Record<string, unknown> {
   'rolled-back': UpgradeReport & { readonly reason: string };
   /** A rollback could not happen (its state could not be handed back, or the warm version failed): the newer version serves on. */
   'rollback-refused': UpgradeReport & { readonly reason: string };
+}
+
+/** What `activator.reconfigure` did. */
+export interface ReconfigureReport {
+  readonly ok: boolean;
+  readonly module: string;
+  /** `applied`: `ctx.config` holds the new values; `unchanged`: they were the same; `refused`: the schema rejects them. */
+  readonly outcome: 'applied' | 'unchanged' | 'refused' | 'not-running';
+  readonly issues?: readonly Issue[];
+  /** The module's `reconfigure` hook threw or timed out (the new values are in `ctx.config` anyway). */
+  readonly hookError?: string;
 }

@@ -53,6 +53,8 @@ export interface Running {
   batch?: number;
   /** Revokes what its context handed out (from the context factory). */
   revoke?: () => void;
+  /** The config `ctx.config` reads: replaced (never mutated) when the config changes while it runs. */
+  readonly config: { value: Record<string, unknown> };
 }
 
 /** An upgrade inside its rollback window. @internal */
@@ -199,12 +201,13 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
           { details: { module: name, version, issues: resolvedConfig.issues } },
         );
       }
-      const config = resolvedConfig.values;
+      const cell = { value: Object.freeze({ ...resolvedConfig.values }) };
       const deps = new Map(depNames.map((d) => [d, () => running.get(d)?.api] as const));
       const parts: ContextParts = {
         module: name,
         version,
-        config,
+        config: cell.value,
+        liveConfig: () => cell.value,
         logger: loggerFor(name),
         storage: createModuleStorage(storage, settings.namespace, name),
         deps,
@@ -219,7 +222,7 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
         stopped.abort();
         built.revoke?.();
       };
-      const inst: Running = { name, version, def, ctx, api: undefined, revoke };
+      const inst: Running = { name, version, def, ctx, api: undefined, revoke, config: cell };
       instance = inst;
       if ((def.migrations?.length ?? 0) > 0) {
         phase = 'migrate';

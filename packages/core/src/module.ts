@@ -40,7 +40,10 @@ export interface ModuleContext<TConfig = unknown> {
   readonly module: { readonly name: string; readonly version: string };
   /** The tenant this instance serves, or `undefined` for host-wide work. */
   readonly tenant: string | undefined;
-  /** The effective config (defaults → host → tenant), validated by the module's schema. */
+  /**
+   * The effective config (defaults → host → tenant), validated by the module's schema. Live: it follows config
+   * changes while the version runs (read it when you need a value rather than copying it at activate).
+   */
   readonly config: Readonly<TConfig>;
   readonly logger: Logger;
   readonly storage: ModuleStorage;
@@ -188,6 +191,11 @@ export interface ModuleDefinition<S extends StandardSchemaV1 = NoConfig, TApi = 
   readonly health?: (ctx: ModuleContext<InferSchemaOutput<S>>) => HealthResult | Promise<HealthResult>;
   readonly exportState?: (ctx: ModuleContext<InferSchemaOutput<S>>) => unknown;
   readonly importState?: (state: unknown, fromVersion: string, ctx: ModuleContext<InferSchemaOutput<S>>) => void | Promise<void>;
+  /**
+   * Told when the effective config changed while this version runs (on any instance of a fleet): `ctx.config`
+   * already holds the new values. Optional: a module that reads `ctx.config` when it needs a value sees them anyway.
+   */
+  readonly reconfigure?: (config: Readonly<InferSchemaOutput<S>>, ctx: ModuleContext<InferSchemaOutput<S>>) => void | Promise<void>;
 }
 
 /** A module definition of any config schema and API, as registries and hosts hold them. */
@@ -222,7 +230,8 @@ export const DEFINITION_FIELDS = [
   'health',
   'exportState',
   'importState',
+  'reconfigure',
 ] as const;
 
 /** The lifecycle hooks a definition may have. */
-export const HOOK_FIELDS = ['activate', 'deactivate', 'health', 'exportState', 'importState'] as const;
+export const HOOK_FIELDS = ['activate', 'deactivate', 'health', 'exportState', 'importState', 'reconfigure'] as const;

@@ -156,4 +156,28 @@ describe('a fleet on one storage', () => {
     down = false;
     await until(() => a.isEnabled('tasks', 'initech'));
   });
+
+  it('config changed on one instance reaches the running module on every instance (ctx.config and its reconfigure hook)', async () => {
+    const { z } = await import('zod');
+    const told: string[] = [];
+    const greeter = () =>
+      defineModule({
+        name: 'greeter',
+        version: '1.0.0',
+        config: { schema: z.object({ greeting: z.string() }), defaults: { greeting: 'hello' } },
+        activate: (ctx) => ({ greet: () => ctx.config.greeting }),
+        reconfigure: (config) => void told.push(config.greeting),
+      });
+    const storage = memoryStorage();
+    const a = instance(storage, 'web-a', [greeter()]);
+    const b = instance(storage, 'web-b', [greeter()]);
+    await a.start();
+    await b.start();
+    const greetOn = (h: Host) => (h.api('greeter') as { greet(): string }).greet();
+    expect([greetOn(a), greetOn(b)]).toEqual(['hello', 'hello']);
+    await a.configure('greeter', { greeting: 'bonjour' });
+    expect(greetOn(a)).toBe('bonjour');
+    await until(() => greetOn(b) === 'bonjour');
+    expect(told.sort()).toEqual(['bonjour', 'bonjour']);
+  });
 });

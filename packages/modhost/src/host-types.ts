@@ -94,6 +94,8 @@ export interface HostEvents extends Record<string, unknown> {
   'module:upgrade-failed': { name: string; from: string; to: string; code: string; message: string };
   /** Traffic went back to the warm previous version: by `host.rollback`, or after the new one failed its health probes. */
   'module:rolled-back': { name: string; from: string; to: string };
+  /** A running module got new config values (`ctx.config` holds them; its `reconfigure` hook was told). */
+  'module:reconfigured': { name: string; hookError?: string };
   /** A rollback could not hand the state back (or the warm version failed): `from` keeps serving. */
   'module:rollback-refused': { name: string; from: string; to: string; code: string; message: string };
   'module:removed': { name: string; version: string };

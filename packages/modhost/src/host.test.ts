@@ -219,4 +219,29 @@ describe('createHost with a modules folder', () => {
     for (let i = 0; i < 10_000 && (await host.status()).modules[0]?.health.status !== 'ok'; i++) await new Promise((r) => setImmediate(r));
     expect((await host.status()).modules[0]?.health).toEqual({ status: 'ok' });
   });
+
+  it('a config change reaches a running worker guest: its ctx.config and its reconfigure hook', async () => {
+    const { folder, host } = setup();
+    folder.write(
+      'greeter',
+      {
+        name: 'greeter',
+        version: '1.0.0',
+        isolation: 'worker',
+        permissions: ['routes:mount'],
+        routes: [{ method: 'GET', path: '/' }],
+        config: { schema: { type: 'object', properties: { greeting: { type: 'string', default: 'hello' } } } },
+      },
+      `let told = 'nothing';
+export default {
+  routes: [{ method: 'GET', path: '/', handler: (req, ctx) => ({ body: { greeting: ctx.config.greeting, told } }) }],
+  reconfigure: (config) => { told = config.greeting; },
+};`,
+    );
+    await host.start();
+    const http = await serve(host);
+    expect((await http('/greeter')).body).toEqual({ greeting: 'hello', told: 'nothing' });
+    await host.configure('greeter', { greeting: 'hej' });
+    expect((await http('/greeter')).body).toEqual({ greeting: 'hej', told: 'hej' });
+  });
 });

@@ -129,7 +129,10 @@ export function createHost(options: HostOptions): Host {
       await registry.disable(name, opts);
       sync.disable(name, opts.tenant);
     },
-    configure: async (name, values, opts = {}) => void (await registry.configure(name, values, opts)),
+    async configure(name, values, opts = {}) {
+      await registry.configure(name, values, opts);
+      await sync.reconfigure(name);
+    },
     upgrade: async (name, version) => folders.unavailable(name, version) ?? swap(name, version),
     rollback,
     isEnabled: (name, tenant) => serving(name) && (tenant === undefined || sync.serves(name, tenant)),

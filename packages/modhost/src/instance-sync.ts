@@ -24,7 +24,7 @@ export interface InstanceSyncOptions {
   readonly namespace: string;
   readonly clock: Clock;
   readonly leaseMs: number;
-  readonly activator: Pick<Activator, 'versionOf' | 'active'>;
+  readonly activator: Pick<Activator, 'versionOf' | 'active' | 'reconfigure'>;
   readonly catalog: ModuleCatalog;
   readonly swap: (name: string, version: string) => Promise<UpgradeReport>;
   readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
@@ -83,16 +83,27 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     });
     return syncing;
   };
+  /** Hands a running module its current config (changed here or on another instance). */
+  const reconfigure = async (name: string) => {
+    const r = await activator.reconfigure(name);
+    if (r.outcome === 'applied') options.emit('module:reconfigured', { name, ...(r.hookError ? { hookError: r.hookError } : {}) });
+    else if (r.outcome === 'refused')
+      options.emit('watch:error', { message: `${name}: its new config does not pass its schema, so it keeps the previous values` });
+  };
   const reconcile = () =>
     queue('re-reading the desired state', async () => {
       await readEnablement();
-      for (const name of [...activator.active]) await followModule(name);
+      for (const name of [...activator.active]) {
+        await followModule(name);
+        await reconfigure(name);
+      }
     });
   const prefix = `${encodeURIComponent(options.namespace)}:`;
   /** A watch notification names the key that changed: re-read just that (the periodic re-read covers the rest). */
   const onChange = (key: string) => {
     const [area, first] = key.slice(prefix.length).split(':').map(decodeURIComponent);
     if (area === 't' && first !== undefined) void queue(`re-reading tenant ${first}`, () => readTenant(first));
+    else if (area === 'c' && first !== undefined) void queue(`reconfiguring ${first}`, () => reconfigure(first));
     else if (area === 'm' && first !== undefined) void queue(`following ${first}`, () => followModule(first));
     else void reconcile();
   };
@@ -127,8 +138,8 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     /** After the first activation: keeps the lease and follows the desired state. */
     async follow() {
       tick();
-      // Module records (desired and rejected versions) and tenant enablement: what other instances change.
-      const watched = [`${prefix}m:`, `${prefix}t:`];
+      // Module records (desired and rejected versions), tenant enablement and config: what other instances change.
+      const watched = [`${prefix}m:`, `${prefix}t:`, `${prefix}c:`];
       if (options.storage.watch) {
         const offs = await Promise.all(watched.map((p) => options.storage.watch?.(p, (change) => onChange(change.key))));
         unwatch = () => Promise.all(offs.map((off) => off?.()));
@@ -141,6 +152,8 @@ export function createInstanceSync(options: InstanceSyncOptions) {
       enabled.get(name)?.delete(tenant);
     },
     serves: (name: string, tenant: string) => enabled.get(name)?.has(tenant) ?? false,
+    /** After a local `configure`: the module gets its new values now, not at the next notification. */
+    reconfigure: (name: string) => queue(`reconfiguring ${name}`, () => reconfigure(name)),
     reconcile,
     /** Every instance on this storage, live or not, with what it observed. */
     async fleet(): Promise<FleetInstance[]> {

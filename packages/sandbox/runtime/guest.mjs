@@ -103,12 +103,18 @@ function methods(prefix, names) {
   return sealed(Object.fromEntries(names.map((m) => [m, (...args) => ctxCall(`${prefix}.${m}`, args)])));
 }
 
+let currentConfig;
+
 function buildContext(init) {
+  currentConfig = deepFreeze(init.config);
   const caps = init.caps;
   const entries = {
     module: sealed({ name: init.module, version: init.version }),
     tenant: init.tenant,
-    config: deepFreeze(init.config),
+    // The config as the host last sent it: a getter, so it follows `reconfigure`.
+    get config() {
+      return currentConfig;
+    },
     logger: sealed(
       Object.fromEntries(
         ['debug', 'info', 'warn', 'error'].map((level) => [
@@ -123,7 +129,8 @@ function buildContext(init) {
   if (caps.storage) entries.storage = methods('storage', ['get', 'set', 'delete', 'keys']);
   if (caps.net) entries.net = sealed({ fetch: (url, init) => ctxCall('net.fetch', [String(url), init ?? {}]) });
   if (caps.fs) entries.fs = methods('fs', ['readFile', 'readdir', 'writeFile']);
-  return sealed(entries);
+  // Descriptors, not values: `config` stays a getter.
+  return Object.freeze(Object.defineProperties(Object.create(null), Object.getOwnPropertyDescriptors(entries)));
 }
 
 function deepFreeze(v) {
@@ -147,7 +154,7 @@ function describe(def) {
     optionalDependencies: safeClone(def.optionalDependencies) ?? {},
     engines: safeClone(def.engines),
     stateMode: typeof def.stateMode === 'string' ? def.stateMode : undefined,
-    hooks: ['activate', 'deactivate', 'health', 'exportState', 'importState'].filter(fn),
+    hooks: ['activate', 'deactivate', 'health', 'exportState', 'importState', 'reconfigure'].filter(fn),
     routes: (def.routes ?? []).map((r) => ({ method: r.method, path: r.path, permission: r.permission })),
     jobs: (def.jobs ?? []).map((j) => ({ name: j.name, schedule: j.schedule, timeout: j.timeout, retries: j.retries })),
     migrations: (def.migrations ?? []).map((m) => ({ name: m.name, down: typeof m.down === 'function' })),
@@ -179,6 +186,10 @@ const ops = {
   health: () => (definition.health ? definition.health(ctx) : true),
   exportState: () => definition.exportState?.(ctx),
   importState: ([state, from]) => definition.importState?.(state, from, ctx),
+  reconfigure: ([config]) => {
+    currentConfig = deepFreeze(config);
+    return definition.reconfigure?.(currentConfig, ctx);
+  },
   route: ([index, req]) => definition.routes[index].handler(req, ctx),
   job: ([index]) => definition.jobs[index].run(ctx),
   migrateUp: ([index]) => definition.migrations[index].up(ctx),

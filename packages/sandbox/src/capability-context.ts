@@ -60,6 +60,8 @@ export interface CapabilityContextInput {
   readonly root?: string;
   /** Aborts when the version's context is revoked; handed to the module as `ctx.signal`. */
   readonly signal?: StopSignal;
+  /** The config as it is now; `ctx.config` reads it, so it follows config changes while the version runs. */
+  readonly liveConfig?: () => Readonly<Record<string, unknown>>;
 }
 
 /** Options for building a capability context (`createCapabilityContext`, internal: use `sandbox.contextFor`). */
@@ -120,10 +122,24 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
   const ctx: Record<string, unknown> = {
     module: sealed({ name: module, version: input.version }),
     tenant,
-    config: frozenCopy(input.config),
     logger: sealed(Object.fromEntries(LOGGER_LEVELS.map((l) => [l, wrap(input.logger[l].bind(input.logger), `logger.${l}`)]))),
   };
   if (input.signal) ctx.signal = input.signal;
+  // A getter, so a module reads the config as it is now; each version of the values is frozen once.
+  let seen: unknown;
+  let copy = frozenCopy(input.config);
+  const live = input.liveConfig;
+  Object.defineProperty(ctx, 'config', {
+    enumerable: true,
+    get() {
+      const now = live?.();
+      if (now !== undefined && now !== seen) {
+        seen = now;
+        copy = frozenCopy(now as Record<string, unknown>);
+      }
+      return copy;
+    },
+  });
 
   const storageCell = granted('storage:module');
   if (storageCell) {

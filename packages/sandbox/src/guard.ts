@@ -111,7 +111,8 @@ export function countUse(usage: UsageCounter, now: () => number): void {
 
 /** A frozen object with no prototype: `obj.constructor` and `obj.__proto__` lead nowhere. */
 export function sealed<T extends object>(entries: Record<string, unknown>): T {
-  return Object.freeze(Object.assign(Object.create(null), entries)) as T;
+  // Descriptors, not values: a getter (the live `config`) stays a getter.
+  return Object.freeze(Object.defineProperties(Object.create(null), Object.getOwnPropertyDescriptors(entries))) as T;
 }
 
 /** A deep copy of plain data, frozen all the way down (config handed to a module). */

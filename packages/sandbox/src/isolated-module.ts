@@ -275,6 +275,8 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
         };
       return has('health') ? ((await call('health')) as HealthResult) : true;
     },
+    // The guest keeps its own copy of the config: every change is sent to it (and to its reconfigure hook).
+    reconfigure: (config: unknown) => call('reconfigure', [config]),
     ...(has('exportState') ? { exportState: () => call('exportState') } : {}),
     ...(has('importState') ? { importState: (state: unknown, from: string) => call('importState', [state, from]) } : {}),
   };
