@@ -109,6 +109,13 @@ describe.skipIf(!reachable)('a fleet of three host processes on one PostgreSQL d
     const tenants = all.flatMap((_, n) => [0, 1, 2].map((k) => `t${n}${k}`));
     await converge(all, (s) => (s.tenants as string[]).length === tenants.length, { tenants });
 
+    // Config changed through one reaches the running module on all; an uninstall through another stops it on all.
+    await converge(all, (s) => s.greeting === 'hello');
+    await call(c, '/configure', { greeting: 'bonjour' });
+    await converge(all, (s) => s.greeting === 'bonjour');
+    await call(b, '/uninstall');
+    await converge(all, (s) => s.greeting === null);
+
     // A downgrade on one moves the desired version: all follow. Then an upgrade rolled back: all go back.
     await call(c, '/upgrade', { version: '1.1.0' });
     await converge(all, (s) => s.version === '1.1.0');

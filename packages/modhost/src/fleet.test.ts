@@ -180,4 +180,18 @@ describe('a fleet on one storage', () => {
     await until(() => greetOn(b) === 'bonjour');
     expect(told.sort()).toEqual(['bonjour', 'bonjour']);
   });
+
+  it('a module uninstalled through one instance stops on the others', async () => {
+    const storage = memoryStorage();
+    const a = instance(storage, 'web-a');
+    const b = instance(storage, 'web-b');
+    await a.start();
+    await b.start();
+    const removed: string[] = [];
+    b.events.on('module:removed', (e) => void removed.push(`${e.name}@${e.version}`));
+    await a.uninstall('tasks');
+    await until(() => removed.length > 0);
+    expect(removed).toEqual(['tasks@1.0.0']);
+    expect(b.api('tasks')).toBeUndefined();
+  });
 });

@@ -24,7 +24,7 @@ export interface InstanceSyncOptions {
   readonly namespace: string;
   readonly clock: Clock;
   readonly leaseMs: number;
-  readonly activator: Pick<Activator, 'versionOf' | 'active' | 'reconfigure'>;
+  readonly activator: Pick<Activator, 'versionOf' | 'active' | 'reconfigure' | 'deactivate'>;
   readonly catalog: ModuleCatalog;
   readonly swap: (name: string, version: string) => Promise<UpgradeReport>;
   readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
@@ -65,6 +65,13 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     const now = activator.versionOf(name);
     if (now === undefined) return;
     const record = await registry.getModule(name);
+    if (!record || !record.versions.includes(now)) {
+      // Uninstalled on another instance: it stops here too (with what depends on it), and is forgotten.
+      await activator.deactivate([name], { cascade: true });
+      catalog.forget(name);
+      options.emit('module:removed', { name, version: now });
+      return;
+    }
     const want = record?.desiredVersion;
     if (!want || want === now || !catalog.has(name, want) || record.rejected.some((r) => r.version === want)) return;
     await options.swap(name, want);

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defineModule } from '@modhost/core';
 import { postgresStorage } from '@modhost/storage-postgres';
+import { z } from 'zod';
 import { createHost } from '../src/index.js';
 
 const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
@@ -18,12 +19,19 @@ const tasks = (version: string) =>
     health: () => true,
   });
 
+const greeter = defineModule({
+  name: 'greeter',
+  version: '1.0.0',
+  config: { schema: z.object({ greeting: z.string() }), defaults: { greeting: 'hello' } },
+  activate: (ctx) => ({ greet: () => ctx.config.greeting }),
+});
+
 const storage = postgresStorage({ connectionString: process.env.DATABASE_URL as string });
 const host = createHost({
   version: '1.0.0',
   storage,
   instanceId: process.env.INSTANCE_ID as string,
-  modules: [tasks('1.0.0'), tasks('1.1.0'), tasks('1.2.0')],
+  modules: [tasks('1.0.0'), tasks('1.1.0'), tasks('1.2.0'), greeter],
   leaseMs: 1_500,
   rollbackWindowMs: 60_000,
   logger: quiet,
@@ -46,12 +54,15 @@ const server = createServer(async (req, res) => {
         version: host.api<{ version: string }>('tasks')?.version,
         acme: host.isEnabled('tasks', 'acme'),
         tenants: asked.filter((t) => host.isEnabled('tasks', t)),
+        greeting: host.api<{ greet(): string }>('greeter')?.greet() ?? null,
       };
     } else if (req.url === '/enable') out = await host.enable('tasks', { tenant: String(body.tenant) });
     else if (req.url === '/disable') out = await host.disable('tasks', { tenant: String(body.tenant) });
     else if (req.url === '/upgrade') out = await host.upgrade('tasks', String(body.version));
     else if (req.url === '/rollback') out = await host.rollback('tasks');
     else if (req.url === '/fleet') out = await host.fleet();
+    else if (req.url === '/configure') out = await host.configure('greeter', { greeting: String(body.greeting) });
+    else if (req.url === '/uninstall') out = await host.uninstall('greeter');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(out ?? null));
   } catch (e) {
