@@ -65,7 +65,7 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     const now = activator.versionOf(name);
     if (now === undefined) return;
     const record = await registry.getModule(name);
-    if (!record || !record.versions.includes(now)) {
+    if (!record?.versions.includes(now)) {
       // Uninstalled on another instance: it stops here too (with what depends on it), and is forgotten.
       await activator.deactivate([name], { cascade: true });
       catalog.forget(name);
