@@ -86,6 +86,8 @@ describe('a fleet on one storage', () => {
       'web-b true tasks@1.0.0 active',
     ]);
     expect((await b.status()).instance).toEqual({ id: 'web-b' });
+    // Each instance publishes the health of what it serves with its lease renewal.
+    await until(async () => (await b.fleet()).every((i) => i.modules.every((m) => m.health === 'ok')));
     await a.stop();
     hosts.splice(hosts.indexOf(a), 1);
     expect((await b.fleet()).map((i) => `${i.id} alive=${i.alive} stopped=${i.stopped}`)).toEqual([

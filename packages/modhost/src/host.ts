@@ -57,16 +57,14 @@ export function createHost(options: HostOptions): Host {
   const serving = (name: string) => activator.versionOf(name) !== undefined;
 
   const { activateAll, swap, rollback } = createModuleActions({ hostVersion: options.version, registry, activator, catalog, emit: events.emit });
+  const healthNow = async () =>
+    Object.fromEntries(
+      await Promise.all(activator.active.map(async (n) => [n, (await readModuleStatus({ registry, activator, folderOf: folders.folderOf }, n)).health.status])),
+    );
   const sync = createInstanceSync({
-    registry,
-    storage,
-    namespace: 'modhost',
-    clock,
+    ...{ registry, storage, namespace: 'modhost', clock, activator, catalog, swap, emit: events.emit },
     leaseMs: options.leaseMs ?? 30_000,
-    activator,
-    catalog,
-    swap,
-    emit: events.emit,
+    health: healthNow,
   });
   const folders = createFolderSync({
     modulesDir: options.modulesDir,

@@ -14,7 +14,14 @@ export interface FleetInstance {
   readonly renewedAt: number;
   readonly expiresAt: number;
   /** What it observed of each module version it touched. */
-  readonly modules: readonly { readonly name: string; readonly version: string; readonly state: string; readonly error?: string }[];
+  readonly modules: readonly {
+    readonly name: string;
+    readonly version: string;
+    readonly state: string;
+    /** Its health on that instance when it last renewed its lease (`ok`, `degraded`, `fail`), for what it serves. */
+    readonly health?: string;
+    readonly error?: string;
+  }[];
 }
 
 /** What {@link createInstanceSync} works with. */
@@ -28,6 +35,8 @@ export interface InstanceSyncOptions {
   readonly catalog: ModuleCatalog;
   readonly swap: (name: string, version: string) => Promise<UpgradeReport>;
   readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
+  /** This instance's health of each module it serves, published with its lease for the fleet view. */
+  readonly health: () => Promise<Record<string, string>>;
 }
 
 /**
@@ -43,6 +52,8 @@ export function createInstanceSync(options: InstanceSyncOptions) {
   let unwatch: (() => unknown) | undefined;
   let stopped = true;
   let syncing: Promise<void> = Promise.resolve();
+  // Desired versions this instance cannot load, already reported: reported again only when they change.
+  const missing = new Map<string, string>();
 
   const readEnablement = async () => {
     const next = new Map<string, Set<string>>();
@@ -73,7 +84,22 @@ export function createInstanceSync(options: InstanceSyncOptions) {
       return;
     }
     const want = record?.desiredVersion;
-    if (!want || want === now || !catalog.has(name, want) || record.rejected.some((r) => r.version === want)) return;
+    if (!want || want === now || record.rejected.some((r) => r.version === want)) return;
+    if (!catalog.has(name, want)) {
+      // Another instance runs a version whose code this one does not have (its folder is missing here): say so once.
+      if (missing.get(name) !== want) {
+        missing.set(name, want);
+        options.emit('module:upgrade-failed', {
+          name,
+          from: now,
+          to: want,
+          code: 'VERSION_UNAVAILABLE',
+          message: `${name}@${want} is the desired version, but its code is not loaded on this instance (is its folder missing here?); ${now} keeps serving`,
+        });
+      }
+      return;
+    }
+    missing.delete(name);
     await options.swap(name, want);
   };
 
@@ -117,7 +143,7 @@ export function createInstanceSync(options: InstanceSyncOptions) {
 
   const renew = async () => {
     try {
-      await registry.renewLease(options.leaseMs);
+      await registry.renewLease(options.leaseMs, { health: await options.health() });
     } catch (e) {
       options.emit('watch:error', { message: `renewing this instance's lease failed: ${e instanceof Error ? e.message : String(e)}` });
     }
@@ -139,7 +165,7 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     async begin() {
       stopped = false;
       await registry.resetObserved();
-      await registry.renewLease(options.leaseMs);
+      await registry.renewLease(options.leaseMs, { health: {} });
       await readEnablement();
     },
     /** After the first activation: keeps the lease and follows the desired state. */
@@ -167,12 +193,16 @@ export function createInstanceSync(options: InstanceSyncOptions) {
       const out: FleetInstance[] = [];
       for (const lease of await registry.instances()) {
         const observed = await registry.observedBy(lease.instanceId);
+        const health = (lease.meta?.health ?? {}) as Record<string, string>;
         const modules = Object.entries(observed).map(([key, s]) => {
           const at = key.lastIndexOf('@');
+          const name = key.slice(0, at);
+          const served = s.status === 'active' || s.status === 'failed' ? health[name] : undefined;
           return {
-            name: key.slice(0, at),
+            name,
             version: key.slice(at + 1),
             state: s.status,
+            ...(served ? { health: served } : {}),
             ...(s.lastError ? { error: `${s.lastError.code}: ${s.lastError.message}` } : {}),
           };
         });
