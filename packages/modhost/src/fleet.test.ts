@@ -1,6 +1,7 @@
 import { type AnyModuleDefinition, defineModule, memoryStorage, type StorageAdapter } from '@modhost/core';
 import { createFakeClock, silentLogger } from '@modhost/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tasksVersion } from '../test/modules.js';
 import { createHost, type Host, type HostOptions } from './host.js';
 
 const hosts: Host[] = [];
@@ -9,14 +10,7 @@ afterEach(async () => {
 });
 
 const clock = createFakeClock({ now: 1_000 });
-const tasks = (version: string) =>
-  defineModule({
-    name: 'tasks',
-    version,
-    permissions: ['routes:mount'],
-    routes: [{ method: 'GET', path: '/', handler: () => ({ body: version }) }],
-    activate: () => ({ version }),
-  });
+const tasks = tasksVersion;
 
 function instance(storage: StorageAdapter, instanceId: string, modules: AnyModuleDefinition[] = [tasks('1.0.0')], extra: Partial<HostOptions> = {}) {
   const host = createHost({

@@ -1,7 +1,6 @@
 import type { ActivationReport, BoundHandler, HealthGateOptions, PhaseTimeouts, Router, UpgradeReport } from '@modhost/activation';
 import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter } from '@modhost/core';
 import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
-import type { FleetInstance } from './instance-sync.js';
 import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 import type { IsolatedLimits } from './load-folder.js';
 import type { ModuleStatus } from './module-status.js';
@@ -149,3 +148,24 @@ export interface Host {
 
 /** The listening side of the host's events: a listener that throws never breaks the host. */
 export type HostEventSource = Pick<Emitter<HostEvents>, 'on' | 'once' | 'off' | 'onAny'>;
+
+/** One instance in the fleet view. */
+export interface FleetInstance {
+  readonly id: string;
+  /** False once its lease expired without renewal (it crashed, or lost the storage): its states are stale. */
+  readonly alive: boolean;
+  /** True when it stopped cleanly; its states are its last observations. */
+  readonly stopped: boolean;
+  readonly startedAt: number;
+  readonly renewedAt: number;
+  readonly expiresAt: number;
+  /** What it observed of each module version it touched. */
+  readonly modules: readonly {
+    readonly name: string;
+    readonly version: string;
+    readonly state: string;
+    /** Its health on that instance when it last renewed its lease (`ok`, `degraded`, `fail`), for what it serves. */
+    readonly health?: string;
+    readonly error?: string;
+  }[];
+}

@@ -13,7 +13,7 @@ import { createModuleCatalog } from './module-catalog.js';
 import { type ModuleStatus, readModuleStatus } from './module-status.js';
 import { stopHost } from './stop-host.js';
 
-export type { FolderProblem, Host, HostEventSource, HostEvents, HostOptions, HostPlan, StopReport } from './host-types.js';
+export type { FleetInstance, FolderProblem, Host, HostEventSource, HostEvents, HostOptions, HostPlan, StopReport } from './host-types.js';
 
 /** Creates a host: registry, resolver, activation and sandbox wired with sensible defaults. */
 export function createHost(options: HostOptions): Host {

@@ -2,9 +2,18 @@ export { memoryStorage, recoveryHint } from '@modhost/core';
 // readManifest and contractIssues live in @modhost/manifest; re-exported here as before.
 export { contractIssues, readManifest } from '@modhost/manifest';
 export { type FileStorageOptions, fileStorage } from './file-storage.js';
-export { createHost, type FolderProblem, type Host, type HostEventSource, type HostEvents, type HostOptions, type HostPlan, type StopReport } from './host.js';
+export {
+  createHost,
+  type FleetInstance,
+  type FolderProblem,
+  type Host,
+  type HostEventSource,
+  type HostEvents,
+  type HostOptions,
+  type HostPlan,
+  type StopReport,
+} from './host.js';
 export { createRequestListener, type RequestListenerOptions } from './http.js';
-export type { FleetInstance } from './instance-sync.js';
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 export { type FolderModule, type IsolatedLimits, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 export type { ModuleStatus } from './module-status.js';

@@ -1,28 +1,7 @@
 import type { Activator, UpgradeReport } from '@modhost/activation';
 import type { Clock, Registry, StorageAdapter, TimerHandle } from '@modhost/core';
-import type { HostEvents } from './host-types.js';
+import type { FleetInstance, HostEvents } from './host-types.js';
 import type { ModuleCatalog } from './module-catalog.js';
-
-/** One instance in the fleet view. */
-export interface FleetInstance {
-  readonly id: string;
-  /** False once its lease expired without renewal (it crashed, or lost the storage): its states are stale. */
-  readonly alive: boolean;
-  /** True when it stopped cleanly; its states are its last observations. */
-  readonly stopped: boolean;
-  readonly startedAt: number;
-  readonly renewedAt: number;
-  readonly expiresAt: number;
-  /** What it observed of each module version it touched. */
-  readonly modules: readonly {
-    readonly name: string;
-    readonly version: string;
-    readonly state: string;
-    /** Its health on that instance when it last renewed its lease (`ok`, `degraded`, `fail`), for what it serves. */
-    readonly health?: string;
-    readonly error?: string;
-  }[];
-}
 
 /** What {@link createInstanceSync} works with. */
 export interface InstanceSyncOptions {

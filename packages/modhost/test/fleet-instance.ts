@@ -7,17 +7,10 @@ import { defineModule } from '@modhost/core';
 import { postgresStorage } from '@modhost/storage-postgres';
 import { z } from 'zod';
 import { createHost } from '../src/index.js';
+import { tasksVersion } from './modules.js';
 
 const quiet = () => ({ debug() {}, info() {}, warn() {}, error() {} });
-const tasks = (version: string) =>
-  defineModule({
-    name: 'tasks',
-    version,
-    permissions: ['routes:mount'],
-    routes: [{ method: 'GET', path: '/', handler: () => ({ body: version }) }],
-    activate: () => ({ version }),
-    health: () => true,
-  });
+const tasks = tasksVersion;
 
 const greeter = defineModule({
   name: 'greeter',
