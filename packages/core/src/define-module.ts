@@ -126,10 +126,28 @@ export function toManifest(def: AnyModuleDefinition): ModuleManifest {
 }
 
 /**
- * A content fingerprint of a definition: its manifest plus the source text of its code.
- * Two registrations of one name@version are "the same" exactly when fingerprints match.
+ * Where a loader puts a hash of the files a definition's code came from (a module folder's integrity): the
+ * fingerprint is then the manifest plus that hash, not the source text of the loader's own wrapper functions, which
+ * change with modhost itself. @internal
+ */
+export const CODE_FINGERPRINT: unique symbol = Symbol.for('modhost.codeFingerprint') as never;
+
+/** The code fingerprint a loader attached to a definition, if any. @internal */
+export const codeFingerprintOf = (def: AnyModuleDefinition): string | undefined => {
+  const v = (def as unknown as Record<symbol, unknown>)[CODE_FINGERPRINT];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/**
+ * A content fingerprint of a definition: its manifest plus the source text of its code (or, for code loaded from
+ * files, the hash of those files). Two registrations of one name@version are "the same" exactly when fingerprints match.
  */
 export function fingerprintDefinition(def: AnyModuleDefinition): string {
+  const files = codeFingerprintOf(def);
+  if (files !== undefined) {
+    const { hooks: _wrapper, ...manifest } = toManifest(def) as unknown as Record<string, unknown>;
+    return hashString(`${canonicalJson(manifest)}\nfiles:${files}`);
+  }
   const code: string[] = [];
   for (const hook of HOOK_FIELDS) if (typeof def[hook] === 'function') code.push(`${hook}:${String(def[hook])}`);
   for (const r of def.routes ?? []) code.push(`route:${r.method} ${r.path}:${String(r.handler)}`);

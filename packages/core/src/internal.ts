@@ -1,6 +1,6 @@
 // Plumbing shared by modhost's own packages: `@modhost/core/internal` carries no semver promise. Applications use
 // the main entry; nothing here is documented API.
-export { fingerprintDefinition, toManifest } from './define-module.js';
+export { CODE_FINGERPRINT, codeFingerprintOf, fingerprintDefinition, toManifest } from './define-module.js';
 export { RUNNING_STATES } from './lifecycle.js';
 export { FORBIDDEN_KEYS, findForbiddenKeys, findNonJsonData, isPlainObject } from './safe-data.js';
 export { parseSemver, SEMVER_PATTERN, type SemVer } from './semver.js';

@@ -32,8 +32,10 @@ export interface ModuleErrorRecord {
 export interface ModuleVersionRecord {
   readonly name: string;
   readonly version: string;
-  /** Content fingerprint of the definition (manifest + code text). */
+  /** Content fingerprint of the definition (manifest + code text, or + the hash of the files its code came from). */
   readonly fingerprint: string;
+  /** For code loaded from files (a module folder): the hash of those files. */
+  readonly codeFingerprint?: string;
   readonly manifest: ModuleManifest;
   readonly status: LifecycleState;
   /** The newest transitions, oldest first, bounded by `historyLimit`. */

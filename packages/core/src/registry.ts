@@ -1,5 +1,5 @@
 import { systemClock } from './clock.js';
-import { assertValidDefinition, fingerprintDefinition, toManifest } from './define-module.js';
+import { assertValidDefinition, codeFingerprintOf, fingerprintDefinition, toManifest } from './define-module.js';
 import { ModhostError, summarizeCause } from './errors.js';
 import { createEmitter } from './events.js';
 import { createInstanceState } from './instance-state.js';
@@ -98,6 +98,11 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         created = false;
         if (existing) {
           if (existing.fingerprint === fingerprint) return KEEP;
+          // Code loaded from files is identified by their hash: a record made before it carried one (an older
+          // modhost fingerprinted its own wrapper code) takes the new fingerprint; the files' integrity guards content.
+          const files = codeFingerprintOf(def);
+          if (files !== undefined && (existing.codeFingerprint === undefined || existing.codeFingerprint === files))
+            return { ...existing, fingerprint, codeFingerprint: files };
           throw new ModhostError(
             'MODULE_VERSION_CONFLICT',
             `${def.name}@${def.version} is already registered with different content; publish the change as a new version (e.g. bump to a patch release) instead of reusing ${def.version}`,
@@ -105,10 +110,12 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           );
         }
         created = true;
+        const files = codeFingerprintOf(def);
         return {
           name: def.name,
           version: def.version,
           fingerprint,
+          ...(files !== undefined ? { codeFingerprint: files } : {}),
           manifest: toManifest(def),
           status: 'registered',
           history: [{ from: null, to: 'registered', at: now }],

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type AnyModuleDefinition, type Issue, ModhostError, validateDefinition } from '@modhost/core';
-import { isPlainObject } from '@modhost/core/internal';
+import { CODE_FINGERPRINT, isPlainObject } from '@modhost/core/internal';
 import { configSchemaFromJson, contractIssues, type Manifest, readManifest } from '@modhost/manifest';
 import { type IsolatedModule, loadIsolatedModule, type Sandbox, type SupervisorStatus } from '@modhost/sandbox';
 import { effectiveTier, type IsolationTier, type TierRequest } from './isolation-policy.js';
@@ -146,7 +146,7 @@ async function loadAdmitted(
     const checked = validateDefinition(definition);
     if (!checked.ok)
       throw invalid(dir, `its module is not valid:\n  - ${checked.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  - ')}`, checked.issues);
-    return { dir, manifest, definition: checked.value, isolation, integrity: record.integrity, dispose: async () => {} };
+    return { dir, manifest, definition: byFiles(checked.value, record.integrity), isolation, integrity: record.integrity, dispose: async () => {} };
   }
 
   // The guest runs from a private copy of this version's files: when a newer version overwrites the folder (and
@@ -186,7 +186,7 @@ async function loadAdmitted(
   return {
     dir,
     manifest,
-    definition: definition as AnyModuleDefinition,
+    definition: byFiles(definition as AnyModuleDefinition, record.integrity),
     isolation,
     integrity: record.integrity,
     dispose: async () => {
@@ -202,4 +202,9 @@ async function snapshotFolder(dir: string, name: string, version: string): Promi
   const root = await mkdtemp(join(tmpdir(), `modhost-${name.replace(/[^a-z0-9.-]/gi, '_')}@${version}-`));
   await cp(dir, root, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
   return { root, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** A folder module is identified by its files' integrity, not by the text of modhost's own loader code. */
+function byFiles(definition: AnyModuleDefinition, integrity: string): AnyModuleDefinition {
+  return Object.assign(definition, { [CODE_FINGERPRINT]: integrity });
 }

@@ -1,6 +1,6 @@
 import { memoryStorage } from '@modhost/core';
 import { afterEach, expect, it } from 'vitest';
-import { testHost } from '../test/folders.js';
+import { tasksModule, testHost } from '../test/folders.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -48,4 +48,24 @@ it('writes each area under the key layout docs/storage-adapters.md lists (so exi
   expect(JSON.parse(map.get('modhost:m:notes') as string)).toMatchObject({ modhost: 1, kind: 'module' });
   // The migration lock is released: nothing is left that could block the next start.
   expect(keys.filter((k) => k.startsWith('modhost:migration-lock:'))).toEqual([]);
+});
+
+it('a folder module is identified by its files: a record made by an older modhost (another wrapper fingerprint) still registers', async () => {
+  const map = new Map<string, string>();
+  const storage = memoryStorage({ map });
+  const { folder, host } = testHost(cleanups, { storage, minimumIsolation: 'worker' });
+  folder.write('tasks', tasksModule('1.0.0').manifest, tasksModule('1.0.0').entry);
+  await host.start();
+  await host.stop();
+  // What an older modhost left: the same version recorded under the fingerprint of its own loader code.
+  const key = 'modhost:v:tasks:1.0.0';
+  const env = JSON.parse(map.get(key) as string) as { data: Record<string, unknown> };
+  const { codeFingerprint: _files, ...legacy } = env.data;
+  map.set(key, JSON.stringify({ ...env, data: { ...legacy, fingerprint: 'fnv1a-from-an-older-loader' } }));
+  const again = testHost(cleanups, { storage, minimumIsolation: 'worker' });
+  again.folder.write('tasks', tasksModule('1.0.0').manifest, tasksModule('1.0.0').entry);
+  // Its own folder, same files: the integrity record already pins them.
+  const report = await again.host.start();
+  expect(report.modules.map((m) => `${m.name} ${m.state}`)).toEqual(['tasks active']);
+  expect((await again.host.registry.get('tasks', '1.0.0'))?.codeFingerprint).toMatch(/^sha512-/);
 });
