@@ -260,7 +260,7 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
         );
       }
       lap('verify');
-      await registry.transition(name, version, 'ready');
+      await registry.transition(name, version, 'ready', { timings: { ...timings } });
       return { ok: true, instance: inst, timings };
     } catch (e) {
       lap(phase);

@@ -40,7 +40,14 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
     },
 
     /** Moves this instance's observed state of a version (compare-and-set); returns where it came from. */
-    async transition(shared: ModuleVersionRecord, to: LifecycleState, at: number, reason: string | undefined, error: ModuleErrorRecord | undefined) {
+    async transition(
+      shared: ModuleVersionRecord,
+      to: LifecycleState,
+      at: number,
+      reason: string | undefined,
+      error: ModuleErrorRecord | undefined,
+      timings?: Readonly<Record<string, number>>,
+    ) {
       let from: LifecycleState = 'registered';
       await store.update<ObservedState>(observedKey(shared.name, shared.version), KIND.observed, (current) => {
         const now = current ?? fresh(shared);
@@ -51,7 +58,8 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
         const { lastError, ...rest } = now;
         const next: ObservedState = { ...rest, status: to, history: history.slice(overflow), historyDropped: now.historyDropped + overflow, updatedAt: at };
         const kept = error ?? lastError;
-        return kept ? { ...next, lastError: kept } : next;
+        const withTimings = timings ? { ...next, timings } : next;
+        return kept ? { ...withTimings, lastError: kept } : withTimings;
       });
       return from;
     },

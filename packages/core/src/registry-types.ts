@@ -177,6 +177,8 @@ export interface ObservedState {
   readonly historyDropped: number;
   readonly lastError?: ModuleErrorRecord;
   readonly updatedAt: number;
+  /** How long each phase of this instance's last start of the version took, ms. */
+  readonly timings?: Readonly<Record<string, number>>;
 }
 
 /** Filters for {@link Registry.list}. */
@@ -194,6 +196,8 @@ export interface TransitionOptions {
   readonly error?: unknown;
   readonly phase?: LifecyclePhase;
   readonly timedOut?: boolean;
+  /** Milliseconds each start phase took (load, migrate, start, verify), kept in the observed state. */
+  readonly timings?: Readonly<Record<string, number>>;
 }
 
 /** Options for {@link Registry.unregister}. */

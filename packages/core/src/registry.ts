@@ -224,7 +224,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       const error = to === 'failed' || opts.error !== undefined ? toErrorRecord(opts, at) : undefined;
       if (instance !== undefined) {
         // Observed state: this instance's own record, so no other instance's states can make this move illegal.
-        from = await own.transition(await internals.requireVersion(name, version), to, at, opts.reason, error);
+        from = await own.transition(await internals.requireVersion(name, version), to, at, opts.reason, error, opts.timings);
         events.emit('module:transition', {
           name,
           version,

@@ -82,6 +82,11 @@ describe('a fleet on one storage', () => {
     expect((await b.status()).instance).toEqual({ id: 'web-b' });
     // Each instance publishes the health of what it serves with its lease renewal.
     await until(async () => (await b.fleet()).every((i) => i.modules.every((m) => m.health === 'ok')));
+    // And how long each phase of its last start took there.
+    expect((await b.fleet()).map((i) => Object.keys(i.modules[0]?.timings ?? {}).sort())).toEqual([
+      ['load', 'start', 'verify'],
+      ['load', 'start', 'verify'],
+    ]);
     await a.stop();
     hosts.splice(hosts.indexOf(a), 1);
     expect((await b.fleet()).map((i) => `${i.id} alive=${i.alive} stopped=${i.stopped}`)).toEqual([

@@ -166,6 +166,8 @@ export interface FleetInstance {
     readonly state: string;
     /** Its health on that instance when it last renewed its lease (`ok`, `degraded`, `fail`), for what it serves. */
     readonly health?: string;
+    /** How long each phase of its last start on that instance took, ms. */
+    readonly timings?: Readonly<Record<string, number>>;
     readonly error?: string;
   }[];
 }

@@ -182,6 +182,7 @@ export function createInstanceSync(options: InstanceSyncOptions) {
             version: key.slice(at + 1),
             state: s.status,
             ...(served ? { health: served } : {}),
+            ...(s.timings ? { timings: s.timings } : {}),
             ...(s.lastError ? { error: `${s.lastError.code}: ${s.lastError.message}` } : {}),
           };
         });
