@@ -95,7 +95,9 @@ export async function activatePlan(runner: VersionRunner, plan: Plan, opts: Plan
         const { instance, timings } = result;
         await registry.transition(name, version, 'active');
         // The desired state says what should run, so an upgrade that is rolled back has a version to fall back to.
-        await registry.setDesiredVersion(name, version);
+        // Only a module's first activation sets it: an instance that starts on another version (its code lacks the
+        // desired one) must not move the whole fleet to what it happens to have.
+        if ((await registry.getModule(name))?.desiredVersion == null) await registry.setDesiredVersion(name, version);
         running.set(name, instance);
         runner.switchRoutes(instance);
         runner.startJobs(instance);

@@ -98,6 +98,11 @@ export interface UpgradeOptions {
    * with routes and a router (state that lives in the process cannot be split between two versions).
    */
   canary?: { readonly steps: readonly number[]; readonly stepMs: number };
+  /**
+   * Whether a version that fails its gate here is marked rejected for everyone (default true). An instance following
+   * another's upgrade passes false: its own failure may be local, and must not roll the fleet back.
+   */
+  rejectOnFailure?: boolean;
 }
 
 /** What an upgrade (or a rollback) did. The previous version serves in every outcome but `switched`. */

@@ -115,7 +115,7 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
   if (!started.ok) {
     const f = started.failure;
     // Rejected only for its own failure: a changed folder or a storage outage says nothing about the version.
-    if (!NOT_ITS_FAULT.has(f.summary.code)) await e.registry.rejectVersion(name, to, `${f.phase}: ${f.summary.message}`);
+    if (!NOT_ITS_FAULT.has(f.summary.code) && options.rejectOnFailure !== false) await e.registry.rejectVersion(name, to, `${f.phase}: ${f.summary.message}`);
     return { ...base, ok: false, outcome: 'failed', phase: f.phase, error: f.summary };
   }
   const next = started.instance;
@@ -135,7 +135,8 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
         error: err,
         timedOut: err instanceof ModhostError && err.code === 'ACTIVATION_TIMEOUT',
       });
-      await e.registry.rejectVersion(name, to, `state hand-off failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (options.rejectOnFailure !== false)
+        await e.registry.rejectVersion(name, to, `state hand-off failed: ${err instanceof Error ? err.message : String(err)}`);
       const code = err instanceof ModhostError ? err.code : err instanceof Error ? err.name : 'Error';
       return {
         ...base,

@@ -195,4 +195,39 @@ describe('a fleet on one storage', () => {
     expect(removed).toEqual(['tasks@1.0.0']);
     expect(b.api('tasks')).toBeUndefined();
   });
+
+  it('an instance that starts without the desired version runs what it has and does not move the fleet', async () => {
+    const storage = memoryStorage();
+    const a = instance(storage, 'web-a', [tasks('1.0.0'), tasks('1.2.0')]);
+    await a.start();
+    expect(a.api('tasks')).toEqual({ version: '1.2.0' });
+    const failures: string[] = [];
+    const b = instance(storage, 'web-b', [tasks('1.0.0')]);
+    b.events.on('module:upgrade-failed', (e) => void failures.push(`${e.code} ${e.to}`));
+    await b.start();
+    expect(b.api('tasks')).toEqual({ version: '1.0.0' });
+    await until(() => failures.length > 0);
+    expect(failures).toEqual(['VERSION_UNAVAILABLE 1.2.0']);
+    expect((await a.registry.getModule('tasks'))?.desiredVersion).toBe('1.2.0');
+    expect(a.api('tasks')).toEqual({ version: '1.2.0' });
+  });
+
+  it('a follower whose gate refuses the new version keeps its old one, and the version is not rejected for the fleet', async () => {
+    const storage = memoryStorage();
+    // The same code on both (one fingerprint), healthy on a and not on b: b's database, say, is down.
+    const v11 = (ok: boolean) => defineModule({ ...tasks('1.1.0'), health: () => ok });
+    const a = instance(storage, 'web-a', [tasks('1.0.0')], { health: { failureThreshold: 1 } });
+    const b = instance(storage, 'web-b', [tasks('1.0.0'), v11(false)], { health: { failureThreshold: 1 } });
+    await a.start();
+    await b.start();
+    expect(b.api('tasks')).toEqual({ version: '1.0.0' });
+    const failed: string[] = [];
+    b.events.on('module:upgrade-failed', (e) => void failed.push(`${e.code} ${e.to}`));
+    await a.install(v11(true));
+    await until(() => failed.length > 0);
+    expect(failed).toEqual(['HEALTH_CHECK_FAILED 1.1.0']);
+    expect(b.api('tasks')).toEqual({ version: '1.0.0' });
+    expect(a.api('tasks')).toEqual({ version: '1.1.0' });
+    expect(await a.registry.getModule('tasks')).toMatchObject({ desiredVersion: '1.1.0', rejected: [] });
+  });
 });

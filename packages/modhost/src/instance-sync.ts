@@ -1,4 +1,4 @@
-import type { Activator, UpgradeReport } from '@modhost/activation';
+import type { Activator, UpgradeOptions, UpgradeReport } from '@modhost/activation';
 import type { Clock, Registry, StorageAdapter, TimerHandle } from '@modhost/core';
 import type { FleetInstance, HostEvents } from './host-types.js';
 import type { ModuleCatalog } from './module-catalog.js';
@@ -12,7 +12,7 @@ export interface InstanceSyncOptions {
   readonly leaseMs: number;
   readonly activator: Pick<Activator, 'versionOf' | 'active' | 'reconfigure' | 'deactivate'>;
   readonly catalog: ModuleCatalog;
-  readonly swap: (name: string, version: string) => Promise<UpgradeReport>;
+  readonly swap: (name: string, version: string, options?: UpgradeOptions) => Promise<UpgradeReport>;
   readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
   /** This instance's health of each module it serves, published with its lease for the fleet view. */
   readonly health: () => Promise<Record<string, string>>;
@@ -33,6 +33,8 @@ export function createInstanceSync(options: InstanceSyncOptions) {
   let syncing: Promise<void> = Promise.resolve();
   // Desired versions this instance cannot load, already reported: reported again only when they change.
   const missing = new Map<string, string>();
+  // Desired versions that failed their gate here: not retried every period.
+  const refused = new Map<string, string>();
 
   const readEnablement = async () => {
     const next = new Map<string, Set<string>>();
@@ -79,7 +81,12 @@ export function createInstanceSync(options: InstanceSyncOptions) {
       return;
     }
     missing.delete(name);
-    await options.swap(name, want);
+    if (refused.get(name) === want) return;
+    // Following, not deciding: a failure here is this instance's, and must not reject the version fleet-wide. It is
+    // tried again only when the desired version changes (or at the next start), not every period.
+    const report = await options.swap(name, want, { rejectOnFailure: false });
+    if (report.outcome === 'switched' || report.outcome === 'unchanged') refused.delete(name);
+    else refused.set(name, want);
   };
 
   /** Runs one step of convergence after the previous one; a failure is reported and the next period retries. */

@@ -1,4 +1,4 @@
-import type { ActivationReport, Activator, UpgradeReport } from '@modhost/activation';
+import type { ActivationReport, Activator, UpgradeOptions, UpgradeReport } from '@modhost/activation';
 import type { Registry } from '@modhost/core';
 import { resolveRunnable } from './activation-policy.js';
 import type { HostEvents } from './host-types.js';
@@ -9,7 +9,7 @@ export interface ModuleActions {
   /** Resolves what can run (setting aside what cannot) and starts it. */
   activateAll(): Promise<ActivationReport>;
   /** Hot-swaps a serving module to a registered version. */
-  swap(name: string, version: string): Promise<UpgradeReport>;
+  swap(name: string, version: string, options?: UpgradeOptions): Promise<UpgradeReport>;
   /** Points a module back at its warm previous version. */
   rollback(name: string): Promise<UpgradeReport>;
 }
@@ -73,9 +73,9 @@ export function createModuleActions(input: {
       }
       return report;
     },
-    async swap(name, version) {
+    async swap(name, version, options) {
       const from = activator.versionOf(name) ?? '';
-      const report = await activator.upgrade(name, version);
+      const report = await activator.upgrade(name, version, options);
       if (report.outcome === 'switched') emit('module:upgraded', { name, from, to: version });
       else if (!report.ok) {
         const { code, message } = report.error ?? { code: report.outcome.toUpperCase(), message: report.explanation ?? report.outcome };
