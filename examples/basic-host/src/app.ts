@@ -60,12 +60,15 @@ export async function startApp(options: AppOptions): Promise<App> {
     ...(options.logger ? { logger: options.logger } : {}),
   });
   await host.start();
-  // acme has everything; globex has no reports, and a small task quota.
-  for (const m of ['tasks', 'notes', 'reports']) await host.enable(m, { tenant: 'acme' });
-  for (const m of ['tasks', 'notes']) await host.enable(m, { tenant: 'globex' });
-  await host.configure('tasks', { maxTasks: 100 }, { tenant: 'acme' });
-  await host.configure('tasks', { maxTasks: 3 }, { tenant: 'globex' });
-  await host.configure('notes', { markdown: false }, { tenant: 'globex' });
+  // The first run seeds two tenants: acme has everything; globex has no reports, and a small task quota. Later runs
+  // (the state persists) keep whatever was changed since.
+  if ((await host.registry.listTenants()).length === 0) {
+    for (const m of ['tasks', 'notes', 'reports']) await host.enable(m, { tenant: 'acme' });
+    for (const m of ['tasks', 'notes']) await host.enable(m, { tenant: 'globex' });
+    await host.configure('tasks', { maxTasks: 100 }, { tenant: 'acme' });
+    await host.configure('tasks', { maxTasks: 3 }, { tenant: 'globex' });
+    await host.configure('notes', { markdown: false }, { tenant: 'globex' });
+  }
 
   const server = createServer(createRequestListener(host));
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 // `npm start`: the example host app on the embedded storage, watching its modules folder.
+import { existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postgresStorage } from '@modhost/storage-postgres';
@@ -7,7 +8,10 @@ import { EXAMPLE_VERSIONS, prepareModulesDir, startApp } from './app.js';
 
 // RUN_DIR gives a second instance its own modules folder (and, without a database, its own state file).
 const runDir = fileURLToPath(new URL(`../${process.env.RUN_DIR ?? '.run'}/`, import.meta.url));
-const modulesDir = prepareModulesDir(join(runDir, 'modules'));
+// The modules folder persists like the state does (a version copied in stays); RESET=1 starts both afresh.
+const modulesDir = join(runDir, 'modules');
+if (process.env.RESET) rmSync(runDir, { recursive: true, force: true });
+if (!existsSync(modulesDir)) prepareModulesDir(modulesDir);
 const port = Number(process.env.PORT ?? 3000);
 // The embedded default remembers everything across restarts (tenants' tasks, config, rollbacks) in one file, for
 // one process. DATABASE_URL shares the state with every instance started against the same database.

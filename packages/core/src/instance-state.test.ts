@@ -54,5 +54,11 @@ describe('observed state per instance', () => {
     await a.endLease();
     expect((await b.instances()).find((i) => i.instanceId === 'a')).toMatchObject({ alive: false, ended: true, renewedAt: 12_000 });
     await expect(createRegistry().renewLease(1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // A day later, what stopped is forgotten by the next instance that prunes; live ones stay.
+    await b.renewLease(10_000);
+    clock.advance(5_000);
+    expect(await b.pruneInstances(4_000)).toEqual(['a']);
+    expect((await b.instances()).map((i) => i.instanceId)).toEqual(['b']);
+    expect(await b.observedBy('a')).toEqual({});
   });
 });

@@ -101,6 +101,20 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
       );
     },
 
+    /** Forgets instances whose lease ended or expired more than `olderThanMs` ago: their lease and observations. */
+    async pruneInstances(olderThanMs: number) {
+      const now = clock.now();
+      const gone: string[] = [];
+      for (const k of await store.keys('i')) {
+        const lease = await store.read<InstanceLease>(k, KIND.lease);
+        if (!lease || lease.instanceId === instance || lease.expiresAt > now - olderThanMs) continue;
+        for (const o of await store.keys('o', lease.instanceId)) await store.remove(o);
+        await store.remove(k);
+        gone.push(lease.instanceId);
+      }
+      return gone;
+    },
+
     async instances() {
       const now = clock.now();
       const leases = await Promise.all((await store.keys('i')).map((k) => store.read<InstanceLease>(k, KIND.lease)));

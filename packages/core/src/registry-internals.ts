@@ -13,6 +13,7 @@ export const KIND = {
   config: 'config-layer',
   observed: 'observed-state',
   lease: 'instance-lease',
+  uninstalled: 'uninstalled',
 } as const;
 
 /** Key layout below the namespace. */
@@ -23,6 +24,7 @@ export const KEYS = {
   configHost: (name: string) => ['c', name, 'h'],
   observed: (instance: string, name: string, version: string) => ['o', instance, name, version],
   lease: (instance: string) => ['i', instance],
+  uninstalled: (name: string) => ['x', name],
   configTenant: (name: string, tenant: string) => ['c', name, 't', tenant],
 } as const;
 

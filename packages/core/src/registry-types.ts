@@ -257,8 +257,15 @@ export interface ImportResult {
 export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 'off' | 'onAny'> {
   /** Registers a module version. Same name@version with the same content is a no-op. */
   register(definition: AnyModuleDefinition): Promise<ModuleVersionRecord>;
-  /** Removes one version (or every version) of a module; refused with `MODULE_IN_USE` if dependents need it. */
+  /**
+   * Removes one version (or every version) of a module; refused with `MODULE_IN_USE` if dependents need it. A module
+   * removed whole is remembered as uninstalled (see {@link Registry.wasUninstalled}).
+   */
   unregister(name: string, version?: string, options?: UnregisterOptions): Promise<string[]>;
+  /** True when the module was uninstalled whole and not installed again: hosts do not bring it back at start. */
+  wasUninstalled(name: string): Promise<boolean>;
+  /** Forgets that a module was uninstalled (an explicit install does this). */
+  clearUninstalled(name: string): Promise<void>;
   get(name: string, version: string): Promise<ModuleVersionRecord | undefined>;
   /** The definition (with code) registered in this process, if any. */
   getDefinition(name: string, version: string): AnyModuleDefinition | undefined;
@@ -301,6 +308,11 @@ export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 
   renewLease(ttlMs: number, meta?: Record<string, unknown>): Promise<InstanceLease>;
   /** Ends this instance's lease (a clean stop): others see it stopped at once; its last observations stay readable. */
   endLease(): Promise<void>;
+  /**
+   * Forgets instances whose lease ended or expired more than `olderThanMs` ago (their lease and observed state), so
+   * crashed or retired instances do not pile up. Returns their ids.
+   */
+  pruneInstances(olderThanMs: number): Promise<string[]>;
   /** Every instance that holds or held a lease on this storage, with `alive` from the clock. */
   instances(): Promise<(InstanceLease & { readonly alive: boolean })[]>;
 }

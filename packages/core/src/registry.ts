@@ -88,6 +88,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     renewLease: own.renewLease,
     endLease: own.endLease,
     instances: own.instances,
+    pruneInstances: own.pruneInstances,
 
     async register(input) {
       const def = assertValidDefinition(input);
@@ -184,13 +185,26 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         events.emit('module:unregistered', { name: r.name, version: r.version });
       }
       for (const n of new Set(all.filter((r) => removing.has(defKey(r.name, r.version))).map((r) => r.name))) {
+        let whole = false;
         await store.update<ModuleRecord>(store.key(...KEYS.module(n)), KIND.module, (m) => {
           if (!m) return KEEP;
           const versions = m.versions.filter((v) => !removing.has(defKey(n, v)));
-          return versions.length === 0 ? undefined : { ...m, versions };
+          whole = versions.length === 0;
+          return whole ? undefined : { ...m, versions };
         });
+        // A module gone whole is remembered as uninstalled (desired state): an instance that starts with its code
+        // does not bring it back unless it is installed again.
+        if (whole) await store.write(store.key(...KEYS.uninstalled(n)), KIND.uninstalled, { name: n, at: clock.now() });
       }
       return removed;
+    },
+
+    async wasUninstalled(name) {
+      return (await store.read(store.key(...KEYS.uninstalled(name)), KIND.uninstalled)) !== undefined;
+    },
+
+    async clearUninstalled(name) {
+      await store.remove(store.key(...KEYS.uninstalled(name)));
     },
 
     get: (name, version) => internals.readVersion(name, version),

@@ -12,13 +12,19 @@ export interface FileStorageOptions {
 
 type Line = { k: string; v: string | null };
 
-/** True when process `pid` is running (a stale lock's owner is not). */
+/** True when process `pid` is running (a stale lock's owner is not; nor is a killed one its parent has not reaped). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as { code?: string }).code === 'EPERM';
+  }
+  try {
+    // Linux: a zombie (state Z) still answers kill(0) but holds nothing.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

@@ -194,6 +194,14 @@ describe('a fleet on one storage', () => {
     await until(() => removed.length > 0);
     expect(removed).toEqual(['tasks@1.0.0']);
     expect(b.api('tasks')).toBeUndefined();
+    // Restarted with the module in its code, b does not bring it back; an explicit install does.
+    await b.stop();
+    hosts.splice(hosts.indexOf(b), 1);
+    const b2 = instance(storage, 'web-b');
+    await b2.start();
+    expect(b2.api('tasks')).toBeUndefined();
+    await b2.install(tasks('1.0.0'));
+    expect(b2.api('tasks')).toEqual({ version: '1.0.0' });
   });
 
   it('an instance that starts without the desired version runs what it has and does not move the fleet', async () => {

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Activator, UpgradeReport } from '@modhost/activation';
-import { type Clock, ModhostError, recoveryHint } from '@modhost/core';
+import { type Clock, ModhostError, type Registry, recoveryHint } from '@modhost/core';
 import { readManifest } from '@modhost/manifest';
 import type { CatalogEntry } from '@modhost/resolver';
 import { computeIntegrity, type Sandbox } from '@modhost/sandbox';
@@ -21,6 +21,8 @@ export interface FolderSyncOptions {
   /** How a folder is loaded (tiers, limits): everything but the sandbox. */
   readonly load: Omit<LoadFolderOptions, 'sandbox'>;
   readonly catalog: ModuleCatalog;
+  /** For the desired state: an uninstalled module's folder is not brought back at start. */
+  readonly registry: Pick<Registry, 'wasUninstalled' | 'clearUninstalled'>;
   readonly activator: Pick<Activator, 'versionOf' | 'deactivate'>;
   readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
   /** Resolves and starts what can run (after a new folder was installed). */
@@ -166,6 +168,8 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
       return;
     }
     folders.set(dir, loaded);
+    // A folder copied in is an install: it undoes an earlier uninstall.
+    await options.registry.clearUninstalled(name);
     emit('module:installed', { name, version, dir });
     await options.activateAll();
   };
@@ -216,6 +220,14 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
           const other = holderOf(name, dir);
           if (other !== undefined)
             throw new ModhostError('MANIFEST_INVALID', `${dir}: module ${name} is already loaded from ${other}; keep one folder per module`);
+          if (await options.registry.wasUninstalled(name))
+            throw new ModhostError(
+              'MODULE_NOT_FOUND',
+              `${name} was uninstalled (here or on another instance), so its folder ${dir} is not loaded; host.install("${dir}") installs it again`,
+              {
+                details: { module: name, dir },
+              },
+            );
           const loaded = await loadFolder(dir);
           await catalog.register(loaded.definition);
           folders.set(dir, loaded);

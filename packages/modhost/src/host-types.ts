@@ -56,6 +56,8 @@ export interface HostOptions {
   instanceId?: string;
   /** How long this instance's lease lasts without renewal, ms (default 30,000; renewed every third of it). */
   leaseMs?: number;
+  /** How long a stopped or crashed instance stays in `fleet()` before a starting instance forgets it, ms (default a day). */
+  forgetInstancesAfterMs?: number;
 }
 
 /** What {@link Host.stop} did: it stops everything it can, then reports what failed. */

@@ -64,6 +64,7 @@ export function createHost(options: HostOptions): Host {
   const sync = createInstanceSync({
     ...{ registry, storage, namespace: 'modhost', clock, activator, catalog, swap, emit: events.emit },
     leaseMs: options.leaseMs ?? 30_000,
+    forgetAfterMs: options.forgetInstancesAfterMs ?? 86_400_000,
     health: healthNow,
   });
   const folders = createFolderSync({
@@ -79,6 +80,7 @@ export function createHost(options: HostOptions): Host {
       ...(options.limits ? { limits: options.limits } : {}),
     },
     catalog,
+    registry,
     activator,
     emit: events.emit,
     activateAll,
@@ -95,7 +97,13 @@ export function createHost(options: HostOptions): Host {
     async start() {
       // From the desired state, whatever this instance's old records say (a kill -9 leaves them behind).
       await sync.begin();
-      for (const def of options.modules ?? []) await catalog.register(def);
+      for (const def of options.modules ?? []) {
+        // Uninstalled (here or on another instance) and not installed again: the app's code does not bring it back.
+        if (await registry.wasUninstalled(def.name)) {
+          const message = `${def.name} was uninstalled, so this instance does not start it; host.install() installs it again`;
+          events.emit('module:failed', { name: def.name, version: def.version, code: 'MODULE_NOT_FOUND', message });
+        } else await catalog.register(def);
+      }
       await folders.loadAll();
       const report = await activateAll();
       folders.watch();
@@ -105,6 +113,7 @@ export function createHost(options: HostOptions): Host {
     stop: () => stopHost({ activator, folders, audit, end: sync.end }),
     async install(source) {
       const def = typeof source === 'string' ? (await folders.install(source)).definition : source;
+      await registry.clearUninstalled(def.name);
       await catalog.register(def);
       events.emit('module:installed', { name: def.name, version: def.version, ...(typeof source === 'string' ? { dir: source } : {}) });
       if (serving(def.name)) await swap(def.name, def.version);

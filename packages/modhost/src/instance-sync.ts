@@ -14,6 +14,8 @@ export interface InstanceSyncOptions {
   readonly catalog: ModuleCatalog;
   readonly swap: (name: string, version: string, options?: UpgradeOptions) => Promise<UpgradeReport>;
   readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
+  /** How long a stopped or expired instance stays in the fleet view before it is forgotten, ms. */
+  readonly forgetAfterMs: number;
   /** This instance's health of each module it serves, published with its lease for the fleet view. */
   readonly health: () => Promise<Record<string, string>>;
 }
@@ -152,6 +154,8 @@ export function createInstanceSync(options: InstanceSyncOptions) {
       stopped = false;
       await registry.resetObserved();
       await registry.renewLease(options.leaseMs, { health: {} });
+      // Instances gone for a day (crashed, or stopped and not back) are forgotten, so they do not pile up.
+      await registry.pruneInstances(options.forgetAfterMs);
       await readEnablement();
     },
     /** After the first activation: keeps the lease and follows the desired state. */
