@@ -71,6 +71,12 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
       return keys.length;
     },
 
+    /** Drops this instance's observations of one module (it was uninstalled). */
+    async forgetObserved(name: string) {
+      if (instance === undefined) return;
+      for (const k of await store.keys('o', instance, name)) await store.remove(k);
+    },
+
     async observedBy(other: string) {
       const out: Record<string, ObservedState> = {};
       for (const k of await store.keys('o', other)) {

@@ -302,6 +302,8 @@ export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 
    * the same id starts from the desired state, whatever its old records said. Returns how many records it dropped.
    */
   resetObserved(): Promise<number>;
+  /** Drops this instance's observed state of one module's versions (after it was uninstalled elsewhere). */
+  forgetObserved(name: string): Promise<void>;
   /** Another instance's observed state of every version, by `name@version` (for a fleet view). */
   observedBy(instanceId: string): Promise<Record<string, ObservedState>>;
   /** Records (or renews) this instance's lease: it is alive until `now + ttlMs`. Needs an `instanceId`. */

@@ -85,6 +85,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
 
     resetObserved: own.resetObserved,
     observedBy: own.observedBy,
+    forgetObserved: own.forgetObserved,
     renewLease: own.renewLease,
     endLease: own.endLease,
     instances: own.instances,

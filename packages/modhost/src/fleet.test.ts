@@ -194,6 +194,8 @@ describe('a fleet on one storage', () => {
     await until(() => removed.length > 0);
     expect(removed).toEqual(['tasks@1.0.0']);
     expect(b.api('tasks')).toBeUndefined();
+    // Nobody's fleet entry still claims to run it.
+    expect((await a.fleet()).flatMap((i) => i.modules.map((m) => `${i.id} ${m.name}@${m.version} ${m.state}`))).not.toContain('web-b tasks@1.0.0 active');
     // Restarted with the module in its code, b does not bring it back; an explicit install does.
     await b.stop();
     hosts.splice(hosts.indexOf(b), 1);

@@ -59,7 +59,12 @@ export function createHost(options: HostOptions): Host {
   const { activateAll, swap, rollback } = createModuleActions({ hostVersion: options.version, registry, activator, catalog, emit: events.emit });
   const healthNow = async () =>
     Object.fromEntries(
-      await Promise.all(activator.active.map(async (n) => [n, (await readModuleStatus({ registry, activator, folderOf: folders.folderOf }, n)).health.status])),
+      await Promise.all(
+        activator.active.map(async (n) => [
+          `${n}@${activator.versionOf(n)}`,
+          (await readModuleStatus({ registry, activator, folderOf: folders.folderOf }, n)).health.status,
+        ]),
+      ),
     );
   const sync = createInstanceSync({
     ...{ registry, storage, namespace: 'modhost', clock, activator, catalog, swap, emit: events.emit },

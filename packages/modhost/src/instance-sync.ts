@@ -63,6 +63,8 @@ export function createInstanceSync(options: InstanceSyncOptions) {
       // Uninstalled on another instance: it stops here too (with what depends on it), and is forgotten.
       await activator.deactivate([name], { cascade: true });
       catalog.forget(name);
+      // Its versions are gone from the registry, so their stop could not be recorded: drop what this instance observed.
+      await registry.forgetObserved(name);
       options.emit('module:removed', { name, version: now });
       return;
     }
@@ -187,7 +189,8 @@ export function createInstanceSync(options: InstanceSyncOptions) {
         const modules = Object.entries(observed).map(([key, s]) => {
           const at = key.lastIndexOf('@');
           const name = key.slice(0, at);
-          const served = s.status === 'active' || s.status === 'failed' ? health[name] : undefined;
+          // Health is published for the version each instance serves, by name@version.
+          const served = health[key];
           return {
             name,
             version: key.slice(at + 1),
