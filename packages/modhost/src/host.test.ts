@@ -1,8 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { defineModule } from '@modhost/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveHost, tasksModule, testHost } from '../test/folders.js';
 import type { Host, HostEvents, HostOptions } from './host.js';
+import { createRequestListener } from './http.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -243,5 +246,43 @@ export default {
     expect((await http('/greeter')).body).toEqual({ greeting: 'hello', told: 'nothing' });
     await host.configure('greeter', { greeting: 'hej' });
     expect((await http('/greeter')).body).toEqual({ greeting: 'hej', told: 'hej' });
+  });
+
+  it("never sends a module's error text to the client: a problem document with the request id; framing headers are the server's", async () => {
+    const leaky = defineModule({
+      name: 'leaky',
+      version: '1.0.0',
+      permissions: ['routes:mount'],
+      routes: [
+        {
+          method: 'GET',
+          path: '/boom',
+          handler: () => {
+            throw new Error('cannot connect: db password=hunter2');
+          },
+        },
+        { method: 'GET', path: '/forged', handler: () => ({ body: { ok: true }, headers: { 'content-length': '1', connection: 'close', 'x-mine': 'kept' } }) },
+      ],
+    });
+    const logged: string[] = [];
+    const { host } = setup({ modules: [leaky] });
+    await host.start();
+    const server = createServer(createRequestListener(host, { onError: (e, id) => void logged.push(`${id} ${String(e)}`) }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const res = await fetch(`${base}/leaky/boom`, { headers: { 'x-request-id': 'trace-42' } });
+    const text = await res.text();
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('x-request-id')).toBe('trace-42');
+    expect(text).not.toContain('hunter2');
+    expect(JSON.parse(text)).toMatchObject({ status: 500, title: 'Internal Server Error', requestId: 'trace-42' });
+    expect(logged).toEqual(['trace-42 Error: cannot connect: db password=hunter2']);
+    const forged = await fetch(`${base}/leaky/forged`);
+    expect(await forged.json()).toEqual({ ok: true });
+    expect(forged.headers.get('x-mine')).toBe('kept');
+    expect(forged.headers.get('content-length')).not.toBe('1');
+    expect((await fetch(`${base}/leaky/boom`, { headers: { 'x-request-id': 'bad id with spaces' } })).headers.get('x-request-id')).toMatch(/^req-/);
   });
 });

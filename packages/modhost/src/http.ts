@@ -9,13 +9,28 @@ export interface RequestListenerOptions {
   tenantHeader?: string;
   /** Largest request body read, bytes (default 1 MiB); larger ones get 413. */
   maxBodyBytes?: number;
+  /**
+   * Told what a module threw, with the request id the client got (default: `console.error`). The client never sees
+   * the error's text: only a generic problem document with the request id, unless `exposeErrors` (development only).
+   */
+  onError?: (error: unknown, requestId: string) => void;
+  /** Sends a module's error text to the client. Never in production: it can hold secrets. Default false. */
+  exposeErrors?: boolean;
 }
+
+// Headers that frame the HTTP message itself: a module must not set them (it could forge a second response on a
+// keep-alive connection).
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'upgrade', 'keep-alive', 'trailer', 'te']);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const newRequestId = () => `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...headers });
+  const safe: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (!FRAMING.has(k.toLowerCase()) && typeof v === 'string') safe[k] = v;
+  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...safe });
   res.end(text);
 }
 
@@ -45,7 +60,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<{ ok: true
 export function createRequestListener(host: Host, options: RequestListenerOptions = {}) {
   const tenantHeader = (options.tenantHeader ?? 'x-tenant').toLowerCase();
   const limit = options.maxBodyBytes ?? 1024 * 1024;
+  const onError = options.onError ?? ((error: unknown, id: string) => console.error(`[modhost] request ${id}: ${summarizeCause(error)}`));
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
+    res.setHeader('x-request-id', requestId);
     try {
       const method = (req.method ?? 'GET').toUpperCase();
       if (!METHODS.has(method)) return send(res, 405, { error: 'method not allowed' });
@@ -78,9 +97,24 @@ export function createRequestListener(host: Host, options: RequestListenerOption
       send(res, response.status ?? 200, response.body, { ...response.headers });
     } catch (e) {
       const code = (e as { code?: unknown })?.code;
-      // A crashed or overloaded isolated module is worth retrying (503); a denial is not (403).
+      // A crashed or overloaded isolated module is worth retrying (503); a denial is not (403). Whatever it was, the
+      // detail goes to the host's log, never to the client: a module's error text can hold secrets.
       const status = code === 'PERMISSION_DENIED' ? 403 : code === 'MODULE_CRASHED' || code === 'QUOTA_EXCEEDED' ? 503 : 500;
-      send(res, status, { error: summarizeCause(e), ...(typeof code === 'string' ? { code } : {}) });
+      onError(e, requestId);
+      const title = status === 403 ? 'Forbidden' : status === 503 ? 'Service Unavailable' : 'Internal Server Error';
+      send(
+        res,
+        status,
+        {
+          type: 'about:blank',
+          title,
+          status,
+          error: options.exposeErrors ? summarizeCause(e) : `${title}: see the host's log for request ${requestId}`,
+          requestId,
+          ...(status !== 500 && typeof code === 'string' ? { code } : {}),
+        },
+        { 'content-type': 'application/problem+json', ...(status === 503 ? { 'retry-after': '1' } : {}) },
+      );
     }
   };
 }
