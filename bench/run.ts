@@ -6,6 +6,7 @@ import { benchFleet } from './fleet.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
 import { report } from './lib.js';
 import { benchReload } from './reload.js';
+import { benchRescan } from './rescan.js';
 import { benchResolver } from './resolver.js';
 import { benchSandbox } from './sandbox.js';
 import { benchStoragePostgres } from './storage-postgres.js';
@@ -35,6 +36,10 @@ if (!only || only === 'sandbox') {
 if (!only || only === 'reload') {
   const { rows, facts } = await benchReload();
   report('reload', 'modhost: memory each module reload retains, by isolation tier', rows, facts);
+}
+if (!only || only === 'rescan') {
+  const { rows, facts } = await benchRescan();
+  report('rescan', 'modhost: a rescan that finds nothing changed, against hashing every folder once', rows, facts);
 }
 if (!only || only === 'storage') {
   const { rows, facts } = await benchStoragePostgres();

@@ -97,9 +97,27 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
   /** Another folder that already holds module `name`: one folder per module. */
   const holderOf = (name: string, dir: string) => [...folders].find(([d, f]) => d !== dir && f.manifest.name === name)?.[0];
 
+  /** Same name and version as the folder's loaded module: nothing to load, only its files to check. */
+  const holdsSame = (known: FolderModule, manifest: { name: string; version: string } | undefined) =>
+    manifest?.name === known.manifest.name && manifest.version === known.manifest.version;
+  /** A kept version's files must not have changed. */
+  const verifyKept = async (dir: string, { name, version }: FolderModule['manifest']) => {
+    try {
+      await sandbox.verify({ name, version, root: dir });
+      problems.delete(dir);
+    } catch (e) {
+      folderProblem(dir, e);
+    }
+  };
+
   /** Brings one folder in line with what the host runs: install, swap, or nothing. */
   const syncFolder = async (dir: string) => {
     const known = folders.get(dir);
+    // The common rescan (nothing changed) hashes a folder once, in `verify`, not also for a fingerprint.
+    if (known && !failedLoads.has(dir)) {
+      const manifest = await readManifest(dir).catch(() => undefined);
+      if (holdsSame(known, manifest) && holderOf(known.manifest.name, dir) === undefined) return verifyKept(dir, known.manifest);
+    }
     const files = await fingerprint(dir);
     // The same files that failed before fail again: no guest is spawned for them until the folder changes.
     if (failedLoads.has(dir) && failedLoads.get(dir) === files) return;
@@ -122,16 +140,7 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
         }),
       );
     }
-    if (known && known.manifest.version === manifest.version && known.manifest.name === manifest.name) {
-      // Same version: its files must not have changed.
-      try {
-        await sandbox.verify({ name: manifest.name, version: manifest.version, root: dir });
-        problems.delete(dir);
-      } catch (e) {
-        folderProblem(dir, e);
-      }
-      return;
-    }
+    if (known && holdsSame(known, manifest)) return verifyKept(dir, known.manifest);
     let loaded: FolderModule;
     try {
       loaded = await loadFolder(dir);
