@@ -30,6 +30,25 @@ describe('fileStorage', () => {
     await again.dispose?.();
   });
 
+  it('a watcher that throws neither fails the write it heard nor keeps it from the other watchers', async () => {
+    const path = fresh();
+    const store = fileStorage({ path });
+    const heard: string[] = [];
+    store.watch?.('', () => {
+      throw new Error('a broken watcher');
+    });
+    store.watch?.('', (change) => heard.push(`${change.type} ${change.key}`));
+    await store.set('a', '1');
+    expect(await store.compareAndSet('a', '1', '2')).toBe(true);
+    await store.delete('a');
+    await store.set('b', '1');
+    expect(heard).toEqual(['set a', 'set a', 'delete a', 'set b']);
+    await store.dispose?.();
+    const again = fileStorage({ path });
+    expect(await again.keys('')).toEqual(['b']);
+    await again.dispose?.();
+  });
+
   it('one writer at a time: a live owner is named, a stale lock (its process is gone) is taken over', async () => {
     const path = fresh();
     const store = fileStorage({ path });

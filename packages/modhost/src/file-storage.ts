@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ModhostError, type StorageAdapter, type StorageChange } from '@modhost/core';
+import { ModhostError, memoryStorage, type StorageAdapter } from '@modhost/core';
 
 /** Options for {@link fileStorage}. */
 export interface FileStorageOptions {
@@ -101,40 +101,41 @@ export function fileStorage(options: FileStorageOptions): StorageAdapter {
   closeSync(out);
   renameSync(fresh, path);
   let fd: number | undefined = openSync(path, 'a');
-  const watchers = new Set<{ prefix: string; callback: (change: StorageChange) => void }>();
+  // The map, compare-and-set and watchers are memoryStorage's; this adapter adds the log each write lands in first.
+  const memory = memoryStorage({ map: data });
 
-  const append = (k: string, v: string | null) => {
+  /** Appends one write to the file (flushed) before the map changes: only what is on disk is acknowledged. */
+  const persist = (k: string, v: string | null) => {
     if (fd === undefined) throw new ModhostError('STORAGE_ADAPTER_FAILED', `${path}: the file store was disposed`, { details: { adapter: 'file', path } });
     writeSync(fd, `${JSON.stringify({ k, v })}\n`);
     if (options.fsync !== false) fsyncSync(fd);
-    if (v === null) data.delete(k);
-    else data.set(k, v);
-    for (const w of watchers) if (k.startsWith(w.prefix)) w.callback({ type: v === null ? 'delete' : 'set', key: k });
   };
 
   return {
+    ...memory,
     name: 'file',
-    get: (key) => data.get(key),
-    set: (key, value) => append(key, value),
-    delete(key) {
-      if (data.has(key)) append(key, null);
+    set(key, value) {
+      persist(key, value);
+      memory.set(key, value);
     },
-    keys: (prefix) => [...data.keys()].filter((k) => k.startsWith(prefix)),
+    delete(key) {
+      if (!data.has(key)) return;
+      persist(key, null);
+      memory.delete(key);
+    },
     // One process, one thread: the read and the write below happen without anything in between.
     compareAndSet(key, expected, next) {
       if ((data.get(key) ?? null) !== expected) return false;
-      if (next === null ? data.has(key) : data.get(key) !== next) append(key, next);
+      if (next === null ? data.has(key) : data.get(key) !== next) {
+        persist(key, next);
+        memory.compareAndSet(key, expected, next);
+      }
       return true;
-    },
-    watch(prefix, callback) {
-      const w = { prefix, callback };
-      watchers.add(w);
-      return () => void watchers.delete(w);
     },
     dispose() {
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
-      watchers.clear();
+      memory.dispose?.();
       unlock();
     },
   };
