@@ -13,10 +13,12 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const call = async (path: string, tenant?: string, body?: unknown) => {
+// Each tenant's user, by their bearer token (src/auth.ts).
+const TOKEN: Record<string, string> = { acme: 'acme-admin', globex: 'globex-member' };
+const call = async (path: string, tenant?: string, body?: unknown, token = tenant && TOKEN[tenant]) => {
   const res = await fetch(`${app?.url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json', ...(tenant ? { 'x-tenant': tenant } : {}) },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -40,6 +42,26 @@ describe('the example app', () => {
     expect(await call('/tasks', 'globex', { title: 'one too many' })).toEqual({ status: 409, body: { error: 'tenant "globex" may keep 3 tasks' } });
     expect((await call('/notes', 'globex')).body).toEqual({ markdown: false, notes: [] });
     expect((await call('/notes', 'acme')).body).toEqual({ markdown: true, notes: [] });
+    // Notes keep each tenant's keys apart (storageScope 'tenant').
+    expect((await call('/notes', 'acme', { text: 'for acme' })).status).toBe(201);
+    expect((await call('/notes', 'acme')).body).toEqual({ markdown: true, notes: ['for acme'] });
+    expect((await call('/notes', 'globex')).body).toEqual({ markdown: false, notes: [] });
+  });
+
+  it('takes the tenant and the caller from the bearer token, and lets authorize() decide route permissions', async () => {
+    // A header is not a tenant: every module here is tenant-gated, so no tenant reaches none of them.
+    const spoofed = await fetch(`${app?.url}/tasks`, { headers: { 'x-tenant': 'acme' } });
+    expect(spoofed.status).toBe(404);
+    expect((await call('/tasks')).status).toBe(404);
+    // acme's viewer may read tasks but not write them, nor read reports (admins only).
+    expect((await call('/tasks', 'acme', undefined, 'acme-viewer')).status).toBe(200);
+    const denied = await call('/tasks', 'acme', { title: 'nope' }, 'acme-viewer');
+    expect(denied).toMatchObject({ status: 403, body: { code: 'PERMISSION_DENIED' } });
+    expect((await call('/reports/summary', 'acme', undefined, 'acme-viewer')).status).toBe(403);
+    expect((await call('/tasks', 'acme', undefined, 'not-a-token')).status).toBe(404);
+    // The tasks route takes JSON only.
+    const text = await fetch(`${app?.url}/tasks`, { method: 'POST', headers: { authorization: 'Bearer acme-admin', 'content-type': 'text/plain' }, body: 'x' });
+    expect(text.status).toBe(415);
   });
 
   it("modhost create → validate → copy into the app's modules folder: installed and served", async () => {

@@ -3,7 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Clock, type Logger, memoryStorage, type StorageAdapter } from '@modhost/core';
-import { createHost, createRequestListener, type Host, type HostOptions } from 'modhost';
+import type { HttpHandlerOptions } from '@modhost/http';
+import { createRequestListener } from '@modhost/http/node';
+import { createHost, type Host, type HostOptions } from 'modhost';
+import { exampleAuth, type User } from './auth.js';
 
 /** The example's own module folders (tracked in git) and the versions the tour copies in. */
 const EXAMPLE_MODULES = fileURLToPath(new URL('../modules', import.meta.url));
@@ -27,6 +30,8 @@ export interface AppOptions {
   clock?: Clock;
   health?: HostOptions['health'];
   logger?: (module: string) => Logger;
+  /** The app's auth hooks (default: the example's bearer tokens, see auth.ts): plug your own session or JWT check here. */
+  auth?: HttpHandlerOptions<User>;
 }
 
 /** A running example app. */
@@ -38,8 +43,9 @@ export interface App {
 }
 
 /**
- * The example host app: a `node:http` server (no framework) serving module routes through the host's router,
- * two tenants with different modules enabled and different config, on the embedded storage by default.
+ * The example host app: a `node:http` server (no framework) serving module routes through `@modhost/http`'s
+ * pipeline, two tenants with different modules enabled and different config, a tenant and a caller resolved from a
+ * bearer token, on the embedded storage by default.
  */
 export async function startApp(options: AppOptions): Promise<App> {
   const host = createHost({
@@ -70,7 +76,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     await host.configure('notes', { markdown: false }, { tenant: 'globex' });
   }
 
-  const server = createServer(createRequestListener(host));
+  // Every request goes through the pipeline: tenant and caller from the app's auth, permissions by authorize().
+  const server = createServer(createRequestListener(host, options.auth ?? exampleAuth));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -33,11 +33,15 @@ const rel = (p: string) => relative(process.env.INIT_CWD ?? process.cwd(), p);
 console.log(`
 Serving on ${url}. Try:
 
-  curl -s ${url}/tasks -H 'x-tenant: acme'
-  curl -s -X POST ${url}/tasks -H 'x-tenant: acme' -H 'content-type: application/json' -d '{"title":"ship it"}'
-  curl -s ${url}/reports/summary -H 'x-tenant: acme'
-  curl -s ${url}/reports/summary -H 'x-tenant: globex'     # 404: globex does not have reports
-  curl -s ${url}/notes -H 'x-tenant: globex'               # globex's config: markdown false
+  curl -s ${url}/tasks -H 'authorization: Bearer acme-admin'
+  curl -s -X POST ${url}/tasks -H 'authorization: Bearer acme-admin' -H 'content-type: application/json' -d '{"title":"ship it"}'
+  curl -s -X POST ${url}/tasks -H 'authorization: Bearer acme-viewer' -H 'content-type: application/json' -d '{}'  # 403: viewers may not write
+  curl -s ${url}/reports/summary -H 'authorization: Bearer acme-admin'
+  curl -s ${url}/reports/summary -H 'authorization: Bearer globex-member'   # 404: globex does not have reports
+  curl -s ${url}/tasks -H 'x-tenant: acme'                                  # 404: a header does not make you a tenant
+  curl -s ${url}/notes -H 'authorization: Bearer globex-member'             # globex's config: markdown false
+
+Tokens (see src/auth.ts): acme-admin, acme-viewer, globex-member.
 
 Hot swap, while you keep curling (the host watches ${rel(modulesDir)}):
 

@@ -54,18 +54,19 @@ export async function runTour(options: TourOptions = {}): Promise<TourResult> {
   const failures: string[] = [];
   const served: Record<string, number> = {};
   const loop = async (i: number) => {
-    const tenant = i % 2 === 0 ? 'acme' : 'globex';
+    // Each user's bearer token names their tenant (src/auth.ts).
+    const token = i % 2 === 0 ? 'acme-admin' : 'globex-member';
     while (running) {
       requests += 1;
       try {
-        const res = await fetch(`${url}/tasks`, { headers: { 'x-tenant': tenant } });
+        const res = await fetch(`${url}/tasks`, { headers: { authorization: `Bearer ${token}` } });
         const body = (await res.json()) as { version?: string };
         if (res.status !== 200) failures.push(`GET /tasks ${res.status} ${JSON.stringify(body)}`);
         else served[body.version ?? '?'] = (served[body.version ?? '?'] ?? 0) + 1;
         if (i === 0 && requests % 50 === 0) {
           const post = await fetch(`${url}/tasks`, {
             method: 'POST',
-            headers: { 'x-tenant': 'acme', 'content-type': 'application/json' },
+            headers: { authorization: 'Bearer acme-admin', 'content-type': 'application/json' },
             body: JSON.stringify({ title: `task ${requests}` }),
           });
           requests += 1;

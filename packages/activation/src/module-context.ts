@@ -9,10 +9,15 @@ import {
 } from '@modhost/core';
 import { createStore, findNonJsonData } from '@modhost/core/internal';
 
-/** A module's storage over the host's adapter: keys are confined to the module's own namespace (`<ns>:data:<module>:<key>`). */
-export function createModuleStorage(adapter: StorageAdapter, namespace: string, module: string): ModuleStorage {
+/**
+ * A module's storage over the host's adapter: keys are confined to the module's own namespace
+ * (`<ns>:data:<module>:<key>`), or with a tenant to that tenant's part of it (`<ns>:tdata:<module>:<tenant>:<key>`),
+ * each segment percent-encoded.
+ */
+export function createModuleStorage(adapter: StorageAdapter, namespace: string, module: string, tenant?: string): ModuleStorage {
   const store = createStore(adapter, { namespace, owner: { label: module, details: { module } } });
-  const keyOf = (key: string) => store.key('data', module, key);
+  const base = tenant === undefined ? ['data', module] : ['tdata', module, tenant];
+  const keyOf = (key: string) => store.key(...base, key);
   return {
     async get<T>(key: string) {
       const raw = await store.readText(keyOf(key));
@@ -35,7 +40,7 @@ export function createModuleStorage(adapter: StorageAdapter, namespace: string, 
       await store.remove(keyOf(key));
     },
     async keys(p = '') {
-      const prefix = store.key('data', module, '');
+      const prefix = store.key(...base, '');
       const keys = await store.keysFrom(keyOf(p));
       return keys.map((k) => decodeURIComponent(k.slice(prefix.length))).sort();
     },
@@ -97,6 +102,11 @@ export function createModuleContext(parts: ContextParts): ModuleContext {
 export interface BuiltModuleContext {
   readonly ctx: ModuleContext;
   readonly revoke?: () => void;
+  /**
+   * Checked before each request this context serves: throw (`PERMISSION_DENIED`) when it may not serve now, e.g. its
+   * `routes:mount` was revoked, host-wide or for the context's tenant, after it was built.
+   */
+  readonly checkServe?: () => void;
 }
 
 /** Builds a module version's context from its parts (see `ActivatorOptions.contextFactory`). */

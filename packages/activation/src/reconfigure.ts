@@ -13,6 +13,8 @@ export async function reconfigureModule(e: VersionRunner, name: string): Promise
   if (!r) return { ok: true, module: name, outcome: 'not-running' };
   const resolved = await e.registry.getConfig(name, { reveal: true });
   if (resolved.issues.length > 0) return { ok: false, module: name, outcome: 'refused', issues: resolved.issues };
+  // A tenant's layer may have changed while the host-wide values did not.
+  await r.refreshTenants();
   if (JSON.stringify(resolved.values) === JSON.stringify(r.config.value)) return { ok: true, module: name, outcome: 'unchanged' };
   r.config.value = Object.freeze({ ...resolved.values });
   const hook = r.def.reconfigure;

@@ -9,6 +9,18 @@ export interface RouteSpec<H> {
   readonly method: string;
   readonly path: string;
   readonly handler: H;
+  /** The permission the route declares, for the HTTP pipeline's `authorize`. */
+  readonly permission?: string | undefined;
+  /** The body media types it takes (415 for others). */
+  readonly accepts?: readonly string[] | undefined;
+}
+
+/** What a table says of one of its routes. */
+export interface RouteInfo {
+  readonly method: string;
+  readonly path: string;
+  readonly permission?: string;
+  readonly accepts?: readonly string[];
 }
 
 /** A matched route. `params` has no prototype, so a `:__proto__` segment is just a key. */
@@ -18,6 +30,10 @@ export interface RouteMatch<H> {
   /** The route's pattern, e.g. `/tasks/:id`. */
   readonly pattern: string;
   readonly owner: RouteOwner;
+  /** The permission the route declares, if any. */
+  readonly permission?: string;
+  /** The body media types it takes, if it says. */
+  readonly accepts?: readonly string[];
 }
 
 /**
@@ -27,7 +43,7 @@ export interface RouteMatch<H> {
  */
 export interface RouteTable<H> {
   readonly owner: RouteOwner;
-  readonly routes: readonly { readonly method: string; readonly path: string }[];
+  readonly routes: readonly RouteInfo[];
   match(method: string, path: string): RouteMatch<H> | undefined;
   /** Methods that would match `path` (for a 405 with an `Allow` header). */
   allowedMethods(path: string): string[];
@@ -44,7 +60,7 @@ export interface RouteTable<H> {
 interface Node<H> {
   readonly statics: Map<string, Node<H>>;
   param?: { readonly name: string; readonly node: Node<H> };
-  readonly handlers: Map<string, { readonly handler: H; readonly pattern: string; readonly names: readonly string[] }>;
+  readonly handlers: Map<string, { readonly handler: H; readonly pattern: string; readonly names: readonly string[]; readonly info: RouteInfo }>;
 }
 
 const newNode = <H>(): Node<H> => ({ statics: new Map(), handlers: new Map() });
@@ -63,6 +79,14 @@ export function pathSegments(path: string): string[] | undefined {
   }
   return out;
 }
+
+const infoOf = <H>(s: RouteSpec<H>): RouteInfo =>
+  Object.freeze({
+    method: s.method.toUpperCase(),
+    path: s.path,
+    ...(s.permission !== undefined ? { permission: s.permission } : {}),
+    ...(s.accepts !== undefined ? { accepts: Object.freeze([...s.accepts]) } : {}),
+  });
 
 /** Compiles a module version's routes into an immutable table (a trie per path; static segments win over params). */
 export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec<H>[]): RouteTable<H> {
@@ -84,7 +108,7 @@ export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec
     }
     const method = spec.method.toUpperCase();
     if (node.handlers.has(method)) throw new TypeError(`createRouteTable: duplicate route ${method} ${spec.path} in ${owner.module}@${owner.version}`);
-    node.handlers.set(method, { handler: spec.handler, pattern: spec.path, names });
+    node.handlers.set(method, { handler: spec.handler, pattern: spec.path, names, info: infoOf(spec) });
   }
 
   /** Finds the node for a path: static before param, with backtracking, no recursion. */
@@ -116,7 +140,7 @@ export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec
   let waiters: (() => void)[] = [];
   const table: RouteTable<H> = {
     owner: Object.freeze({ ...owner }),
-    routes: Object.freeze(specs.map((s) => Object.freeze({ method: s.method.toUpperCase(), path: s.path }))),
+    routes: Object.freeze(specs.map(infoOf)),
     match(method, path) {
       const segments = pathSegments(path);
       if (!segments) return undefined;
@@ -129,7 +153,15 @@ export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec
       h.names.forEach((name, i) => {
         params[name] = found.values[i] as string;
       });
-      return { handler: h.handler, params: Object.freeze(params), pattern: h.pattern, owner: table.owner };
+      const { permission, accepts } = h.info;
+      return {
+        handler: h.handler,
+        params: Object.freeze(params),
+        pattern: h.pattern,
+        owner: table.owner,
+        ...(permission !== undefined ? { permission } : {}),
+        ...(accepts !== undefined ? { accepts } : {}),
+      };
     },
     allowedMethods(path) {
       const segments = pathSegments(path);

@@ -19,6 +19,7 @@ import { compileSchedules, createJobRunner, type JobRunner } from './jobs.js';
 import { markServed as markMigrationsServed, migrate, undoBatch } from './migrations.js';
 import { type ContextParts, createModuleContext, createModuleStorage } from './module-context.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
+import { createTenantContexts } from './tenant-context.js';
 import { timeoutError, withTimeout } from './timeouts.js';
 import type { ActivatorEvents, ActivatorOptions, BoundHandler, PhaseTimeouts, UpgradeReport } from './types.js';
 
@@ -55,6 +56,12 @@ export interface Running {
   revoke?: () => void;
   /** The config `ctx.config` reads: replaced (never mutated) when the config changes while it runs. */
   readonly config: { value: Record<string, unknown> };
+  /** Throws when the version may not serve a request now (its `routes:mount` was revoked host-wide). */
+  readonly checkServe?: (() => void) | undefined;
+  /** Its context bound to a tenant (made on that tenant's first request, revoked with the version); checks it may serve. */
+  readonly tenantContext: (tenant: string) => Promise<ModuleContext>;
+  /** Re-reads the config of every tenant context made so far (after a config change). */
+  readonly refreshTenants: () => Promise<void>;
 }
 
 /** An upgrade inside its rollback window. @internal */
@@ -152,7 +159,18 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
   const tableOf = (r: Running) =>
     createRouteTable<BoundHandler>(
       { module: r.name, version: r.version },
-      (r.def.routes ?? []).map((route) => ({ method: route.method, path: route.path, handler: (req) => route.handler(req, r.ctx) })),
+      (r.def.routes ?? []).map((route) => ({
+        method: route.method,
+        path: route.path,
+        permission: route.permission,
+        accepts: typeof route.accepts === 'string' ? [route.accepts] : route.accepts,
+        // A tenant's request runs with that tenant's ctx: its config, its grants (a tenant-scoped revoke holds), its storage.
+        handler: async (req) => {
+          if (req.tenant !== undefined) return route.handler(req, await r.tenantContext(req.tenant));
+          r.checkServe?.();
+          return route.handler(req, r.ctx);
+        },
+      })),
     );
   /** Points a module's route slot at `r`'s table (mounting it the first time); a version without routes has none. */
   const switchRoutes = (r: Running) => {
@@ -218,11 +236,23 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
       const withSignal = { ...parts, signal: stopped.signal };
       const built = options.contextFactory ? await options.contextFactory(withSignal, def) : { ctx: createModuleContext(withSignal) };
       const ctx = built.ctx;
+      const tenants = createTenantContexts({
+        parts: withSignal,
+        def,
+        registry,
+        storage,
+        namespace: settings.namespace,
+        contextFactory: options.contextFactory,
+      });
       const revoke = () => {
         stopped.abort();
         built.revoke?.();
+        tenants.revoke();
       };
-      const inst: Running = { name, version, def, ctx, api: undefined, revoke, config: cell };
+      const inst: Running = {
+        ...{ name, version, def, ctx, api: undefined, revoke, config: cell },
+        ...{ checkServe: built.checkServe, tenantContext: tenants.get, refreshTenants: tenants.refresh },
+      };
       instance = inst;
       if ((def.migrations?.length ?? 0) > 0) {
         phase = 'migrate';

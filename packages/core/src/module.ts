@@ -63,6 +63,12 @@ export interface RouteRequest {
   readonly query: Readonly<Record<string, string>>;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: unknown;
+  /** The tenant the request is for (resolved by the host app, never taken from the client unless it opted in). */
+  readonly tenant?: string;
+  /** Who asked: what the app's `authenticate` returned. Absent for an anonymous caller. */
+  readonly principal?: unknown;
+  /** The request's id (the client's `x-request-id` or trace id when well formed, else a new one): log it. */
+  readonly requestId?: string;
 }
 
 /** What a route handler returns: a body with an optional status and headers. */
@@ -76,8 +82,17 @@ export interface RouteResponse {
 export interface RouteDefinition<TConfig = unknown> {
   readonly method: HttpMethod;
   readonly path: string;
-  /** A permission the caller must hold (app-defined), if any. */
+  /** A permission the caller must hold (app-defined), if any: the app's `authorize` decides, and without one it is denied. */
   readonly permission?: string;
+  /**
+   * The body media types the route takes (`'application/json'`, `'text/*'`): a request with a body of another type
+   * answers 415 before the handler runs. Default: any.
+   */
+  readonly accepts?: string | readonly string[];
+  /**
+   * Called with the request and a ctx bound to the request's tenant (`ctx.tenant`, that tenant's config, grants
+   * and, with `storageScope: 'tenant'`, storage).
+   */
   readonly handler: (req: RouteRequest, ctx: ModuleContext<TConfig>) => RouteResponse | Promise<RouteResponse>;
 }
 
@@ -185,6 +200,12 @@ export interface ModuleDefinition<S extends StandardSchemaV1 = NoConfig, TApi = 
   readonly extensions?: Readonly<Record<string, readonly unknown[]>>;
   /** How state crosses a hot swap. Default `stateless`. */
   readonly stateMode?: StateMode;
+  /**
+   * `tenant`: a ctx bound to a tenant (a tenant's request) reads and writes that tenant's own keys, apart from every
+   * other tenant's; host-wide work (activate, jobs, requests with no tenant) keeps the module's keys. Default
+   * `module`: one key space for the module, whoever asks.
+   */
+  readonly storageScope?: 'module' | 'tenant';
   /** Start the module; what it returns is its public API for dependents. */
   readonly activate?: (ctx: ModuleContext<InferSchemaOutput<S>>) => TApi | Promise<TApi>;
   readonly deactivate?: (ctx: ModuleContext<InferSchemaOutput<S>>) => void | Promise<void>;
@@ -225,6 +246,7 @@ export const DEFINITION_FIELDS = [
   'migrations',
   'extensions',
   'stateMode',
+  'storageScope',
   'activate',
   'deactivate',
   'health',

@@ -68,6 +68,12 @@ export interface ModuleRecord {
   readonly sensitive: readonly string[];
   /** True when any registered version declares config. */
   readonly hasConfig: boolean;
+  /**
+   * Who a module serves. `host`: every request, with or without a tenant. `tenants`: only the tenants it is enabled
+   * for (a request with no tenant never reaches it). Absent: `host` until it is first enabled for a tenant, which
+   * makes it `tenants` (so disabling its last tenant never opens it to everyone). See `enable` and `disable`.
+   */
+  readonly access?: 'host' | 'tenants';
 }
 
 /** A module enabled for a tenant. */
@@ -128,6 +134,8 @@ export interface RegistryEvents extends Record<string, unknown> {
   'module:rejected': { readonly name: string; readonly version: string; readonly reason: string };
   'tenant:enabled': { readonly tenant: string; readonly name: string; readonly range?: string };
   'tenant:disabled': { readonly tenant: string; readonly name: string };
+  /** Who a module serves changed: `host` (every request) or `tenants` (only those it is enabled for). */
+  'module:access': { readonly name: string; readonly access: 'host' | 'tenants' };
   'config:changed': {
     readonly name: string;
     readonly tenant: string | undefined;
@@ -280,8 +288,17 @@ export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 
   /** Lets a rejected version be tried again. */
   clearRejection(name: string, version: string): Promise<ModuleRecord>;
 
+  /**
+   * Enables a module for a tenant (it becomes tenant-gated if it was not set host-wide), or with no tenant host-wide:
+   * it serves every request, with or without a tenant. Returns the tenant's enablement, or `undefined` host-wide.
+   */
   enable(name: string, options: { tenant: string; range?: string }): Promise<TenantEnablement>;
-  disable(name: string, options: { tenant: string }): Promise<void>;
+  enable(name: string, options?: { tenant?: undefined }): Promise<undefined>;
+  /**
+   * Stops serving a tenant from a module, or with no tenant takes away its host-wide access: it then serves only the
+   * tenants it is enabled for.
+   */
+  disable(name: string, options?: { tenant?: string }): Promise<void>;
   listEnabled(tenant: string): Promise<TenantEnablement[]>;
   listTenants(): Promise<string[]>;
   /** Sets a config layer (host-wide, or a tenant's) after validating the merged result. */

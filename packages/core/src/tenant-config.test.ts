@@ -36,6 +36,24 @@ const codeOf = (p: Promise<unknown>) =>
   );
 
 describe('tenants', () => {
+  it('who a module serves: host-wide until its first tenant, then gated for good, until enabled host-wide again', async () => {
+    const registry = await setup();
+    expect((await registry.getModule('billing'))?.access).toBeUndefined();
+    await registry.enable('billing', { tenant: 'acme' });
+    expect((await registry.getModule('billing'))?.access).toBe('tenants');
+    // Disabling its last tenant does not open it to everyone.
+    await registry.disable('billing', { tenant: 'acme' });
+    expect((await registry.getModule('billing'))?.access).toBe('tenants');
+    await registry.enable('billing');
+    expect((await registry.getModule('billing'))?.access).toBe('host');
+    // An explicit host-wide access survives a tenant's enable.
+    await registry.enable('billing', { tenant: 'globex' });
+    expect((await registry.getModule('billing'))?.access).toBe('host');
+    await registry.disable('billing');
+    expect((await registry.getModule('billing'))?.access).toBe('tenants');
+    expect(await codeOf(registry.enable('ghost'))).toBe('MODULE_NOT_FOUND');
+  });
+
   it('enables and disables per tenant, and lists both ways', async () => {
     const registry = await setup();
     await registry.register(defineModule({ name: 'tasks', version: '1.0.0' }));
@@ -53,7 +71,12 @@ describe('tenants', () => {
     await registry.disable('tasks', { tenant: 'acme' });
     await registry.disable('tasks', { tenant: 'acme' });
     expect((await registry.listEnabled('acme')).map((e) => e.name)).toEqual(['billing']);
-    expect(events).toHaveLength(4);
+    // Two enables, one disable, a range change; and the first tenant of each module gates it (`module:access`).
+    expect(events.filter((e) => e.startsWith('tenant:'))).toHaveLength(4);
+    expect(events.filter((e) => e.startsWith('module:access'))).toEqual([
+      'module:access {"name":"billing","access":"tenants"}',
+      'module:access {"name":"tasks","access":"tenants"}',
+    ]);
     expect(await codeOf(registry.enable('ghost', { tenant: 'acme' }))).toBe('MODULE_NOT_FOUND');
     expect(await codeOf(registry.enable('tasks', { tenant: '../etc' }))).toBe('TENANT_INVALID');
     expect(await codeOf(registry.enable('tasks', { tenant: '' }))).toBe('TENANT_INVALID');

@@ -2,7 +2,7 @@ import { type ConfigValues, checkConfigData, maskConfig, mergeConfig, scrub, sen
 import { type Issue, ModhostError } from './errors.js';
 import type { AnyModuleDefinition } from './module.js';
 import { assertTenant, defKey, KEYS, KIND, type RegistryInternals } from './registry-internals.js';
-import type { ConfigScope, ConfigureOptions, ConfigVersion, ReadConfigOptions, Registry, TenantEnablement } from './registry-types.js';
+import type { ConfigScope, ConfigureOptions, ConfigVersion, ModuleRecord, ReadConfigOptions, Registry, TenantEnablement } from './registry-types.js';
 import { compareSemver } from './semver.js';
 import { KEEP } from './store.js';
 
@@ -114,15 +114,35 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
     }
   };
 
+  /** Sets who a module serves (`onlyIfUnset`: the first tenant's enable, which must not undo an explicit `host`). */
+  const setAccess = async (name: string, access: 'host' | 'tenants', onlyIfUnset = false) => {
+    await r.requireModuleRecord(name);
+    let changed = false;
+    await store.update<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module, (m) => {
+      if (!m || m.access === access || (onlyIfUnset && m.access !== undefined)) return KEEP;
+      changed = true;
+      return { ...m, access };
+    });
+    if (changed) events.emit('module:access', { name, access });
+  };
+
   const api: TenantConfigApi = {
-    async enable(name, { tenant, range }) {
+    // biome-ignore lint/suspicious/noExplicitAny: one body for both overloads
+    async enable(name: string, options: { tenant?: string | undefined; range?: string | undefined } = {}): Promise<any> {
+      const { tenant, range } = options;
+      if (tenant === undefined) {
+        await setAccess(name, 'host');
+        return undefined;
+      }
       assertTenant(tenant);
       await r.requireModuleRecord(name);
+      // The first tenant makes a module tenant-gated, for good: requests with no tenant no longer reach it.
       if (range !== undefined && (typeof range !== 'string' || range.trim() === '')) {
         throw new ModhostError('INVALID_ARGUMENT', `enable("${name}"): range must be a non-empty semver range such as "^1.0.0"`, {
           details: { module: name, issues: [{ path: ['range'], message: 'must be a non-empty string' }] },
         });
       }
+      await setAccess(name, 'tenants', true);
       let changed = false;
       const record = (await store.update<TenantEnablement>(store.key(...KEYS.tenant(tenant, name)), KIND.tenant, (cur) => {
         changed = !cur || cur.range !== range;
@@ -133,7 +153,9 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
       return record;
     },
 
-    async disable(name, { tenant }) {
+    async disable(name, options = {}) {
+      const { tenant } = options;
+      if (tenant === undefined) return setAccess(name, 'tenants');
       assertTenant(tenant);
       let existed = false;
       await store.update<TenantEnablement>(store.key(...KEYS.tenant(tenant, name)), KIND.tenant, (cur) => {

@@ -84,6 +84,9 @@ export function validateDefinition(input: unknown): ValidationResult<AnyModuleDe
   for (const hook of HOOK_FIELDS) {
     if (d[hook] !== undefined && typeof d[hook] !== 'function') add([hook], `${hook} must be a function`);
   }
+  if (d.storageScope !== undefined && d.storageScope !== 'module' && d.storageScope !== 'tenant') {
+    add(['storageScope'], 'storageScope must be "module" or "tenant"');
+  }
   if ((d.stateMode === 'snapshot' || d.stateMode === 'quiesce') && (typeof d.exportState !== 'function' || typeof d.importState !== 'function')) {
     add(['stateMode'], `stateMode "${String(d.stateMode)}" needs both exportState and importState hooks`);
   }
@@ -183,6 +186,14 @@ function checkRoutes(routes: unknown, add: Add): void {
     if (typeof r.method !== 'string' || !METHODS.has(r.method)) add(['routes', i, 'method'], `method must be one of ${[...METHODS].join(', ')} (upper case)`);
     if (typeof r.path !== 'string' || !/^\/[^\s?#]*$/.test(r.path)) add(['routes', i, 'path'], 'path must start with "/" and contain no spaces, "?" or "#"');
     if (typeof r.handler !== 'function') add(['routes', i, 'handler'], 'handler must be a function');
+    if (r.permission !== undefined && (typeof r.permission !== 'string' || r.permission.trim() === ''))
+      add(['routes', i, 'permission'], 'permission must be a non-empty string');
+    const accepts = typeof r.accepts === 'string' ? [r.accepts] : r.accepts;
+    if (
+      accepts !== undefined &&
+      !(Array.isArray(accepts) && accepts.length > 0 && accepts.every((a) => typeof a === 'string' && /^[\w.+-]+\/[\w.+*-]+$/.test(a)))
+    )
+      add(['routes', i, 'accepts'], 'accepts must be a media type such as "application/json" or "text/*", or a non-empty array of them');
     if (typeof r.method === 'string' && typeof r.path === 'string') {
       // `/a/:id` and `/a/:key` match the same requests: compare with parameter names erased.
       const key = `${r.method} ${r.path.replace(/:[^/]+/g, ':').replace(/\/+$/, '') || '/'}`;

@@ -71,6 +71,8 @@ const innerPath = z
   );
 
 /** The zod schema of `modhost.json`. */
+const mediaType = z.string().regex(/^[\w.+-]+\/[\w.+*-]+$/, 'a media type such as "application/json" or "text/*"');
+
 export const manifestSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Where editors find this schema'),
@@ -100,6 +102,10 @@ export const manifestSchema = z
           method,
           path: z.string().startsWith('/').max(1024),
           permission: permission.optional(),
+          accepts: z
+            .union([mediaType, z.array(mediaType).min(1).max(20)])
+            .optional()
+            .describe('Body media types the route takes; others answer 415'),
         }),
       )
       .optional()

@@ -153,9 +153,13 @@ describe('a fleet on one storage', () => {
     // Meanwhile another instance changes the desired state; a has no watch here, its periodic re-read fails for now.
     await b.enable('tasks', { tenant: 'initech' });
     await until(() => errors.length > 0);
-    expect(a.isEnabled('tasks', 'initech')).toBe(false);
+    // a still serves what it last read: tasks host-wide, so also a request with no tenant.
+    expect(a.isEnabled('tasks', undefined)).toBe(true);
     down = false;
-    await until(() => a.isEnabled('tasks', 'initech'));
+    // Back: b's enable made tasks tenant-gated, and a follows.
+    await until(() => !a.isEnabled('tasks', undefined));
+    expect(a.isEnabled('tasks', 'initech')).toBe(true);
+    expect(a.isEnabled('tasks', 'globex')).toBe(false);
   });
 
   it('config changed on one instance reaches the running module on every instance (ctx.config and its reconfigure hook)', async () => {

@@ -123,16 +123,26 @@ export interface Host {
   install(source: AnyModuleDefinition | string): Promise<ModuleStatus>;
   /** Deactivates and unregisters a module (and, with `cascade`, the modules that depend on it). */
   uninstall(name: string, options?: { cascade?: boolean }): Promise<void>;
-  /** Lets a tenant use a module (requests with that tenant reach its routes). */
-  enable(name: string, options: { tenant: string }): Promise<void>;
-  /** Stops serving a tenant from a module; the module keeps running for the others. */
-  disable(name: string, options: { tenant: string }): Promise<void>;
+  /**
+   * Lets a tenant use a module (requests with that tenant reach its routes), or with no tenant lets every request
+   * reach it. A module is host-wide until it is first enabled for a tenant; from then on it serves only the tenants it
+   * is enabled for, and a request with no tenant never reaches it, until `enable(name)` makes it host-wide again.
+   */
+  enable(name: string, options?: { tenant?: string }): Promise<void>;
+  /**
+   * Stops serving a tenant from a module (it keeps running for the others), or with no tenant takes away its
+   * host-wide access: it then serves only the tenants it is enabled for.
+   */
+  disable(name: string, options?: { tenant?: string }): Promise<void>;
   configure(name: string, values: Record<string, unknown>, options?: { tenant?: string }): Promise<void>;
   /** Hot-swaps a module to a registered version through the health gate. */
   upgrade(name: string, version: string): Promise<UpgradeReport>;
   /** Points a module back at the version it replaced, while that is warm. */
   rollback(name: string): Promise<UpgradeReport>;
-  /** True when `name` serves `tenant`: it is active and, for a tenant, enabled for that tenant. */
+  /**
+   * True when `name` serves `tenant` (`undefined`: a request with no tenant): it is active, and it is host-wide or
+   * enabled for that tenant. See {@link Host.enable}.
+   */
   isEnabled(name: string, tenant: string | undefined): boolean;
   /** This instance's view: its id, every module (what serves here), folders that could not load. */
   status(): Promise<{ instance: { readonly id: string }; modules: ModuleStatus[]; problems: FolderProblem[] }>;

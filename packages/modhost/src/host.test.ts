@@ -2,10 +2,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { defineModule } from '@modhost/core';
+import { createRequestListener } from '@modhost/http/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveHost, tasksModule, testHost } from '../test/folders.js';
 import type { Host, HostEvents, HostOptions } from './host.js';
-import { createRequestListener } from './http.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -156,7 +156,7 @@ describe('createHost with a modules folder', () => {
           method: 'GET',
           path: '/title',
           handler: async (req, ctx) => ({
-            body: await (ctx.services.tenant as { config(t?: string): Promise<{ title: string }> }).config(req.headers['x-tenant']),
+            body: { ...(await (ctx.services.tenant as { config(t?: string): Promise<{ title: string }> }).config(req.tenant)), tenant: ctx.tenant ?? null },
           }),
         },
       ],
@@ -166,8 +166,12 @@ describe('createHost with a modules folder', () => {
     await host.enable('notes', { tenant: 'acme' });
     await host.configure('notes', { title: 'Acme notes' }, { tenant: 'acme' });
     const http = await serve(host);
-    expect((await http('/notes/title', { tenant: 'acme' })).body).toEqual({ title: 'Acme notes' });
-    expect((await http('/notes/title')).body).toEqual({ title: 'Notes' });
+    expect((await http('/notes/title', { tenant: 'acme' })).body).toEqual({ title: 'Acme notes', tenant: 'acme' });
+    // Enabled for a tenant, it is tenant-gated: a request with no tenant (or another tenant) does not reach it.
+    expect((await http('/notes/title')).status).toBe(404);
+    expect((await http('/notes/title', { tenant: 'globex' })).status).toBe(404);
+    await host.enable('notes');
+    expect((await http('/notes/title')).body).toEqual({ title: 'Notes', tenant: null });
     await host.uninstall('notes');
     expect((await host.status()).modules).toEqual([]);
   });

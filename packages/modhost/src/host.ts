@@ -133,13 +133,14 @@ export function createHost(options: HostOptions): Host {
       await folders.drop(name);
       events.emit('module:removed', { name, version: version ?? '' });
     },
-    async enable(name, opts) {
-      await registry.enable(name, opts);
-      sync.enable(name, opts.tenant);
+    async enable(name, opts = {}) {
+      if (opts.tenant === undefined) await registry.enable(name);
+      else await registry.enable(name, { tenant: opts.tenant });
+      await sync.changed(name, opts.tenant);
     },
-    async disable(name, opts) {
+    async disable(name, opts = {}) {
       await registry.disable(name, opts);
-      sync.disable(name, opts.tenant);
+      await sync.changed(name, opts.tenant);
     },
     async configure(name, values, opts = {}) {
       await registry.configure(name, values, opts);
@@ -147,7 +148,7 @@ export function createHost(options: HostOptions): Host {
     },
     upgrade: async (name, version) => folders.unavailable(name, version) ?? swap(name, version),
     rollback,
-    isEnabled: (name, tenant) => serving(name) && (tenant === undefined || sync.serves(name, tenant)),
+    isEnabled: (name, tenant) => serving(name) && sync.serves(name, tenant),
     async status() {
       const names = [...new Set((await registry.list()).map((r) => r.name))].sort();
       const modules = await Promise.all(names.map((name) => readModuleStatus({ registry, activator, folderOf: folders.folderOf }, name)));

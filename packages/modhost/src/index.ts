@@ -1,4 +1,5 @@
 export { memoryStorage, recoveryHint } from '@modhost/core';
+export { createRequestListener } from '@modhost/http/node';
 // readManifest and contractIssues live in @modhost/manifest; re-exported here as before.
 export { contractIssues, readManifest } from '@modhost/manifest';
 export { type FileStorageOptions, fileStorage } from './file-storage.js';
@@ -13,7 +14,6 @@ export {
   type HostPlan,
   type StopReport,
 } from './host.js';
-export { createRequestListener, type RequestListenerOptions } from './http.js';
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 export { type FolderModule, type IsolatedLimits, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 export type { ModuleStatus } from './module-status.js';

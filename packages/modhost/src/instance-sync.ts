@@ -29,6 +29,13 @@ export function createInstanceSync(options: InstanceSyncOptions) {
   const { registry, clock, activator, catalog } = options;
   // Which tenants each module serves: a read-through cache of the registry's enablement, read on every request.
   const enabled = new Map<string, Set<string>>();
+  // Who each module serves (its record's `access`): `host`, `tenants`, or unset.
+  const access = new Map<string, 'host' | 'tenants'>();
+  const readAccess = async (name: string) => {
+    const a = (await registry.getModule(name))?.access;
+    if (a) access.set(name, a);
+    else access.delete(name);
+  };
   let timer: TimerHandle | undefined;
   let unwatch: (() => unknown) | undefined;
   let stopped = true;
@@ -45,6 +52,7 @@ export function createInstanceSync(options: InstanceSyncOptions) {
     }
     enabled.clear();
     for (const [k, v] of next) enabled.set(k, v);
+    for (const name of new Set((await registry.list()).map((r) => r.name))) await readAccess(name);
   };
 
   /** One tenant's enablement, re-read after another instance changed it. */
@@ -56,6 +64,7 @@ export function createInstanceSync(options: InstanceSyncOptions) {
 
   /** Serves the desired version of a running module (another instance upgraded or rolled back). */
   const followModule = async (name: string) => {
+    await readAccess(name);
     const now = activator.versionOf(name);
     if (now === undefined) return;
     const record = await registry.getModule(name);
@@ -170,13 +179,23 @@ export function createInstanceSync(options: InstanceSyncOptions) {
         unwatch = () => Promise.all(offs.map((off) => off?.()));
       }
     },
-    enable(name: string, tenant: string) {
-      enabled.set(name, (enabled.get(name) ?? new Set<string>()).add(tenant));
+    /** After a local enable or disable: this instance serves the change now, not at the next notification. */
+    changed: (name: string, tenant: string | undefined) =>
+      queue(`re-reading ${name}`, async () => {
+        await readAccess(name);
+        if (tenant !== undefined) await readTenant(tenant);
+      }),
+    /**
+     * True when `name` serves `tenant` (or, for `undefined`, requests with no tenant): `host` access serves everyone,
+     * `tenants` only the tenants it is enabled for. Unset, it is host-wide until it has a tenant (records written
+     * before `access` existed keep a tenant-gated module gated).
+     */
+    serves(name: string, tenant: string | undefined) {
+      const tenants = enabled.get(name);
+      const a = access.get(name) ?? (tenants && tenants.size > 0 ? 'tenants' : 'host');
+      if (a === 'host') return true;
+      return tenant !== undefined && (tenants?.has(tenant) ?? false);
     },
-    disable(name: string, tenant: string) {
-      enabled.get(name)?.delete(tenant);
-    },
-    serves: (name: string, tenant: string) => enabled.get(name)?.has(tenant) ?? false,
     /** After a local `configure`: the module gets its new values now, not at the next notification. */
     reconfigure: (name: string) => queue(`reconfiguring ${name}`, () => reconfigure(name)),
     reconcile,

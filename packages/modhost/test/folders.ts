@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequestListener } from '@modhost/http/node';
 import { createFakeClock, silentLogger } from '@modhost/testkit';
 import { createHost, type Host, type HostOptions } from '../src/host.js';
-import { createRequestListener } from '../src/http.js';
 
 /**
  * A host over a fresh modules folder with a fake clock, recording every event in `seen`; `cleanups` gets what
@@ -39,7 +39,8 @@ export function testHost(cleanups: (() => unknown)[], overrides: { [K in keyof H
 
 /** Serves `host` over node:http on a free port; returns a JSON client. */
 export async function serveHost(cleanups: (() => unknown)[], host: Host) {
-  const server: Server = createServer(createRequestListener(host));
+  // Tests name the tenant in a header: development mode, which an app opts into.
+  const server: Server = createServer(createRequestListener(host, { tenantFromHeader: 'x-tenant', onError: () => {} }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => server.close(r)));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -88,32 +88,35 @@ function reviveError(s) {
   return e;
 }
 
-function ctxCall(path, args) {
+function ctxCall(path, args, scope) {
   nextCtxCall += 1;
   const id = nextCtxCall;
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject });
-    send({ t: 'ctx', id, path, args });
+    send(scope === undefined ? { t: 'ctx', id, path, args } : { t: 'ctx', id, path, args, scope });
   });
 }
 
 const sealed = (entries) => Object.freeze(Object.assign(Object.create(null), entries));
 
-function methods(prefix, names) {
-  return sealed(Object.fromEntries(names.map((m) => [m, (...args) => ctxCall(`${prefix}.${m}`, args)])));
+function methods(prefix, names, scope) {
+  return sealed(Object.fromEntries(names.map((m) => [m, (...args) => ctxCall(`${prefix}.${m}`, args, scope)])));
 }
 
 let currentConfig;
 
-function buildContext(init) {
-  currentConfig = deepFreeze(init.config);
+let initMessage;
+
+// The module's own ctx (`scope` undefined), or one for a tenant's request: its ctx calls carry the request's scope id,
+// so the host runs them through that tenant's ctx (grants, storage), and it sees that tenant's config.
+function buildContext(init, scope) {
   const caps = init.caps;
   const entries = {
     module: sealed({ name: init.module, version: init.version }),
-    tenant: init.tenant,
+    tenant: scope ? scope.tenant : init.tenant,
     // The config as the host last sent it: a getter, so it follows `reconfigure`.
     get config() {
-      return currentConfig;
+      return scope ? scope.config : currentConfig;
     },
     logger: sealed(
       Object.fromEntries(
@@ -123,12 +126,12 @@ function buildContext(init) {
         ]),
       ),
     ),
-    deps: sealed(Object.fromEntries(Object.entries(caps.deps).map(([name, names]) => [name, methods(`deps.${name}`, names)]))),
-    services: sealed(Object.fromEntries(Object.entries(caps.services).map(([name, names]) => [name, methods(`services.${name}`, names)]))),
+    deps: sealed(Object.fromEntries(Object.entries(caps.deps).map(([name, names]) => [name, methods(`deps.${name}`, names, scope?.id)]))),
+    services: sealed(Object.fromEntries(Object.entries(caps.services).map(([name, names]) => [name, methods(`services.${name}`, names, scope?.id)]))),
   };
-  if (caps.storage) entries.storage = methods('storage', ['get', 'set', 'delete', 'keys']);
-  if (caps.net) entries.net = sealed({ fetch: (url, init) => ctxCall('net.fetch', [String(url), init ?? {}]) });
-  if (caps.fs) entries.fs = methods('fs', ['readFile', 'readdir', 'writeFile']);
+  if (caps.storage) entries.storage = methods('storage', ['get', 'set', 'delete', 'keys'], scope?.id);
+  if (caps.net) entries.net = sealed({ fetch: (url, init) => ctxCall('net.fetch', [String(url), init ?? {}], scope?.id) });
+  if (caps.fs) entries.fs = methods('fs', ['readFile', 'readdir', 'writeFile'], scope?.id);
   // Descriptors, not values: `config` stays a getter.
   return Object.freeze(Object.defineProperties(Object.create(null), Object.getOwnPropertyDescriptors(entries)));
 }
@@ -155,7 +158,8 @@ function describe(def) {
     engines: safeClone(def.engines),
     stateMode: typeof def.stateMode === 'string' ? def.stateMode : undefined,
     hooks: ['activate', 'deactivate', 'health', 'exportState', 'importState', 'reconfigure'].filter(fn),
-    routes: (def.routes ?? []).map((r) => ({ method: r.method, path: r.path, permission: r.permission })),
+    routes: (def.routes ?? []).map((r) => ({ method: r.method, path: r.path, permission: r.permission, accepts: safeClone(r.accepts) })),
+    storageScope: typeof def.storageScope === 'string' ? def.storageScope : undefined,
     jobs: (def.jobs ?? []).map((j) => ({ name: j.name, schedule: j.schedule, timeout: j.timeout, retries: j.retries })),
     migrations: (def.migrations ?? []).map((m) => ({ name: m.name, down: typeof m.down === 'function' })),
   };
@@ -175,7 +179,11 @@ const ops = {
   async init([m]) {
     const loaded = await import(pathToFileURL(m.entry).href);
     definition = loaded.default ?? loaded.module ?? loaded;
-    if (m.caps) ctx = buildContext(m);
+    if (m.caps) {
+      initMessage = m;
+      currentConfig = deepFreeze(m.config);
+      ctx = buildContext(m);
+    }
     return describe(definition);
   },
   async activate() {
@@ -190,7 +198,8 @@ const ops = {
     currentConfig = deepFreeze(config);
     return definition.reconfigure?.(currentConfig, ctx);
   },
-  route: ([index, req]) => definition.routes[index].handler(req, ctx),
+  route: ([index, req, scope]) =>
+    definition.routes[index].handler(req, scope ? buildContext(initMessage, { id: scope.id, tenant: scope.tenant, config: deepFreeze(scope.config) }) : ctx),
   job: ([index]) => definition.jobs[index].run(ctx),
   migrateUp: ([index]) => definition.migrations[index].up(ctx),
   migrateDown: ([index]) => definition.migrations[index].down?.(ctx),

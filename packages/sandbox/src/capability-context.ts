@@ -79,6 +79,8 @@ export interface BuiltContext {
   readonly ctx: SandboxedContext;
   /** Revokes every capability of this context (called on deactivate). Idempotent. */
   revoke(): void;
+  /** Throws `PERMISSION_DENIED` when the module may no longer serve routes in this context (`routes:mount` revoked). */
+  checkServe?: () => void;
 }
 
 const LOGGER_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -33,7 +33,7 @@ function describe(v: unknown): string {
 const KEYS: Readonly<Record<GuestMessage['t'], ReadonlySet<string>>> = {
   up: new Set(['t']),
   result: new Set(['t', 'id', 'ok', 'value', 'error']),
-  ctx: new Set(['t', 'id', 'path', 'args']),
+  ctx: new Set(['t', 'id', 'path', 'args', 'scope']),
   log: new Set(['t', 'level', 'message', 'fields']),
 };
 const ERROR_KEYS: ReadonlySet<string> = new Set(['name', 'message', 'code', 'stack', 'details', 'permission', 'resource']);
@@ -77,6 +77,7 @@ export function validateGuestMessage(m: unknown): string | undefined {
       if (!isId(m.id)) return `"id" must be a positive integer, got ${describe(m.id)}`;
       if (typeof m.path !== 'string' || m.path.length > MAX_PATH_LENGTH)
         return `"path" must be a string of at most ${MAX_PATH_LENGTH} characters, got ${describe(m.path)}`;
+      if (m.scope !== undefined && !isId(m.scope)) return `"scope" must be a positive integer or absent, got ${describe(m.scope)}`;
       return isPlainArray(m.args) ? undefined : `"args" must be an array, got ${describe(m.args)}`;
     case 'log':
       if (!LEVELS.has(m.level)) return `"level" must be one of debug, info, warn, error, got ${describe(m.level)}`;

@@ -51,7 +51,8 @@ export interface GuestDescription {
   readonly engines?: { host?: string };
   readonly stateMode?: 'stateless' | 'snapshot' | 'quiesce';
   readonly hooks: string[];
-  readonly routes: { method: string; path: string; permission?: string }[];
+  readonly routes: { method: string; path: string; permission?: string; accepts?: string | string[] }[];
+  readonly storageScope?: 'module' | 'tenant';
   readonly jobs: { name: string; schedule: string | { everyMs: number }; timeout?: number; retries?: number }[];
   readonly migrations: { name: string; down: boolean }[];
 }
@@ -172,6 +173,9 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
 
   let supervisor: Supervisor | undefined;
   let hostCtx: ModuleContext | undefined;
+  // Tenant contexts of requests in flight, by the scope id the guest echoes on its ctx calls.
+  const requests = new Map<number, ModuleContext>();
+  let lastScope = 0;
   let apiShape: { methods: string[]; data: unknown } | undefined;
   const call = (op: string, args: unknown[] = []) => {
     if (!supervisor) throw new ModhostError('MODULE_CRASHED', `${d.name}: its guest is not running (activate it first)`, { details: { module: d.name } });
@@ -200,8 +204,14 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
         // After a crash, the restarted guest is activated again before it takes calls.
         if (apiShape !== undefined) await bootCall('activate');
       },
-      onCtxCall: async (path, args) => {
-        const fn = ctxTarget(ctx, path);
+      onCtxCall: async (path, args, scope) => {
+        // A call made while serving a tenant's request goes through that tenant's ctx (its grants, its storage).
+        const target = scope === undefined ? ctx : requests.get(scope);
+        if (!target)
+          throw new ModhostError('PERMISSION_DENIED', `${d.name}: ctx call "${path}" belongs to a request that has ended`, {
+            details: { module: d.name, path, reason: 'request-ended' },
+          });
+        const fn = ctxTarget(target, path);
         if (!fn) throw new ModhostError('PERMISSION_DENIED', `${d.name}: its ctx has no "${path}"; it was not granted`, { details: { module: d.name, path } });
         const value = await fn(...args);
         return path === 'net.fetch' ? plainResponse(value as Response) : value;
@@ -226,12 +236,23 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
     optionalDependencies: d.optionalDependencies,
     ...(d.engines ? { engines: d.engines } : {}),
     ...(d.stateMode ? { stateMode: d.stateMode } : {}),
+    ...(d.storageScope ? { storageScope: d.storageScope } : {}),
     ...(options.config ? { config: options.config } : {}),
     routes: d.routes.map((r, i) => ({
       method: r.method,
       path: r.path,
       ...(r.permission ? { permission: r.permission } : {}),
-      handler: (req: RouteRequest) => call('route', [i, { ...req }]),
+      ...(r.accepts ? { accepts: r.accepts } : {}),
+      handler: async (req: RouteRequest, ctx: ModuleContext) => {
+        if (ctx.tenant === undefined) return call('route', [i, { ...req }]);
+        const scope = ++lastScope;
+        requests.set(scope, ctx);
+        try {
+          return await call('route', [i, { ...req }, { id: scope, tenant: ctx.tenant, config: ctx.config }]);
+        } finally {
+          requests.delete(scope);
+        }
+      },
     })),
     jobs: d.jobs.map((j, i) => ({ ...j, run: () => call('job', [i]) })),
     migrations: d.migrations.map((m, i) => ({

@@ -108,7 +108,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         throw permissionDenied(definition.name, parts.tenant, 'routes:mount', `mounting its ${definition.routes?.length} route(s)`);
       }
       const root = parts.root ?? roots.get(definition.name);
-      return createCapabilityContext(
+      const built = createCapabilityContext(
         { ...parts, ...(root !== undefined ? { root } : {}) },
         {
           grants,
@@ -118,6 +118,14 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
           ...(options.fetch ? { fetch: options.fetch } : {}),
         },
       );
+      if ((definition.routes?.length ?? 0) === 0) return built;
+      // Mounting is checked when the context is built; serving, on every request, so a revoke (for one tenant or
+      // host-wide) takes effect on the next request.
+      const checkServe = () => {
+        if (!grants.holds(definition.name, parts.tenant, 'routes:mount'))
+          throw permissionDenied(definition.name, parts.tenant, 'routes:mount', 'serving a request');
+      };
+      return { ...built, checkServe };
     },
     async admit(input) {
       const who = `${input.name}@${input.version}`;

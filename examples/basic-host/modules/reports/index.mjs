@@ -4,8 +4,9 @@ export default {
     {
       method: 'GET',
       path: '/summary',
-      handler: async (req, ctx) => {
-        const tenant = req.headers['x-tenant'] ?? 'public';
+      permission: 'reports:read',
+      handler: async (_req, ctx) => {
+        const tenant = ctx.tenant ?? 'public';
         return { body: { tenant, openTasks: await ctx.deps.tasks.count(tenant) } };
       },
     },

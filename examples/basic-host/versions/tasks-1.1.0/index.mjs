@@ -1,5 +1,6 @@
 // tasks@1.1.0: task lists per tenant. Runs in a worker thread; reaches storage and its tenant's config through ctx.
-const tenantOf = (req) => req.headers['x-tenant'] ?? 'public';
+// The pipeline binds ctx to the request's tenant (resolved by the app from its bearer token): ctx.tenant, ctx.config.
+const tenantOf = (ctx) => ctx.tenant ?? 'public';
 const listKey = (tenant) => `list:${tenant}`;
 
 export default {
@@ -22,14 +23,17 @@ export default {
     {
       method: 'GET',
       path: '/',
-      handler: async (req, ctx) => ({ body: { version: '1.1.0', tasks: (await ctx.storage.get(listKey(tenantOf(req)))) ?? [] } }),
+      handler: async (_req, ctx) => ({ body: { version: '1.1.0', tasks: (await ctx.storage.get(listKey(tenantOf(ctx)))) ?? [] } }),
     },
     {
       method: 'POST',
       path: '/',
+      // The app's authorize() decides who may write (see examples/basic-host/src/auth.ts).
+      permission: 'tasks:write',
+      accepts: 'application/json',
       handler: async (req, ctx) => {
-        const tenant = tenantOf(req);
-        const { maxTasks } = await ctx.services.tenant.config(req.headers['x-tenant']);
+        const tenant = tenantOf(ctx);
+        const { maxTasks } = ctx.config;
         const tasks = (await ctx.storage.get(listKey(tenant))) ?? [];
         if (tasks.length >= maxTasks) return { status: 409, body: { error: `tenant "${tenant}" may keep ${maxTasks} tasks` } };
         tasks.push({ title: String(req.body?.title ?? 'untitled'), createdBy: '1.1.0' });

@@ -1,0 +1,41 @@
+// The example's own auth: bearer tokens mapped to a user, their tenant and their roles. A real app puts its session
+// or JWT check here; modhost asks it three questions (which tenant, who, may they) and trusts nothing else.
+import type { HttpHandlerOptions, HttpRequest } from '@modhost/http';
+
+/** Who a token belongs to. */
+export interface User {
+  readonly id: string;
+  readonly tenant: string;
+  readonly roles: readonly string[];
+}
+
+/** The example's users. Tokens are long random strings in a real app; these are easy to type. */
+export const USERS: Readonly<Record<string, User>> = {
+  'acme-admin': { id: 'alice', tenant: 'acme', roles: ['admin', 'member'] },
+  'acme-viewer': { id: 'carol', tenant: 'acme', roles: ['viewer'] },
+  'globex-member': { id: 'bob', tenant: 'globex', roles: ['member'] },
+};
+
+/** Which roles hold each permission the modules' routes declare. */
+const ROLES_FOR: Readonly<Record<string, readonly string[]>> = {
+  'tasks:write': ['member', 'admin'],
+  'reports:read': ['admin'],
+};
+
+const userOf = (request: HttpRequest): User | undefined => {
+  const header = request.headers.authorization;
+  const value = typeof header === 'string' ? header : undefined;
+  const token = value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined;
+  return token !== undefined && Object.hasOwn(USERS, token) ? USERS[token] : undefined;
+};
+
+/**
+ * The pipeline's hooks: the tenant comes from the token (never from a header a client sets), the principal is the
+ * user, and a route's permission is allowed when one of the user's roles holds it in the user's own tenant.
+ */
+export const exampleAuth: HttpHandlerOptions<User> = {
+  resolveTenant: (request) => userOf(request)?.tenant,
+  authenticate: userOf,
+  authorize: ({ principal, tenant, permission }) =>
+    principal !== undefined && principal.tenant === tenant && (ROLES_FOR[permission] ?? []).some((role) => principal.roles.includes(role)),
+};

@@ -1,0 +1,50 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHttpHandler } from './pipeline.js';
+import type { HttpBody, HttpHandler, HttpHandlerOptions, HttpHost, HttpRequest, HttpResponse } from './types.js';
+
+/** Splits a request target into path and query string (an absolute-form target keeps only its path). */
+export function splitTarget(target: string): { path: string; search: string } {
+  let t = target;
+  if (!t.startsWith('/')) {
+    const at = t.indexOf('/', t.indexOf('//') + 2);
+    t = at < 0 ? '/' : t.slice(at);
+  }
+  const q = t.indexOf('?');
+  const path = q < 0 ? t : t.slice(0, q);
+  return { path: path.split('#', 1)[0] || '/', search: q < 0 ? '' : t.slice(q + 1).split('#', 1)[0] || '' };
+}
+
+/** A `node:http` request as the pipeline's request; `body` defaults to reading the request stream. */
+export function fromNodeRequest(req: IncomingMessage, options: { url?: string; body?: HttpBody; native?: unknown } = {}): HttpRequest {
+  return {
+    method: (req.method ?? 'GET').toUpperCase(),
+    ...splitTarget(options.url ?? req.url ?? '/'),
+    headers: req.headers,
+    body: options.body ?? { kind: 'stream', stream: req },
+    native: options.native ?? req,
+  };
+}
+
+/** Writes a pipeline response with `node:http` (what Express's `res` is too, so its wrappers, compression say, apply). */
+export function sendNodeResponse(res: ServerResponse, response: HttpResponse): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.statusCode = response.status;
+  for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v);
+  res.end(response.body);
+}
+
+/**
+ * A `node:http` request listener serving modules' routes through the pipeline (see `createHttpHandler`): a request
+ * no enabled module serves answers a 404 problem document. `http.createServer(createRequestListener(host, options))`.
+ */
+export function createRequestListener<P = unknown>(host: HttpHost, options: HttpHandlerOptions<P> = {}): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const handler: HttpHandler = createHttpHandler(host, options);
+  return async (req, res) => {
+    const request = fromNodeRequest(req);
+    const response = (await handler.handle(request)) ?? handler.notFound(request);
+    sendNodeResponse(res, response);
+  };
+}

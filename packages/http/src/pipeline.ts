@@ -1,0 +1,149 @@
+import type { BoundHandler, Dispatch } from '@modhost/activation';
+import { type HttpMethod, summarizeCause, systemClock } from '@modhost/core';
+import { readBody } from './body.js';
+import { identify } from './identity.js';
+import { acceptsType, mediaTypeOf } from './media-type.js';
+import { problem } from './problem.js';
+import { headerOf, requestIdOf } from './request-id.js';
+import { toHttpResponse } from './respond.js';
+import type { HttpHandler, HttpHandlerOptions, HttpHost, HttpRequest, HttpResponse } from './types.js';
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+// Credentials are the app's to check: a module gets the principal, not the caller's token or session cookie.
+const CREDENTIALS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+const NOT_SERVED = Symbol('not-served');
+const DENIED = Symbol('denied');
+
+/**
+ * The request pipeline every adapter maps onto: request id → route → tenant and caller → enablement → permission →
+ * body → the module's handler (with a ctx bound to the tenant) → a response whose framing the module cannot touch.
+ * Whatever a module throws, the client gets a problem document with the request id, and `onError` gets the detail.
+ */
+export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHandlerOptions<P> = {}): HttpHandler {
+  const limits = { limit: options.maxBodyBytes ?? 1024 * 1024, timeoutMs: options.bodyTimeoutMs ?? 10_000, clock: options.clock ?? systemClock };
+  const onError = options.onError ?? ((error: unknown, id: string) => console.error(`[modhost] request ${id}: ${summarizeCause(error)}`));
+  const onWarning = options.onWarning ?? ((message: string) => console.warn(`[modhost] ${message}`));
+  const warned = new Set<string>();
+
+  /** A module that declares route permissions on a pipeline with no `authorize`: said once per module version. */
+  const warnUnauthorized = (module: string, version: string, path: string) => {
+    const key = `${module}@${version}`;
+    if (options.authorize || warned.has(key)) return;
+    warned.add(key);
+    onWarning(
+      `${key} declares a permission on ${path}, but this HTTP handler was given no authorize(), so such routes answer 403; pass authorize({ principal, tenant, module, route, permission }) to decide`,
+    );
+  };
+  for (const prefix of host.router.prefixes) {
+    const table = host.router.slot(prefix)?.current;
+    const route = table?.routes.find((r) => r.permission !== undefined);
+    if (table && route) warnUnauthorized(table.owner.module, table.owner.version, route.path);
+  }
+
+  const permitted = async (d: Dispatch<BoundHandler>, tenant: string | undefined, principal: P | undefined, request: HttpRequest) => {
+    if (d.permission === undefined) return true;
+    if (!options.authorize) {
+      warnUnauthorized(d.owner.module, d.owner.version, d.pattern);
+      return false;
+    }
+    const route = { method: request.method, path: d.pattern };
+    return (
+      (await options.authorize({ principal, tenant, module: { name: d.owner.module, version: d.owner.version }, route, permission: d.permission, request })) ===
+      true
+    );
+  };
+
+  const failure = (error: unknown, requestId: string): HttpResponse => {
+    const code = (error as { code?: unknown } | null)?.code;
+    // A crashed or overloaded isolated module is worth retrying (503); a denial is not (403). The detail goes to the
+    // log, never to the client: a module's error text can hold secrets.
+    const status = code === 'PERMISSION_DENIED' ? 403 : code === 'MODULE_CRASHED' || code === 'QUOTA_EXCEEDED' ? 503 : 500;
+    onError(error, requestId);
+    return problem(status, requestId, {
+      ...(status !== 500 && typeof code === 'string' ? { code } : {}),
+      ...(options.exposeErrors ? { detail: summarizeCause(error) } : {}),
+      ...(status === 503 ? { headers: { 'retry-after': '1' } } : {}),
+    });
+  };
+
+  const handle = async (request: HttpRequest): Promise<HttpResponse | undefined> => {
+    const requestId = requestIdOf(request);
+    try {
+      const method = request.method.toUpperCase();
+      if (!METHODS.has(method)) return undefined;
+      const path = request.path.startsWith('/') ? request.path : `/${request.path}`;
+      // Is there a route at all? Nothing of the app's (hooks, body) runs for a request no module serves.
+      const first = host.router.dispatch(method, path);
+      if (!first) return undefined;
+      const who = await identify(request, options);
+      if (!who.ok) {
+        if (who.error !== undefined) onError(who.error, requestId);
+        return problem(who.status, requestId, { detail: who.detail });
+      }
+      const { tenant, principal } = who;
+      const again = tenant === undefined ? first : host.router.dispatch(method, path, tenant);
+      // A module that does not serve this tenant answers as if it did not exist.
+      if (!again || !host.isEnabled(again.owner.module, tenant)) return undefined;
+      if (!(await permitted(again, tenant, principal, request)))
+        return problem(403, requestId, { code: 'PERMISSION_DENIED', detail: 'the caller may not use this route' });
+      const type = mediaTypeOf(headerOf(request, 'content-type'));
+      const hasBody =
+        request.body.kind === 'parsed'
+          ? request.body.value !== undefined
+          : request.body.kind === 'bytes'
+            ? request.body.bytes.byteLength > 0
+            : request.body.kind === 'stream';
+      const declared = headerOf(request, 'content-length');
+      const sendsBody = hasBody && !(request.body.kind === 'stream' && declared === '0' && headerOf(request, 'transfer-encoding') === undefined);
+      if (again.accepts && sendsBody && !acceptsType(type, again.accepts))
+        return problem(415, requestId, { detail: `this route takes ${again.accepts.join(' or ')}`, headers: { accept: again.accepts.join(', ') } });
+      const body = await readBody(request.body, type, declared, limits);
+      if (!body.ok)
+        return problem(body.status, requestId, {
+          detail: body.detail,
+          ...(body.status === 413 || body.status === 408 ? { headers: { connection: 'close' } } : {}),
+        });
+
+      const headers: Record<string, string> = Object.create(null);
+      for (const [k, v] of Object.entries(request.headers)) {
+        if (v === undefined || CREDENTIALS.has(k)) continue;
+        headers[k] = typeof v === 'string' ? v : v.join(', ');
+      }
+      const query: Record<string, string> = Object.create(null);
+      for (const [k, v] of new URLSearchParams(request.search)) query[k] ??= v;
+
+      const result = await host.router.handle(
+        method,
+        path,
+        async (d) => {
+          // The slot may have switched versions since the check above: what runs is checked against what runs.
+          if (!host.isEnabled(d.owner.module, tenant)) return NOT_SERVED;
+          if (d.table !== again.table && d.permission !== undefined && !(await permitted(d, tenant, principal, request))) return DENIED;
+          return d.handler({
+            method: method as HttpMethod,
+            path,
+            params: d.params,
+            query,
+            headers,
+            ...(body.value !== undefined ? { body: body.value } : {}),
+            ...(tenant !== undefined ? { tenant } : {}),
+            ...(principal !== undefined ? { principal } : {}),
+            requestId,
+          });
+        },
+        tenant,
+      );
+      if (result === undefined || result === NOT_SERVED) return undefined;
+      if (result === DENIED) return problem(403, requestId, { code: 'PERMISSION_DENIED', detail: 'the caller may not use this route' });
+      return toHttpResponse(result, method, requestId);
+    } catch (error) {
+      return failure(error, requestId);
+    }
+  };
+
+  return {
+    handle,
+    notFound: (request) => problem(404, requestIdOf(request), { detail: `no module serves ${request.method.toUpperCase()} ${request.path.slice(0, 200)}` }),
+    problem: (status, request, opts = {}) => problem(status, request ? requestIdOf(request) : requestIdOf({ headers: {} }), opts),
+  };
+}
