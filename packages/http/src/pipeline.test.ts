@@ -228,8 +228,8 @@ describe('createHttpHandler: caller and permissions', () => {
     const asked: unknown[] = [];
     const h = createHttpHandler(host, {
       ...auth,
-      authorize: ({ principal, tenant, module, route, permission }) => {
-        asked.push({ principal, tenant, module, route, permission });
+      authorize: ({ principal, tenant, module, version, route, permission }) => {
+        asked.push({ principal, tenant, module, version, route, permission });
         return principal?.user === 'admin';
       },
     });
@@ -241,7 +241,8 @@ describe('createHttpHandler: caller and permissions', () => {
     expect(asked[2]).toEqual({
       principal: { user: 'admin' },
       tenant: 'acme',
-      module: { name: 'echo', version: '1.0.0' },
+      module: 'echo',
+      version: '1.0.0',
       route: { method: 'DELETE', path: '/items/:id' },
       permission: 'echo:delete',
     });

@@ -48,8 +48,7 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
     }
     const route = { method: request.method, path: d.pattern };
     return (
-      (await options.authorize({ principal, tenant, module: { name: d.owner.module, version: d.owner.version }, route, permission: d.permission, request })) ===
-      true
+      (await options.authorize({ principal, tenant, module: d.owner.module, version: d.owner.version, route, permission: d.permission, request })) === true
     );
   };
 

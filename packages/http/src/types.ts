@@ -47,7 +47,10 @@ export interface AuthorizeRequest<P = unknown> {
   readonly principal: P | undefined;
   /** The request's tenant, or `undefined` for a host-wide request. */
   readonly tenant: string | undefined;
-  readonly module: { readonly name: string; readonly version: string };
+  /** The module's name. */
+  readonly module: string;
+  /** The version of the module that would serve the request. */
+  readonly version: string;
   /** The route as the module declared it (`path` is its pattern, e.g. `/tasks/:id`). */
   readonly route: { readonly method: string; readonly path: string };
   /** The permission the route declares. */

@@ -67,6 +67,15 @@ export interface IsolatedModule {
   stop(): Promise<void>;
 }
 
+/** `value` if it can be structured-cloned to a guest, else `undefined`. */
+function crossable(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return undefined;
+  }
+}
+
 const CTX_ROOTS = new Set(['storage', 'services', 'deps', 'net', 'fs']);
 
 /** Finds the function a guest's ctx call names, walking only own properties of the host ctx. */
@@ -243,12 +252,14 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
       path: r.path,
       ...(r.permission ? { permission: r.permission } : {}),
       ...(r.accepts ? { accepts: r.accepts } : {}),
-      handler: async (req: RouteRequest, ctx: ModuleContext) => {
-        if (ctx.tenant === undefined) return call('route', [i, { ...req }]);
+      handler: async (route: RouteRequest, ctx: ModuleContext) => {
+        // The app's principal crosses as data only (a class instance as its fields; one holding functions not at all).
+        const req = { ...route, ...(route.principal !== undefined ? { principal: crossable(route.principal) } : {}) };
+        if (ctx.tenant === undefined) return call('route', [i, req]);
         const scope = ++lastScope;
         requests.set(scope, ctx);
         try {
-          return await call('route', [i, { ...req }, { id: scope, tenant: ctx.tenant, config: ctx.config }]);
+          return await call('route', [i, req, { id: scope, tenant: ctx.tenant, config: ctx.config }]);
         } finally {
           requests.delete(scope);
         }
