@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
 // Blocks that register vitest suites are test files, checked by the real tests; the rest must run.
 const runnableBlocks = (markdown: string) =>
-  [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((c) => !c.includes('describeStorageAdapter('));
+  [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((c) => !/describe(Storage|Http)Adapter\(/.test(c));
 
 describe('docs/errors.md', () => {
   it('has exactly one section per error code, in the catalogue', () => {
@@ -53,6 +53,7 @@ describe('README examples run', () => {
     'docs/migrations.md',
     'docs/security.md',
     'docs/fleet.md',
+    'docs/http.md',
     ...packages.map((p) => `packages/${p}/README.md`),
   ]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {
