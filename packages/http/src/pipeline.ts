@@ -12,6 +12,7 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIO
 // Credentials are the app's to check: a module gets the principal, not the caller's token or session cookie.
 const CREDENTIALS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 const NOT_SERVED = Symbol('not-served');
+const NO_BODY = { ok: true, value: undefined } as const;
 const DENIED = Symbol('denied');
 
 /**
@@ -74,50 +75,60 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
       // Is there a route at all? Nothing of the app's (hooks, body) runs for a request no module serves.
       const first = host.router.dispatch(method, path);
       if (!first) return undefined;
-      const who = await identify(request, options);
+      // No hooks, no promise: the common case of a host with no auth stays synchronous up to the handler.
+      const pending = identify(request, options);
+      const who = pending instanceof Promise ? await pending : pending;
       if (!who.ok) {
         if (who.error !== undefined) onError(who.error, requestId);
         return problem(who.status, requestId, { detail: who.detail });
       }
       const { tenant, principal } = who;
-      const again = tenant === undefined ? first : host.router.dispatch(method, path, tenant);
+      // Only a canary needs the tenant to pick a table.
+      const again = tenant === undefined || !first.slot.canary ? first : host.router.dispatch(method, path, tenant);
       // A module that does not serve this tenant answers as if it did not exist.
       if (!again || !host.isEnabled(again.owner.module, tenant)) return undefined;
-      if (!(await permitted(again, tenant, principal, request)))
+      if (again.permission !== undefined && !(await permitted(again, tenant, principal, request)))
         return problem(403, requestId, { code: 'PERMISSION_DENIED', detail: 'the caller may not use this route' });
-      const type = mediaTypeOf(headerOf(request, 'content-type'));
-      const hasBody =
-        request.body.kind === 'parsed'
-          ? request.body.value !== undefined
-          : request.body.kind === 'bytes'
-            ? request.body.bytes.byteLength > 0
-            : request.body.kind === 'stream';
-      const declared = headerOf(request, 'content-length');
-      const sendsBody = hasBody && !(request.body.kind === 'stream' && declared === '0' && headerOf(request, 'transfer-encoding') === undefined);
-      if (again.accepts && sendsBody && !acceptsType(type, again.accepts))
-        return problem(415, requestId, { detail: `this route takes ${again.accepts.join(' or ')}`, headers: { accept: again.accepts.join(', ') } });
-      const body = await readBody(request.body, type, declared, limits);
+      const bodiless = request.body.kind === 'none';
+      const type = bodiless ? undefined : mediaTypeOf(headerOf(request, 'content-type'));
+      const declared = bodiless ? undefined : headerOf(request, 'content-length');
+      const unsupported = () =>
+        again.accepts && !acceptsType(type, again.accepts)
+          ? problem(415, requestId, { detail: `this route takes ${again.accepts.join(' or ')}`, headers: { accept: again.accepts.join(', ') } })
+          : undefined;
+      // A body the request says it has, of a type the route does not take, is refused unread.
+      const announced = !bodiless && (Number(declared) > 0 || headerOf(request, 'transfer-encoding') !== undefined);
+      const early = announced ? unsupported() : undefined;
+      if (early) return early;
+      const body = bodiless ? NO_BODY : await readBody(request.body, type, declared, limits);
       if (!body.ok)
         return problem(body.status, requestId, {
           detail: body.detail,
           ...(body.status === 413 || body.status === 408 ? { headers: { connection: 'close' } } : {}),
         });
+      // A body whose length was not declared is checked once read: no body at all is not a wrong type.
+      const late = body.value !== undefined ? unsupported() : undefined;
+      if (late) return late;
 
       const headers: Record<string, string> = Object.create(null);
-      for (const [k, v] of Object.entries(request.headers)) {
+      const given = request.headers;
+      for (const k in given) {
+        const v = given[k];
         if (v === undefined || CREDENTIALS.has(k)) continue;
         headers[k] = typeof v === 'string' ? v : v.join(', ');
       }
       const query: Record<string, string> = Object.create(null);
-      for (const [k, v] of new URLSearchParams(request.search)) query[k] ??= v;
+      if (request.search !== '') for (const [k, v] of new URLSearchParams(request.search)) query[k] ??= v;
 
       const result = await host.router.handle(
         method,
         path,
         async (d) => {
           // The slot may have switched versions since the check above: what runs is checked against what runs.
-          if (!host.isEnabled(d.owner.module, tenant)) return NOT_SERVED;
-          if (d.table !== again.table && d.permission !== undefined && !(await permitted(d, tenant, principal, request))) return DENIED;
+          if (d.table !== again.table) {
+            if (!host.isEnabled(d.owner.module, tenant)) return NOT_SERVED;
+            if (d.permission !== undefined && !(await permitted(d, tenant, principal, request))) return DENIED;
+          }
           return d.handler({
             method: method as HttpMethod,
             path,
@@ -131,6 +142,7 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
           });
         },
         tenant,
+        again,
       );
       if (result === undefined || result === NOT_SERVED) return undefined;
       if (result === DENIED) return problem(403, requestId, { code: 'PERMISSION_DENIED', detail: 'the caller may not use this route' });
