@@ -4,6 +4,7 @@ import { benchActivation } from './activation.js';
 import { benchCoreRegistry } from './core-registry.js';
 import { benchFleet } from './fleet.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
+import { benchHttp } from './http.js';
 import { report } from './lib.js';
 import { benchReload } from './reload.js';
 import { benchRescan } from './rescan.js';
@@ -28,6 +29,10 @@ if (!only || only === 'hot-swap') {
     ...(await benchQuiesce()),
     ...(await benchQuiesce(undefined, 100, 'rollbacks')),
   });
+}
+if (!only || only === 'http') {
+  const { rows, facts } = await benchHttp();
+  report('http', '@modhost/http: each adapter against its framework serving the same handler as a plain route', rows, facts);
 }
 if (!only || only === 'sandbox') {
   const { rows, facts } = await benchSandbox();

@@ -4,7 +4,7 @@ export type { HealthGateOptions } from './health.js';
 export type { JobEvent, JobRunner, JobRunnerOptions } from './jobs.js';
 export { type AppliedMigration, type MigrationHistory, type MigrationResult, type MigrationStore, migrate, readHistory } from './migrations.js';
 export { type BuiltModuleContext, type ContextFactory, type ContextParts, consoleLogger, createModuleContext, createModuleStorage } from './module-context.js';
-export { createRouteTable, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';
+export { createRouteTable, type RouteInfo, type RouteMatch, type RouteOwner, type RouteSpec, type RouteTable } from './route-table.js';
 export { createRouter, type Dispatch, type Router, type RouteSlot } from './router.js';
 export type {
   ActivationReport,

@@ -54,9 +54,10 @@ export interface Router<H> {
   dispatch(method: string, path: string, key?: string): Dispatch<H> | undefined;
   /**
    * Dispatches and runs `invoke` while counting the request as in flight on its table, so a swapped-out version
-   * can drain. Waits while the module's slot is held. Returns `undefined` when no route matches.
+   * can drain. Waits while the module's slot is held. Returns `undefined` when no route matches. `dispatched`, the
+   * result of `dispatch` with the same arguments a moment ago, saves routing again when its slot is open.
    */
-  handle<R>(method: string, path: string, invoke: (d: Dispatch<H>) => R | Promise<R>, key?: string): Promise<R | undefined>;
+  handle<R>(method: string, path: string, invoke: (d: Dispatch<H>) => R | Promise<R>, key?: string, dispatched?: Dispatch<H>): Promise<R | undefined>;
 }
 
 /** A stable bucket in [0, 10000) for a request key (FNV-1a), so a user stays on one side of a canary. */
@@ -167,21 +168,33 @@ export function createRouter<H>(): Router<H> {
     dispatch(method, path, key) {
       const segs = pathSegments(path);
       if (!segs) return undefined;
+      // Prefix keys are decoded segments joined by "/" (as mount stores them); the table matches the rest as segments,
+      // so an escaped "/" inside a segment stays one segment.
+      const prefixes: string[] = [''];
+      for (const seg of segs) prefixes.push(`${prefixes[prefixes.length - 1]}/${seg}`);
+      prefixes[0] = '/';
       for (let n = segs.length; n >= 0; n--) {
-        // Prefix keys are decoded segments (as mount stores them); the rest is re-encoded so an escaped "/"
-        // inside a segment stays one segment when the table decodes it.
-        const slot = slots.get(`/${segs.slice(0, n).join('/')}`);
+        const slot = slots.get(prefixes[n] as string);
         if (!slot) continue;
         // Read the slot once: the whole request runs on this table even if the slot switches meanwhile.
         const table = slot.pick(key);
-        const rest = `/${segs.slice(n).map(encodeURIComponent).join('/')}`;
-        const match = table.match(method, rest);
-        if (match) return { ...match, table, slot };
+        const match = table.matchSegments(method, n === 0 ? segs : segs.slice(n));
+        if (match)
+          return {
+            handler: match.handler,
+            params: match.params,
+            pattern: match.pattern,
+            owner: match.owner,
+            permission: match.permission,
+            accepts: match.accepts,
+            table,
+            slot,
+          };
       }
       return undefined;
     },
-    async handle(method, path, invoke, key) {
-      let d = router.dispatch(method, path, key);
+    async handle(method, path, invoke, key, dispatched) {
+      let d = dispatched && !dispatched.slot.whenOpen() ? dispatched : router.dispatch(method, path, key);
       // A held slot (a quiesce hand-off): wait, then dispatch again, to whichever version serves by then.
       for (let open = d?.slot.whenOpen(); d && open; open = d?.slot.whenOpen()) {
         await open;

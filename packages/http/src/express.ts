@@ -1,12 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
-import { fromNodeRequest, sendNodeResponse } from './node.js';
+import { fromNodeRequest, nodeBody, sendNodeResponse } from './node.js';
 import { createHttpHandler } from './pipeline.js';
 import type { HttpBody, HttpHandlerOptions, HttpHost } from './types.js';
 
 /** Whether a body parser (`express.json()`, `express.text()`, `express.raw()`, …) already read this request's body. */
 function bodyOf(req: Request): HttpBody {
   const parsed = (req as Request & { _body?: boolean })._body === true || req.readableEnded;
-  if (!parsed) return { kind: 'stream', stream: req };
+  if (!parsed) return nodeBody(req);
   return req.body === undefined ? { kind: 'none' } : { kind: 'parsed', value: req.body };
 }
 

@@ -24,7 +24,8 @@ export function fromFetchRequest(request: Request, options: { prefix?: string | 
   request.headers.forEach((v, k) => {
     headers[k] = v;
   });
-  const stream = request.body;
+  // GET and HEAD carry no body in fetch; reading `body` can be costly (it makes some servers build the whole Request).
+  const stream = options.body || request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
   const body: HttpBody =
     options.body ??
     (stream

@@ -14,7 +14,7 @@ export function modhostHono<P = unknown>(host: Parameters<typeof createHttpHandl
     const raw = c.req.raw;
     let body: HttpBody | undefined;
     // Read before: Hono keeps the parsed body, and gives it back as bytes.
-    if (raw.bodyUsed) body = { kind: 'bytes', bytes: new Uint8Array(await c.req.arrayBuffer()) };
+    if (raw.method !== 'GET' && raw.method !== 'HEAD' && raw.bodyUsed) body = { kind: 'bytes', bytes: new Uint8Array(await c.req.arrayBuffer()) };
     const request = fromFetchRequest(raw, { prefix: options.prefix, native: c, ...(body ? { body } : {}) });
     if (!request) return next();
     const response = await handler.handle(request);

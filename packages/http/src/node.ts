@@ -16,13 +16,24 @@ export function splitTarget(target: string): { path: string; search: string } {
 
 /** A `node:http` request as the pipeline's request; `body` defaults to reading the request stream. */
 export function fromNodeRequest(req: IncomingMessage, options: { url?: string; body?: HttpBody; native?: unknown } = {}): HttpRequest {
+  const { path, search } = splitTarget(options.url ?? req.url ?? '/');
   return {
     method: (req.method ?? 'GET').toUpperCase(),
-    ...splitTarget(options.url ?? req.url ?? '/'),
+    path,
+    search,
     headers: req.headers,
-    body: options.body ?? { kind: 'stream', stream: req },
+    body: options.body ?? nodeBody(req),
     native: options.native ?? req,
   };
+}
+
+const NONE: HttpBody = { kind: 'none' };
+
+/** An HTTP/1.x request without `content-length` or `transfer-encoding` has no body (RFC 9112 §6.3): nothing to read. */
+export function nodeBody(req: IncomingMessage): HttpBody {
+  const length = req.headers['content-length'];
+  if (req.httpVersionMajor < 2 && req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return NONE;
+  return { kind: 'stream', stream: req };
 }
 
 /** Writes a pipeline response with `node:http` (what Express's `res` is too, so its wrappers, compression say, apply). */
@@ -31,8 +42,7 @@ export function sendNodeResponse(res: ServerResponse, response: HttpResponse): v
     res.end();
     return;
   }
-  res.statusCode = response.status;
-  for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v);
+  res.writeHead(response.status, response.headers);
   res.end(response.body);
 }
 
@@ -40,7 +50,10 @@ export function sendNodeResponse(res: ServerResponse, response: HttpResponse): v
  * A `node:http` request listener serving modules' routes through the pipeline (see `createHttpHandler`): a request
  * no enabled module serves answers a 404 problem document. `http.createServer(createRequestListener(host, options))`.
  */
-export function createRequestListener<P = unknown>(host: HttpHost, options: HttpHandlerOptions<P> = {}): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createRequestListener<P = unknown>(
+  host: HttpHost,
+  options: HttpHandlerOptions<P> = {},
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const handler: HttpHandler = createHttpHandler(host, options);
   return async (req, res) => {
     const request = fromNodeRequest(req);

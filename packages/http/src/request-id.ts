@@ -4,11 +4,13 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
+// A random part per process and a counter: unique within the process, unlikely to collide across a fleet, cheap.
+const PROCESS = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 let counter = 0;
-/** A new request id: time, a counter and randomness, so ids from one process never collide. */
-export function newRequestId(): string {
-  counter = (counter + 1) % 0x1000000;
-  return `req-${Date.now().toString(36)}-${counter.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+/** A new request id. */
+function newRequestId(): string {
+  counter++;
+  return `req-${PROCESS}-${counter.toString(36)}`;
 }
 
 /** The first value of a header, as a string. */

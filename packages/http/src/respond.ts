@@ -10,7 +10,7 @@ const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const NO_BODY = new Set([204, 205, 304]);
 
 /** Thrown when a module's response cannot be sent as it is; the pipeline answers 500 and logs this. */
-export class InvalidResponseError extends Error {
+class InvalidResponseError extends Error {
   override readonly name = 'InvalidResponseError';
 }
 
