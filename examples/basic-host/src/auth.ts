@@ -10,7 +10,7 @@ export interface User {
 }
 
 /** The example's users. Tokens are long random strings in a real app; these are easy to type. */
-export const USERS: Readonly<Record<string, User>> = {
+const USERS: Readonly<Record<string, User>> = {
   'acme-admin': { id: 'alice', tenant: 'acme', roles: ['admin', 'member'] },
   'acme-viewer': { id: 'carol', tenant: 'acme', roles: ['viewer'] },
   'globex-member': { id: 'bob', tenant: 'globex', roles: ['member'] },
