@@ -29,6 +29,8 @@ export interface RouteMatch<H> {
   readonly params: Readonly<Record<string, string>>;
   /** The route's pattern, e.g. `/tasks/:id`. */
   readonly pattern: string;
+  /** The route's method as declared (`GET` for a HEAD it serves). */
+  readonly method: string;
   readonly owner: RouteOwner;
   /** The permission the route declares, if any. */
   readonly permission?: string | undefined;
@@ -45,7 +47,7 @@ export interface RouteTable<H> {
   readonly owner: RouteOwner;
   readonly routes: readonly RouteInfo[];
   match(method: string, path: string): RouteMatch<H> | undefined;
-  /** @internal `match` for a path already split into decoded segments (the router's hot path). */
+  /** @internal `match` for a path already split into canonical segments as sent (see `rawSegments`): the router's hot path. */
   matchSegments(method: string, segments: readonly string[]): RouteMatch<H> | undefined;
   /** Methods that would match `path` (for a 405 with an `Allow` header). */
   allowedMethods(path: string): string[];
@@ -89,6 +91,52 @@ export function pathSegments(path: string): string[] | undefined {
   return out;
 }
 
+// What a path segment may carry as it is (RFC 3986 pchar); everything else is percent-encoded.
+const PCHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
+
+/** A decoded segment in its one canonical form: what must be escaped, escaped (upper-case hex), nothing else. */
+export function canonicalSegment(decoded: string): string {
+  if (PCHARS.test(decoded)) return decoded;
+  let out = '';
+  for (const ch of decoded) out += PCHARS.test(ch) ? ch : encodeURIComponent(ch).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return out;
+}
+
+/**
+ * Splits a request path into its segments as sent, or `undefined` when the path is not canonical: an empty segment
+ * inside it (`//`), a malformed escape, or an escape of a character that needs none (`%61` for `a`). Frameworks and
+ * app middleware match paths as sent, so routing on another spelling of the same path would walk around an app's
+ * own path guards. One trailing slash is allowed. Query and fragment are ignored.
+ */
+export function rawSegments(path: string): string[] | undefined {
+  let clean = path;
+  const cut = clean.search(/[?#]/);
+  if (cut >= 0) clean = clean.slice(0, cut);
+  const parts = clean.split('/');
+  const out: string[] = [];
+  for (let i = parts[0] === '' ? 1 : 0; i < parts.length; i++) {
+    let seg = parts[i] as string;
+    if (seg === '') {
+      if (i === parts.length - 1) break;
+      return undefined;
+    }
+    if (!PCHARS.test(seg)) {
+      seg = seg.replace(/%[0-9a-f]{2}/gi, (e) => e.toUpperCase());
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(seg);
+      } catch {
+        return undefined;
+      }
+      if (canonicalSegment(decoded) !== seg) return undefined;
+    }
+    out.push(seg);
+  }
+  return out;
+}
+
+const decodeSegment = (raw: string) => (raw.includes('%') ? decodeURIComponent(raw) : raw);
+
 const infoOf = <H>(s: RouteSpec<H>): RouteInfo =>
   Object.freeze({
     method: s.method.toUpperCase(),
@@ -110,8 +158,10 @@ export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec
         names.push(seg.slice(1));
         node = node.param.node;
       } else {
-        const next = node.statics.get(seg) ?? newNode<H>();
-        node.statics.set(seg, next);
+        // Matched against segments as sent, in their canonical spelling.
+        const key = canonicalSegment(seg);
+        const next = node.statics.get(key) ?? newNode<H>();
+        node.statics.set(key, next);
         node = next;
       }
     }
@@ -159,7 +209,7 @@ export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec
     owner: Object.freeze({ ...owner }),
     routes: Object.freeze(specs.map(infoOf)),
     match(method, path) {
-      const segments = pathSegments(path);
+      const segments = rawSegments(path);
       return segments ? table.matchSegments(method, segments) : undefined;
     },
     matchSegments(method, segments) {
@@ -170,14 +220,22 @@ export function createRouteTable<H>(owner: RouteOwner, specs: readonly RouteSpec
       if (!h) return undefined;
       const params: Record<string, string> = Object.create(null);
       h.names.forEach((name, i) => {
-        params[name] = found.values[i] as string;
+        params[name] = decodeSegment(found.values[i] as string);
       });
       // One shape for every match (no conditional spreads): this runs on every request.
       // Prototype-less, not frozen: freezing a dictionary-mode object costs more than the whole match.
-      return { handler: h.handler, params, pattern: h.pattern, owner: table.owner, permission: h.info.permission, accepts: h.info.accepts };
+      return {
+        handler: h.handler,
+        params,
+        pattern: h.pattern,
+        method: h.info.method,
+        owner: table.owner,
+        permission: h.info.permission,
+        accepts: h.info.accepts,
+      };
     },
     allowedMethods(path) {
-      const segments = pathSegments(path);
+      const segments = rawSegments(path);
       const found = segments && find(segments, (n) => n.handlers.size > 0);
       return found ? [...found.node.handlers.keys()].sort() : [];
     },

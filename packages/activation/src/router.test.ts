@@ -25,11 +25,24 @@ describe('route tables', () => {
     expect(t.match('GET', '/')?.pattern).toBe('/');
   });
 
-  it('normalises slashes, ignores the query, decodes segments and serves HEAD with GET', () => {
+  it('takes one trailing slash, ignores the query, decodes params and serves HEAD with GET', () => {
     expect(t.match('GET', '/42/?x=1')?.params).toEqual({ id: '42' });
-    expect(t.match('get', '//42')?.params).toEqual({ id: '42' });
+    expect(t.match('get', '/42')?.params).toEqual({ id: '42' });
     expect(t.match('GET', '/caf%C3%A9')?.params).toEqual({ id: 'café' });
+    expect(t.match('GET', '/caf%c3%a9')?.params).toEqual({ id: 'café' });
+    expect(t.match('GET', '/a%2Fb')?.params).toEqual({ id: 'a/b' });
     expect(t.match('HEAD', '/42')?.pattern).toBe('/:id');
+    expect(t.match('HEAD', '/42')?.method).toBe('GET');
+  });
+
+  it("matches paths as sent, so another spelling cannot walk around an app's path guards", () => {
+    const admin = table('@acme/admin', '1.0.0', [['GET', '/users']]);
+    const r = createRouter<string>();
+    r.mount('/@acme/admin', admin);
+    expect(r.dispatch('GET', '/@acme/admin/users')?.pattern).toBe('/users');
+    // Escapes of characters that need none, an escaped "/" in a prefix, and empty segments are not the same path.
+    for (const other of ['/%40acme/admin/users', '/@acme%2Fadmin/users', '/@acme/admi%6E/users', '//@acme//admin/users', '/@acme/admin/user%73'])
+      expect(r.dispatch('GET', other), other).toBeUndefined();
   });
 
   it('refuses malformed escapes and unknown paths, and lists allowed methods', () => {

@@ -1,6 +1,6 @@
 import { ModhostError } from '@modhost/core';
 import type { RouteMatch, RouteTable } from './route-table.js';
-import { pathSegments } from './route-table.js';
+import { canonicalSegment, pathSegments, rawSegments } from './route-table.js';
 
 /** What a slot points at: one assignment replaces it whole, so a request sees either the old state or the new. */
 interface SlotState<H> {
@@ -74,7 +74,7 @@ const normalizePrefix = (prefix: string): string => {
   const segs = pathSegments(prefix);
   if (!segs || !prefix.startsWith('/'))
     throw new ModhostError('INVALID_ARGUMENT', `route prefix ${JSON.stringify(prefix)} must start with "/"`, { details: { prefix } });
-  return `/${segs.join('/')}`;
+  return `/${segs.map(canonicalSegment).join('/')}`;
 };
 
 function createSlot<H>(prefix: string, initial: RouteTable<H>): RouteSlot<H> {
@@ -166,7 +166,8 @@ export function createRouter<H>(): Router<H> {
       return [...slots.keys()].sort();
     },
     dispatch(method, path, key) {
-      const segs = pathSegments(path);
+      // Segments as sent (canonical or not matched at all): slots and tables are keyed by the canonical spelling.
+      const segs = rawSegments(path);
       if (!segs) return undefined;
       // Prefix keys are decoded segments joined by "/" (as mount stores them); the table matches the rest as segments,
       // so an escaped "/" inside a segment stays one segment.
@@ -184,6 +185,7 @@ export function createRouter<H>(): Router<H> {
             handler: match.handler,
             params: match.params,
             pattern: match.pattern,
+            method: match.method,
             owner: match.owner,
             permission: match.permission,
             accepts: match.accepts,
@@ -194,7 +196,8 @@ export function createRouter<H>(): Router<H> {
       return undefined;
     },
     async handle(method, path, invoke, key, dispatched) {
-      let d = dispatched && !dispatched.slot.whenOpen() ? dispatched : router.dispatch(method, path, key);
+      // A dispatch made a moment ago serves only if its slot still points at its table (no swap since) and is open.
+      let d = dispatched && !dispatched.slot.whenOpen() && dispatched.slot.pick(key) === dispatched.table ? dispatched : router.dispatch(method, path, key);
       // A held slot (a quiesce hand-off): wait, then dispatch again, to whichever version serves by then.
       for (let open = d?.slot.whenOpen(); d && open; open = d?.slot.whenOpen()) {
         await open;

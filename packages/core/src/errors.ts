@@ -240,6 +240,10 @@ export function summarizeCause(cause: unknown): string {
   try {
     return JSON.stringify(cause) ?? String(cause);
   } catch {
-    return String(cause);
+    try {
+      return String(cause);
+    } catch {
+      return `a thrown ${typeof cause} that cannot be described`;
+    }
   }
 }

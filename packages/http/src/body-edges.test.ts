@@ -47,3 +47,20 @@ it('maxBodyBytes applies to a body the framework parsed (express.json() before t
   await host.stop();
   expect(res.status).toBe(413);
 });
+
+it('maxBodyBytes holds for a compressed body a parser inflated (its declared length is the compressed one)', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const host = await started();
+  const app = express();
+  app.use(express.json({ limit: '10mb' }));
+  app.use(modhostExpress(host, { maxBodyBytes: 1000 }));
+  const server = await serveOnLoopback(createServer(app));
+  const res = await fetch(`${server.url}/tasks/body`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: gzipSync(JSON.stringify({ x: 'x'.repeat(200_000) })),
+  });
+  await server.close();
+  await host.stop();
+  expect(res.status).toBe(413);
+});

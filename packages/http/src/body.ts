@@ -10,6 +10,8 @@ export interface BodyLimits {
   readonly limit: number;
   readonly timeoutMs: number;
   readonly clock: Clock;
+  /** The request has a `content-encoding` (its declared length is the compressed one). */
+  readonly encoded?: boolean;
 }
 
 const TEXT_TYPES = new Set(['application/x-www-form-urlencoded', 'application/xml', 'application/javascript']);
@@ -83,9 +85,10 @@ async function drain(body: Extract<HttpBody, { kind: 'stream' }>, limits: BodyLi
 }
 
 /** The size of a body a framework parsed: its declared length, else its bytes, its text, or its JSON. */
-function parsedSize(value: unknown, declaredLength: string | undefined): number {
+function parsedSize(value: unknown, declaredLength: string | undefined, encoded: boolean): number {
   const declared = Number(declaredLength);
-  if (declaredLength !== undefined && Number.isFinite(declared)) return declared;
+  // A compressed body's declared length is not its size once the framework inflated it: measure it.
+  if (!encoded && declaredLength !== undefined && Number.isFinite(declared)) return declared;
   if (value instanceof Uint8Array) return value.byteLength;
   if (typeof value === 'string') return new TextEncoder().encode(value).byteLength;
   try {
@@ -102,7 +105,7 @@ export async function readBody(body: HttpBody, type: string | undefined, declare
       return { ok: true, value: undefined };
     case 'parsed':
       // A framework's parser may allow more than the pipeline does: the pipeline's cap holds either way.
-      if (parsedSize(body.value, declaredLength) > limits.limit) return tooLarge(limits.limit);
+      if (parsedSize(body.value, declaredLength, limits.encoded === true) > limits.limit) return tooLarge(limits.limit);
       // A framework parser that gives bytes (Fastify's buffer parser) is decoded here, by the same rules.
       return body.value instanceof Uint8Array
         ? body.value.byteLength > limits.limit

@@ -61,3 +61,43 @@ describe('modhostFastify and the app’s own hooks', () => {
     expect(errors).toEqual([{ message: 'the session store said: password hunter2', requestId: 'crash-1' }]);
   });
 });
+
+describe('modhostFastify: bodies are read only for admitted requests', () => {
+  it('a request no module serves, or one refused, gets its answer before Fastify parses its body', async () => {
+    const module = defineModule({
+      name: 'tasks',
+      version: '1.0.0',
+      permissions: ['routes:mount'],
+      routes: [
+        { method: 'POST', path: '/admin', permission: 'tasks:admin', handler: () => ({ body: 'ok' }) },
+        { method: 'POST', path: '/open', handler: (req) => ({ body: { got: req.body ?? null } }) },
+      ],
+    });
+    const host = createHost({ version: '1.0.0', modules: [module], logger: silentLogger, policy: { grant: { '*': ['routes:mount'] } } });
+    await host.start();
+    let authenticated = 0;
+    const app = Fastify();
+    const options = {
+      maxBodyBytes: 1000,
+      authenticate: () => {
+        authenticated++;
+        return { id: 'ann' };
+      },
+      onWarning: () => {},
+    };
+    await app.register(modhostFastify(host, options), { prefix: '/m' });
+    stops.push(
+      () => app.close(),
+      () => host.stop(),
+    );
+    const origin = await app.listen({ port: 0, host: '127.0.0.1' });
+    const post = (path: string, body: string) => fetch(`${origin}/m${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect((await post('/nothing/here', '{')).status).toBe(404);
+    expect((await post('/tasks/admin', '{')).status).toBe(403);
+    expect((await post('/tasks/admin', JSON.stringify({ x: 'x'.repeat(5000) }))).status).toBe(403);
+    const ok = await post('/tasks/open', '{"a":1}');
+    expect(await ok.json()).toEqual({ got: { a: 1 } });
+    // Once per request a module serves (three), never for the unserved path, and not again when the handler runs.
+    expect(authenticated).toBe(3);
+  });
+});

@@ -70,6 +70,14 @@ export function modhostFastify<P = unknown>(host: HttpHost, options: HttpHandler
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) =>
       done(null, body),
     );
+    // Route, tenant, caller, enablement and permission are decided before Fastify reads a byte of the body: a request
+    // no module serves, or one that is refused, never has its body buffered or parsed.
+    app.addHook('onRequest', async (request, reply) => {
+      const admitted = await handler.admit({ ...toRequest(request, prefix), body: { kind: 'none' } });
+      if (admitted.outcome === 'respond') return send(reply, admitted.response);
+      if (admitted.outcome === 'pass') return reply.callNotFound();
+      return undefined;
+    });
     app.addHook('preParsing', async (request, _reply, payload) =>
       request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length']) > 0
         ? withDeadline(payload, bodyTimeoutMs, clock)

@@ -57,7 +57,13 @@ export function createRequestListener<P = unknown>(
   const handler: HttpHandler = createHttpHandler(host, options);
   return async (req, res) => {
     const request = fromNodeRequest(req);
-    const response = (await handler.handle(request)) ?? handler.notFound(request);
+    let response: HttpResponse;
+    try {
+      response = (await handler.handle(request)) ?? handler.notFound(request);
+    } catch {
+      // The pipeline does not reject; should it ever, a listener's rejection would crash the server.
+      response = handler.problem(500, request);
+    }
     sendNodeResponse(res, response);
   };
 }

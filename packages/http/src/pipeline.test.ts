@@ -403,3 +403,129 @@ describe('createHttpHandler: errors, responses and request ids', () => {
     expect(json(r)).toMatchObject({ code: 'MODULE_CRASHED' });
   });
 });
+
+describe('createHttpHandler: what a review found', () => {
+  it('never rejects, whatever a module throws and whatever the app’s onError does', async () => {
+    const evil = defineModule({
+      name: 'evil',
+      version: '1.0.0',
+      permissions: ['routes:mount'],
+      routes: [
+        {
+          method: 'GET',
+          path: '/',
+          handler: () => {
+            throw {
+              get code() {
+                throw new Error('secret in a getter');
+              },
+            };
+          },
+        },
+      ],
+    });
+    const { host } = await start([evil]);
+    const quiet = await createHttpHandler(host, { onError: () => {} }).handle(request('GET', '/evil'));
+    expect(quiet?.status).toBe(500);
+    const loud = await createHttpHandler(host, {
+      onError: () => {
+        throw new Error('logger down');
+      },
+    }).handle(request('GET', '/evil'));
+    expect(loud?.status).toBe(500);
+    expect(String(loud?.body)).not.toContain('secret');
+  });
+
+  it('a request whose body arrives across a swap runs on the version serving then, with its permission', async () => {
+    const tasks = (v: string, permission?: string) =>
+      defineModule({
+        name: 'tasks',
+        version: v,
+        permissions: ['routes:mount'],
+        routes: [{ method: 'POST', path: '/up', ...(permission ? { permission } : {}), handler: () => ({ body: { v } }) }],
+      });
+    const { host } = await start([tasks('1.0.0')]);
+    const h = createHttpHandler(host, { onError: () => {}, onWarning: () => {}, authorize: () => false });
+    let end: (v: IteratorResult<Uint8Array>) => void = () => {};
+    const stream: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          new Promise<IteratorResult<Uint8Array>>((r) => {
+            end = r;
+          }),
+      }),
+    };
+    const pending = h.handle(request('POST', '/tasks/up', { headers: { 'content-type': 'text/plain' }, body: { kind: 'stream', stream } }));
+    await new Promise((r) => setImmediate(r));
+    await host.install(tasks('2.0.0', 'tasks:up'));
+    end({ done: true, value: undefined });
+    expect((await pending)?.status).toBe(403);
+  });
+
+  it('a tenant disabled while its body arrives is not served', async () => {
+    const { host } = await start();
+    await host.enable('echo', { tenant: 'acme' });
+    const h = createHttpHandler(host, { ...auth, onWarning: () => {} });
+    let end: (v: IteratorResult<Uint8Array>) => void = () => {};
+    const stream: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          new Promise<IteratorResult<Uint8Array>>((r) => {
+            end = r;
+          }),
+      }),
+    };
+    const pending = h.handle(request('POST', '/echo/any', { headers: { ...as('acme'), 'content-type': 'text/plain' }, body: { kind: 'stream', stream } }));
+    await new Promise((r) => setImmediate(r));
+    await host.disable('echo', { tenant: 'acme' });
+    end({ done: true, value: undefined });
+    expect(await pending).toBeUndefined();
+  });
+
+  it('authorize sees the route as declared (HEAD on a GET route is asked as GET)', async () => {
+    const guarded = defineModule({
+      name: 'guarded',
+      version: '1.0.0',
+      permissions: ['routes:mount'],
+      routes: [{ method: 'GET', path: '/read', permission: 'x:read', handler: () => ({ body: {} }) }],
+    });
+    const { host } = await start([guarded]);
+    const asked: unknown[] = [];
+    const h = createHttpHandler(host, { authorize: ({ route }) => asked.push(route) > 0 });
+    await h.handle(request('HEAD', '/guarded/read'));
+    expect(asked).toEqual([{ method: 'GET', path: '/read' }]);
+  });
+
+  it('credentials never reach a module, whatever their case, and an app can name more of them', async () => {
+    const { host } = await start();
+    const h = createHttpHandler(host, { credentialHeaders: ['X-Api-Key'], onWarning: () => {} });
+    const r = await h.handle(request('GET', '/echo/who/1', { headers: { Authorization: 'Bearer t', 'x-api-key': 'k', COOKIE: 'c=1' } }));
+    expect(json(r)).toMatchObject({ sawCredentials: false });
+    const seen = defineModule({
+      name: 'seen',
+      version: '1.0.0',
+      permissions: ['routes:mount'],
+      routes: [{ method: 'GET', path: '/', handler: (req) => ({ body: Object.keys(req.headers) }) }],
+    });
+    const other = await start([seen]);
+    const keys = json(
+      await createHttpHandler(other.host, { credentialHeaders: ['X-Api-Key'] }).handle(
+        request('GET', '/seen', { headers: { 'X-API-KEY': 'k', accept: '*/*' } }),
+      ),
+    );
+    expect(keys).toEqual(['accept']);
+  });
+
+  it('an ArrayBuffer body goes as bytes', async () => {
+    const bytes = defineModule({
+      name: 'bytes',
+      version: '1.0.0',
+      permissions: ['routes:mount'],
+      routes: [{ method: 'GET', path: '/', handler: () => ({ body: new Uint8Array([1, 2, 3]).buffer }) }],
+    });
+    const { host } = await start([bytes]);
+    const r = await createHttpHandler(host).handle(request('GET', '/bytes'));
+    expect(r?.headers['content-type']).toBe('application/octet-stream');
+    expect([...(r?.body as Uint8Array)]).toEqual([1, 2, 3]);
+  });
+});

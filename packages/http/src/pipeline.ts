@@ -25,6 +25,7 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
   const onError = options.onError ?? ((error: unknown, id: string) => console.error(`[modhost] request ${id}: ${summarizeCause(error)}`));
   const onWarning = options.onWarning ?? ((message: string) => console.warn(`[modhost] ${message}`));
   const warned = new Set<string>();
+  const credentials = new Set([...CREDENTIALS, ...(options.credentialHeaders ?? []).map((h) => h.toLowerCase())]);
 
   /** A module that declares route permissions on a pipeline with no `authorize`: said once per module version. */
   const warnUnauthorized = (module: string, version: string, path: string) => {
@@ -47,18 +48,33 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
       warnUnauthorized(d.owner.module, d.owner.version, d.pattern);
       return false;
     }
-    const route = { method: request.method, path: d.pattern };
+    // The route as declared: a HEAD served by a GET route is asked about as GET.
+    const route = { method: d.method, path: d.pattern };
     return (
       (await options.authorize({ principal, tenant, module: d.owner.module, version: d.owner.version, route, permission: d.permission, request })) === true
     );
   };
 
+  /** Tells the app, whatever the error is and whatever its `onError` does: the answer is a problem document. */
+  const report = (error: unknown, requestId: string) => {
+    try {
+      onError(error, requestId);
+    } catch {
+      // An app logger that throws must not turn a 500 into an unanswered request (or a crashed server).
+    }
+  };
   const failure = (error: unknown, requestId: string): HttpResponse => {
-    const code = (error as { code?: unknown } | null)?.code;
+    // A thrown value is hostile: even reading its `code` may throw.
+    let code: unknown;
+    try {
+      code = (error as { code?: unknown } | null)?.code;
+    } catch {
+      code = undefined;
+    }
     // A crashed or overloaded isolated module is worth retrying (503); a denial is not (403). The detail goes to the
     // log, never to the client: a module's error text can hold secrets.
     const status = code === 'PERMISSION_DENIED' ? 403 : code === 'MODULE_CRASHED' || code === 'QUOTA_EXCEEDED' ? 503 : 500;
-    onError(error, requestId);
+    report(error, requestId);
     return problem(status, requestId, {
       ...(status !== 500 && typeof code === 'string' ? { code } : {}),
       ...(options.exposeErrors ? { detail: summarizeCause(error) } : {}),
@@ -66,29 +82,67 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
     });
   };
 
-  const handle = async (request: HttpRequest): Promise<HttpResponse | undefined> => {
+  /** What the stages before the body decided: who asks, for which tenant, on which dispatch. */
+  interface Admitted {
+    readonly requestId: string;
+    readonly method: string;
+    readonly path: string;
+    readonly again: Dispatch<BoundHandler>;
+    readonly tenant: string | undefined;
+    readonly principal: P | undefined;
+  }
+  // Requests an adapter admitted before its framework read the body (Fastify), by the framework's request object.
+  const admittedEarly = new WeakMap<object, Admitted>();
+
+  /** The stages before the body: route, identity, enablement, permission. A response refuses; `undefined` passes the request on. */
+  const admitStage = async (request: HttpRequest, requestId: string): Promise<Admitted | HttpResponse | undefined> => {
+    const method = request.method.toUpperCase();
+    if (!METHODS.has(method)) return undefined;
+    const path = request.path.startsWith('/') ? request.path : `/${request.path}`;
+    // Is there a route at all? Nothing of the app's (hooks, body) runs for a request no module serves.
+    const first = host.router.dispatch(method, path);
+    if (!first) return undefined;
+    // No hooks, no promise: the common case of a host with no auth stays synchronous up to the handler.
+    const pending = identify(request, options);
+    const who = pending instanceof Promise ? await pending : pending;
+    if (!who.ok) {
+      if (who.error !== undefined) report(who.error, requestId);
+      return problem(who.status, requestId, { detail: who.detail });
+    }
+    const { tenant, principal } = who;
+    // Only a canary needs the tenant to pick a table.
+    const again = tenant === undefined || !first.slot.canary ? first : host.router.dispatch(method, path, tenant);
+    // A module that does not serve this tenant answers as if it did not exist.
+    if (!again || !host.isEnabled(again.owner.module, tenant)) return undefined;
+    if (again.permission !== undefined && !(await permitted(again, tenant, principal, request)))
+      return problem(403, requestId, { code: 'PERMISSION_DENIED', detail: 'the caller may not use this route' });
+    return { requestId, method, path, again, tenant, principal };
+  };
+
+  const isResponse = (x: Admitted | HttpResponse): x is HttpResponse => 'status' in x;
+
+  const admit: HttpHandler['admit'] = async (request) => {
     const requestId = requestIdOf(request);
     try {
-      const method = request.method.toUpperCase();
-      if (!METHODS.has(method)) return undefined;
-      const path = request.path.startsWith('/') ? request.path : `/${request.path}`;
-      // Is there a route at all? Nothing of the app's (hooks, body) runs for a request no module serves.
-      const first = host.router.dispatch(method, path);
-      if (!first) return undefined;
-      // No hooks, no promise: the common case of a host with no auth stays synchronous up to the handler.
-      const pending = identify(request, options);
-      const who = pending instanceof Promise ? await pending : pending;
-      if (!who.ok) {
-        if (who.error !== undefined) onError(who.error, requestId);
-        return problem(who.status, requestId, { detail: who.detail });
-      }
-      const { tenant, principal } = who;
-      // Only a canary needs the tenant to pick a table.
-      const again = tenant === undefined || !first.slot.canary ? first : host.router.dispatch(method, path, tenant);
-      // A module that does not serve this tenant answers as if it did not exist.
-      if (!again || !host.isEnabled(again.owner.module, tenant)) return undefined;
-      if (again.permission !== undefined && !(await permitted(again, tenant, principal, request)))
-        return problem(403, requestId, { code: 'PERMISSION_DENIED', detail: 'the caller may not use this route' });
+      const stage = await admitStage(request, requestId);
+      if (stage === undefined) return { outcome: 'pass' };
+      if (isResponse(stage)) return { outcome: 'respond', response: stage };
+      if (typeof request.native === 'object' && request.native !== null) admittedEarly.set(request.native, stage);
+      return { outcome: 'continue' };
+    } catch (error) {
+      return { outcome: 'respond', response: failure(error, requestId) };
+    }
+  };
+
+  const handle = async (request: HttpRequest): Promise<HttpResponse | undefined> => {
+    const early = typeof request.native === 'object' && request.native !== null ? admittedEarly.get(request.native) : undefined;
+    const requestId = early?.requestId ?? requestIdOf(request);
+    try {
+      let stage: Admitted | HttpResponse | undefined = early;
+      if (early) admittedEarly.delete(request.native as object);
+      else stage = await admitStage(request, requestId);
+      if (stage === undefined || isResponse(stage)) return stage;
+      const { method, path, again, tenant, principal } = stage;
       const bodiless = request.body.kind === 'none';
       const type = bodiless ? undefined : mediaTypeOf(headerOf(request, 'content-type'));
       const declared = bodiless ? undefined : headerOf(request, 'content-length');
@@ -98,9 +152,11 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
           : undefined;
       // A body the request says it has, of a type the route does not take, is refused unread.
       const announced = !bodiless && (Number(declared) > 0 || headerOf(request, 'transfer-encoding') !== undefined);
-      const early = announced ? unsupported() : undefined;
-      if (early) return early;
-      const body = bodiless ? NO_BODY : await readBody(request.body, type, declared, limits);
+      const refused = announced ? unsupported() : undefined;
+      if (refused) return refused;
+      const body = bodiless
+        ? NO_BODY
+        : await readBody(request.body, type, declared, headerOf(request, 'content-encoding') === undefined ? limits : { ...limits, encoded: true });
       if (!body.ok)
         return problem(body.status, requestId, {
           detail: body.detail,
@@ -114,7 +170,7 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
       const given = request.headers;
       for (const k in given) {
         const v = given[k];
-        if (v === undefined || CREDENTIALS.has(k)) continue;
+        if (v === undefined || credentials.has(k.toLowerCase())) continue;
         headers[k] = typeof v === 'string' ? v : v.join(', ');
       }
       const query: Record<string, string> = Object.create(null);
@@ -124,11 +180,9 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
         method,
         path,
         async (d) => {
-          // The slot may have switched versions since the check above: what runs is checked against what runs.
-          if (d.table !== again.table) {
-            if (!host.isEnabled(d.owner.module, tenant)) return NOT_SERVED;
-            if (d.permission !== undefined && !(await permitted(d, tenant, principal, request))) return DENIED;
-          }
+          // Enablement may have changed while the body arrived; the version too, with its own permission.
+          if (!host.isEnabled(d.owner.module, tenant)) return NOT_SERVED;
+          if (d.table !== again.table && d.permission !== undefined && !(await permitted(d, tenant, principal, request))) return DENIED;
           return d.handler({
             method: method as HttpMethod,
             path,
@@ -154,6 +208,7 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
 
   return {
     handle,
+    admit,
     notFound: (request) => problem(404, requestIdOf(request), { detail: `no module serves ${request.method.toUpperCase()} ${request.path.slice(0, 200)}` }),
     problem: (status, request, opts = {}) => problem(status, request ? requestIdOf(request) : requestIdOf({ headers: {} }), opts),
   };

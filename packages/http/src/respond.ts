@@ -40,8 +40,8 @@ export function toHttpResponse(response: RouteResponse, method: string, requestI
   else if (typeof b === 'string') {
     body = b;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
-  } else if (b instanceof Uint8Array) {
-    body = b;
+  } else if (b instanceof Uint8Array || b instanceof ArrayBuffer) {
+    body = b instanceof ArrayBuffer ? new Uint8Array(b) : b;
     headers['content-type'] ??= 'application/octet-stream';
   } else {
     body = JSON.stringify(b);

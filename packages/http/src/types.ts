@@ -90,6 +90,11 @@ export interface HttpHandlerOptions<P = unknown> {
   onError?: (error: unknown, requestId: string) => void;
   /** Told about configuration mistakes (a route permission with no `authorize`). Default: `console.warn`. */
   onWarning?: (message: string) => void;
+  /**
+   * More request headers that carry credentials (an API key header, say): like `authorization`, `proxy-authorization`
+   * and `cookie`, modules never see them.
+   */
+  credentialHeaders?: readonly string[];
   /** Sends a module's error text to the client. Development only: it can hold secrets. Default false. */
   exposeErrors?: boolean;
   /** The clock that times bodies out (default: the system clock). */
@@ -110,6 +115,12 @@ export interface HttpHandler {
    * other routes passes the request on; a standalone one answers {@link HttpHandler.notFound}). Never rejects.
    */
   handle(request: HttpRequest): Promise<HttpResponse | undefined>;
+  /**
+   * Runs the stages before the body (route, tenant and caller, enablement, permission) for an adapter whose framework
+   * reads bodies before its handler runs (Fastify): `respond` refuses now, `pass` means no module serves it, and
+   * `continue` remembers the outcome (by `request.native`) so `handle` does not authenticate twice.
+   */
+  admit(request: HttpRequest): Promise<{ readonly outcome: 'respond'; readonly response: HttpResponse } | { readonly outcome: 'pass' | 'continue' }>;
   /** The 404 problem document for a request no module serves. */
   notFound(request: HttpRequest): HttpResponse;
   /** A problem document for an error the framework raised around the pipeline (a body it refused, say). */
