@@ -526,6 +526,6 @@ describe('createHttpHandler: what a review found', () => {
     const { host } = await start([bytes]);
     const r = await createHttpHandler(host).handle(request('GET', '/bytes'));
     expect(r?.headers['content-type']).toBe('application/octet-stream');
-    expect([...(r?.body as Uint8Array)]).toEqual([1, 2, 3]);
+    expect(Array.from((r?.body ?? new Uint8Array()) as Uint8Array)).toEqual([1, 2, 3]);
   });
 });
