@@ -12,6 +12,7 @@ const alias = {
   '@modhost/http/fetch': fileURLToPath(new URL('./packages/http/src/fetch.ts', import.meta.url)),
   '@modhost/http/express': fileURLToPath(new URL('./packages/http/src/express.ts', import.meta.url)),
   '@modhost/http/fastify': fileURLToPath(new URL('./packages/http/src/fastify.ts', import.meta.url)),
+  '@modhost/http/management': fileURLToPath(new URL('./packages/http/src/management.ts', import.meta.url)),
   '@modhost/http/hono': fileURLToPath(new URL('./packages/http/src/hono.ts', import.meta.url)),
   '@modhost/testkit/http': fileURLToPath(new URL('./packages/testkit/src/http.ts', import.meta.url)),
   '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),

@@ -54,6 +54,7 @@ describe('README examples run', () => {
     'docs/security.md',
     'docs/fleet.md',
     'docs/http.md',
+    'docs/management-api.md',
     ...packages.map((p) => `packages/${p}/README.md`),
   ]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {
@@ -78,4 +79,31 @@ describe('README examples run', () => {
       }
     });
   }
+});
+
+describe('docs/management-api.md: its curl examples answer the statuses they promise, on the example app', () => {
+  it('runs every curl line', async () => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { prepareModulesDir, startApp } = await import('../examples/basic-host/src/app.js');
+    const lines = [...read('docs/management-api.md').matchAll(/```sh\n([\s\S]*?)```/g)]
+      .flatMap((m) => (m[1] as string).split('\n'))
+      .filter((l) => l.startsWith('curl '));
+    expect(lines.length).toBeGreaterThan(8);
+    const work = mkdtempSync(join(tmpdir(), 'modhost-docs-mgmt-'));
+    const app = await startApp({ modulesDir: prepareModulesDir(join(work, 'modules')) });
+    try {
+      for (const line of lines) {
+        const [command, promised] = line.split(/\s+#\s+/) as [string, string];
+        const cmd = `${command.replaceAll('http://127.0.0.1:3000', app.url).replace(/^curl -s/, "curl -s -o /dev/null -w '%{http_code}'")}`;
+        const status = await new Promise<string>((resolve, reject) => execFile('sh', ['-c', cmd], (e, out) => (e ? reject(e) : resolve(out.trim()))));
+        expect(status, line).toBe(promised.trim());
+      }
+    } finally {
+      await app.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
 });

@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Clock, type Logger, memoryStorage, type StorageAdapter } from '@modhost/core';
 import type { HttpHandlerOptions } from '@modhost/http';
+import { createManagementApi } from '@modhost/http/management';
 import { createRequestListener } from '@modhost/http/node';
 import { createHost, type Host, type HostOptions } from 'modhost';
-import { exampleAuth, type User } from './auth.js';
+import { exampleAuth, exampleManagementRoles, type User } from './auth.js';
 
 /** The example's own module folders (tracked in git) and the versions the tour copies in. */
 const EXAMPLE_MODULES = fileURLToPath(new URL('../modules', import.meta.url));
@@ -77,7 +78,23 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
 
   // Every request goes through the pipeline: tenant and caller from the app's auth, permissions by authorize().
-  const server = createServer(createRequestListener(host, options.auth ?? exampleAuth));
+  const auth = options.auth ?? exampleAuth;
+  const modules = createRequestListener(host, auth);
+  // The management API under /api/v1, with the same auth and a role map (see auth.ts).
+  const api = createRequestListener(
+    createManagementApi(host, {
+      ...(auth.resolveTenant ? { resolveTenant: auth.resolveTenant } : {}),
+      ...(auth.authenticate ? { authenticate: auth.authenticate } : {}),
+      roles: exampleManagementRoles,
+    }),
+  );
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')) {
+      req.url = url.slice('/api/v1'.length) || '/';
+      void api(req, res);
+    } else void modules(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -1,6 +1,7 @@
 // The example's own auth: bearer tokens mapped to a user, their tenant and their roles. A real app puts its session
 // or JWT check here; modhost asks it three questions (which tenant, who, may they) and trusts nothing else.
 import type { HttpHandlerOptions, HttpRequest } from '@modhost/http';
+import type { RoleGrant } from '@modhost/http/management';
 
 /** Who a token belongs to. */
 export interface User {
@@ -14,7 +15,21 @@ const USERS: Readonly<Record<string, User>> = {
   'acme-admin': { id: 'alice', tenant: 'acme', roles: ['admin', 'member'] },
   'acme-viewer': { id: 'carol', tenant: 'acme', roles: ['viewer'] },
   'globex-member': { id: 'bob', tenant: 'globex', roles: ['member'] },
+  // The host's operator: no tenant of its own; manages modules host-wide.
+  'ops-token': { id: 'olga', tenant: '', roles: ['operator'] },
 };
+
+/**
+ * Who may use the management API, and how far: the operator host-wide, acme's admin only acme's enablement and
+ * config (and acme's views), acme's viewer only acme's views.
+ */
+export function exampleManagementRoles(user: User | undefined): readonly RoleGrant[] {
+  if (!user) return [];
+  if (user.roles.includes('operator')) return [{ role: 'operator' }];
+  if (user.roles.includes('admin')) return [{ role: 'admin', tenant: user.tenant }];
+  if (user.roles.includes('viewer')) return [{ role: 'viewer', tenant: user.tenant }];
+  return [];
+}
 
 /** Which roles hold each permission the modules' routes declare. */
 const ROLES_FOR: Readonly<Record<string, readonly string[]>> = {
@@ -34,7 +49,7 @@ const userOf = (request: HttpRequest): User | undefined => {
  * user, and a route's permission is allowed when one of the user's roles holds it in the user's own tenant.
  */
 export const exampleAuth: HttpHandlerOptions<User> = {
-  resolveTenant: (request) => userOf(request)?.tenant,
+  resolveTenant: (request) => userOf(request)?.tenant || undefined,
   authenticate: userOf,
   authorize: ({ principal, tenant, permission }) =>
     principal !== undefined && principal.tenant === tenant && (ROLES_FOR[permission] ?? []).some((role) => principal.roles.includes(role)),

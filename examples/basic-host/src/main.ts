@@ -43,6 +43,15 @@ Serving on ${url}. Try:
 
 Tokens (see src/auth.ts): acme-admin, acme-viewer, globex-member.
 
+The management API (docs/management-api.md), with two roles: ops-token operates every module, acme-admin only acme's:
+
+  curl -s ${url}/api/v1/modules -H 'authorization: Bearer ops-token'
+  curl -s ${url}/api/v1/modules/tasks -H 'authorization: Bearer ops-token'
+  curl -s -X PUT ${url}/api/v1/modules/reports/status -H 'authorization: Bearer acme-admin' -H 'content-type: application/json' -d '{"enabled":false,"tenant":"acme"}'
+  curl -s -X PUT ${url}/api/v1/modules/reports/status -H 'authorization: Bearer acme-admin' -H 'content-type: application/json' -d '{"enabled":true,"tenant":"globex"}'   # 403: not acme's
+  curl -s ${url}/api/v1/audit -H 'authorization: Bearer ops-token'
+  curl -s ${url}/api/v1/openapi.json
+
 Hot swap, while you keep curling (the host watches ${rel(modulesDir)}):
 
   cp ${rel(join(EXAMPLE_VERSIONS, 'tasks-1.1.0'))}/* ${rel(join(modulesDir, 'tasks'))}/          # swapped live through the health gate

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { fromNodeRequest, nodeBody, sendNodeResponse } from './node.js';
-import { createHttpHandler } from './pipeline.js';
-import type { HttpBody, HttpHandlerOptions, HttpHost } from './types.js';
+import { handlerFor } from './pipeline.js';
+import type { HttpBody, HttpHandler, HttpHandlerOptions, HttpHost } from './types.js';
 
 /** Whether a body parser (`express.json()`, `express.text()`, `express.raw()`, …) already read this request's body. */
 function bodyOf(req: Request): HttpBody {
@@ -15,8 +15,11 @@ function bodyOf(req: Request): HttpBody {
  * `express.json()`: `app.use('/modules', modhostExpress(host, options))`. A request no enabled module serves goes on
  * to the next handler (`next()`), so the app's own routes and 404 still answer.
  */
-export function modhostExpress<P = unknown>(host: HttpHost, options: HttpHandlerOptions<P> = {}): (req: Request, res: Response, next: NextFunction) => void {
-  const handler = createHttpHandler(host, options);
+export function modhostExpress<P = unknown>(
+  source: HttpHost | HttpHandler,
+  options: HttpHandlerOptions<P> = {},
+): (req: Request, res: Response, next: NextFunction) => void {
+  const handler = handlerFor(source, options);
   return (req, res, next) => {
     // `req.url` is relative to where the middleware is mounted; `originalUrl` is not.
     const request = fromNodeRequest(req, { body: bodyOf(req) });

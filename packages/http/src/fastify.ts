@@ -2,8 +2,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import { summarizeCause, systemClock } from '@modhost/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { splitTarget } from './node.js';
-import { createHttpHandler } from './pipeline.js';
-import type { HttpBody, HttpHandlerOptions, HttpHost, HttpRequest, HttpResponse } from './types.js';
+import { handlerFor } from './pipeline.js';
+import type { HttpBody, HttpHandler, HttpHandlerOptions, HttpHost, HttpRequest, HttpResponse } from './types.js';
 
 // Fastify's own refusals of a body, as the pipeline's statuses.
 const BODY_ERRORS: Readonly<Record<string, number>> = {
@@ -44,8 +44,8 @@ function withDeadline(payload: Readable, timeoutMs: number, clock: typeof system
  * app's `onRequest` hooks apply. No hijack. `await app.register(modhostFastify(host, options), { prefix: '/modules' })`.
  * A request no enabled module serves goes to the app's not-found handler.
  */
-export function modhostFastify<P = unknown>(host: HttpHost, options: HttpHandlerOptions<P> = {}): (app: FastifyInstance) => Promise<void> {
-  const handler = createHttpHandler(host, options);
+export function modhostFastify<P = unknown>(source: HttpHost | HttpHandler, options: HttpHandlerOptions<P> = {}): (app: FastifyInstance) => Promise<void> {
+  const handler = handlerFor(source, options);
   const bodyLimit = options.maxBodyBytes ?? 1024 * 1024;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
   const clock = options.clock ?? systemClock;

@@ -1,4 +1,4 @@
-import { createHttpHandler } from './pipeline.js';
+import { handlerFor } from './pipeline.js';
 import type { HttpBody, HttpHandler, HttpHandlerOptions, HttpHost, HttpRequest, HttpResponse } from './types.js';
 
 /** Options for the `fetch` handler and the Hono adapter: the pipeline's, plus where the modules are mounted. */
@@ -48,8 +48,8 @@ export function toFetchResponse(response: HttpResponse): Response {
  * A WHATWG fetch handler, `(request: Request) => Promise<Response>`, for runtimes that serve with one (Bun, Deno,
  * edge runtimes, `@hono/node-server`). A request no enabled module serves answers a 404 problem document.
  */
-export function createFetchHandler<P = unknown>(host: HttpHost, options: FetchHandlerOptions<P> = {}): (request: Request) => Promise<Response> {
-  const handler: HttpHandler = createHttpHandler(host, options);
+export function createFetchHandler<P = unknown>(source: HttpHost | HttpHandler, options: FetchHandlerOptions<P> = {}): (request: Request) => Promise<Response> {
+  const handler: HttpHandler = handlerFor(source, options);
   return async (request) => {
     const req = fromFetchRequest(request, { prefix: options.prefix });
     if (!req) {

@@ -1,15 +1,15 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { type FetchHandlerOptions, fromFetchRequest, toFetchResponse } from './fetch.js';
-import { createHttpHandler } from './pipeline.js';
-import type { HttpBody } from './types.js';
+import { handlerFor } from './pipeline.js';
+import type { HttpBody, HttpHandler, HttpHost } from './types.js';
 
 /**
  * Hono 4 middleware serving modules' routes through the pipeline: `app.use('/modules/*', modhostHono(host, { prefix:
  * '/modules' }))`. A body another middleware already read (a validator) is taken from Hono's cache. A request no
  * enabled module serves goes on to `next()`.
  */
-export function modhostHono<P = unknown>(host: Parameters<typeof createHttpHandler>[0], options: FetchHandlerOptions<P> = {}): MiddlewareHandler {
-  const handler = createHttpHandler(host, options);
+export function modhostHono<P = unknown>(source: HttpHost | HttpHandler, options: FetchHandlerOptions<P> = {}): MiddlewareHandler {
+  const handler = handlerFor(source, options);
   return async (c: Context, next: Next) => {
     const raw = c.req.raw;
     let body: HttpBody | undefined;

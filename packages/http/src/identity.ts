@@ -1,6 +1,9 @@
 import { headerOf } from './request-id.js';
 import type { HttpHandlerOptions, HttpRequest } from './types.js';
 
+/** The options identity reads. */
+type IdentityOptions<P> = Pick<HttpHandlerOptions<P>, 'resolveTenant' | 'tenantFromHeader' | 'requireTenant' | 'authenticate'>;
+
 // The rule the registry holds tenant ids to (letters, digits, `._-`, starting with a letter or digit).
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -12,7 +15,7 @@ export type Identity<P> =
 const ANONYMOUS = { ok: true, tenant: undefined, principal: undefined } as const;
 
 /** Checks the tenant the app (or the trusted header) gave, and whether one was required. */
-function settle<P>(request: HttpRequest, options: HttpHandlerOptions<P>, resolved: string | undefined, principal: P | undefined): Identity<P> {
+function settle<P>(request: HttpRequest, options: IdentityOptions<P>, resolved: string | undefined, principal: P | undefined): Identity<P> {
   let tenant = resolved;
   if (tenant === undefined && options.tenantFromHeader !== undefined) {
     const v = headerOf(request, options.tenantFromHeader.toLowerCase());
@@ -23,7 +26,7 @@ function settle<P>(request: HttpRequest, options: HttpHandlerOptions<P>, resolve
   return tenant === undefined && principal === undefined ? ANONYMOUS : { ok: true, tenant, principal };
 }
 
-async function viaHooks<P>(request: HttpRequest, options: HttpHandlerOptions<P>): Promise<Identity<P>> {
+async function viaHooks<P>(request: HttpRequest, options: IdentityOptions<P>): Promise<Identity<P>> {
   let tenant: string | undefined;
   try {
     tenant = (await options.resolveTenant?.(request)) ?? undefined;
@@ -44,7 +47,7 @@ async function viaHooks<P>(request: HttpRequest, options: HttpHandlerOptions<P>)
  * `authenticate`). A hook that throws is a refusal (401), never a 500: bad credentials are the client's problem.
  * Without hooks there is nothing to wait for, so the answer is not a promise.
  */
-export function identify<P>(request: HttpRequest, options: HttpHandlerOptions<P>): Identity<P> | Promise<Identity<P>> {
+export function identify<P>(request: HttpRequest, options: IdentityOptions<P>): Identity<P> | Promise<Identity<P>> {
   if (options.resolveTenant === undefined && options.authenticate === undefined) return settle(request, options, undefined, undefined);
   return viaHooks(request, options);
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHttpHandler } from './pipeline.js';
+import { handlerFor } from './pipeline.js';
 import type { HttpBody, HttpHandler, HttpHandlerOptions, HttpHost, HttpRequest, HttpResponse } from './types.js';
 
 /** Splits a request target into path and query string (an absolute-form target keeps only its path). */
@@ -51,10 +51,10 @@ export function sendNodeResponse(res: ServerResponse, response: HttpResponse): v
  * no enabled module serves answers a 404 problem document. `http.createServer(createRequestListener(host, options))`.
  */
 export function createRequestListener<P = unknown>(
-  host: HttpHost,
+  source: HttpHost | HttpHandler,
   options: HttpHandlerOptions<P> = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const handler: HttpHandler = createHttpHandler(host, options);
+  const handler: HttpHandler = handlerFor(source, options);
   return async (req, res) => {
     const request = fromNodeRequest(req);
     let response: HttpResponse;

@@ -213,3 +213,8 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
     problem: (status, request, opts = {}) => problem(status, request ? requestIdOf(request) : requestIdOf({ headers: {} }), opts),
   };
 }
+
+/** The handler an adapter serves: one given (the management API, your own), or the pipeline over a host. */
+export function handlerFor<P>(source: HttpHost | HttpHandler, options: HttpHandlerOptions<P>): HttpHandler {
+  return 'handle' in source && typeof source.handle === 'function' ? source : createHttpHandler(source as HttpHost, options);
+}

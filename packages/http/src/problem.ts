@@ -7,8 +7,10 @@ const TITLES: Readonly<Record<number, string>> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
+  409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -20,6 +22,8 @@ export interface ProblemOptions {
   /** One sentence for the client. Never a module's error text (unless the app exposes errors in development). */
   readonly detail?: string | undefined;
   readonly headers?: Readonly<Record<string, string>>;
+  /** More members of the document (RFC 9457 extension members), e.g. a `hint`. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** An RFC 9457 problem document (`application/problem+json`) carrying the request id. */
@@ -32,6 +36,7 @@ export function problem(status: number, requestId: string, options: ProblemOptio
     detail: options.detail ?? (status >= 500 ? `see the host's log for request ${requestId}` : title),
     requestId,
     ...(options.code !== undefined ? { code: options.code } : {}),
+    ...options.extra,
   };
   return {
     status,

@@ -40,6 +40,12 @@ export function createModuleActions(input: {
       // The desired state rules: a rejected version never starts again (also after a restart), and the desired
       // version is preferred for a module that does not serve yet.
       const entries = catalog.entries();
+      // A version that serves stays in the plan even if its code came in through the registry (a version registered
+      // there and upgraded to): without it the resolver would pick an older one and try to start it again.
+      for (const [name, version] of Object.entries(catalog.serving())) {
+        const def = catalog.has(name, version) ? undefined : input.registry.getDefinition(name, version);
+        if (def) entries.push(def);
+      }
       const records = new Map(await Promise.all(catalog.names().map(async (n) => [n, await input.registry.getModule(n)] as const)));
       const rejected = (name: string, version: string) => records.get(name)?.rejected.some((r) => r.version === version) ?? false;
       const preferred: Record<string, string> = {};

@@ -1,0 +1,253 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defineModule } from '@modhost/core';
+import { silentLogger } from '@modhost/testkit';
+import Ajv2020 from 'ajv/dist/2020.js';
+import express from 'express';
+import { createHost, type Host } from 'modhost';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { modhostExpress } from './express.js';
+import { createManagementApi } from './management-api.js';
+import type { ManagementAuditRecord, RoleGrant } from './management-types.js';
+
+const tasks = (version: string, healthy = true) =>
+  defineModule({
+    name: 'tasks',
+    version,
+    permissions: ['routes:mount'],
+    config: {
+      schema: z.object({ maxTasks: z.number().int().positive(), apiKey: z.string() }),
+      defaults: { maxTasks: 10, apiKey: 'sk-default-secret' },
+      sensitive: ['apiKey'],
+    },
+    ui: {
+      navigation: [
+        { label: 'Tasks', path: '/tasks', order: 1 },
+        { label: 'Task admin', path: '/tasks/admin', order: 2, permission: 'tasks:admin' },
+      ],
+    },
+    routes: [{ method: 'GET', path: '/', handler: () => ({ body: { version } }) }],
+    health: () => healthy,
+  });
+const reports = defineModule({
+  name: 'reports',
+  version: '1.0.0',
+  dependencies: { tasks: '^1.0.0' },
+  permissions: ['routes:mount'],
+  ui: { navigation: [{ label: 'Reports', path: '/reports' }] },
+});
+
+// Who each token is, and the roles the built-in map gives them.
+const ROLES: Record<string, { id: string; tenant?: string; grants: RoleGrant[] }> = {
+  'admin-token': { id: 'root', grants: [{ role: 'admin' }] },
+  'operator-token': { id: 'ops', grants: [{ role: 'operator' }] },
+  'viewer-token': { id: 'eve', grants: [{ role: 'viewer' }] },
+  'acme-admin': { id: 'ann', tenant: 'acme', grants: [{ role: 'admin', tenant: 'acme' }] },
+};
+
+let host: Host;
+let server: Server;
+let base = '';
+const audit: ManagementAuditRecord[] = [];
+const work = mkdtempSync(join(tmpdir(), 'modhost-mgmt-'));
+const allowedRoot = join(work, 'installable');
+const responses: { method: string; path: string; status: number; body: unknown }[] = [];
+
+beforeAll(async () => {
+  host = createHost({
+    version: '1.0.0',
+    modules: [tasks('1.0.0'), reports],
+    // The real clock: an upgrade runs the health gate, which waits between probes (kept short here).
+    health: { periodMs: 1, failureThreshold: 1 },
+    logger: silentLogger,
+    policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
+    minimumIsolation: 'in-process',
+    defaultIsolation: 'in-process',
+  });
+  await host.start();
+  await host.registry.register(tasks('1.1.0'));
+  await host.registry.register(tasks('1.2.0', false));
+  mkdirSync(allowedRoot, { recursive: true });
+  const userOf = (h: unknown) => (typeof h === 'string' && h.startsWith('Bearer ') ? ROLES[h.slice(7)] : undefined);
+  const api = createManagementApi(host, {
+    authenticate: (req) => userOf(req.headers.authorization),
+    resolveTenant: (req) => userOf(req.headers.authorization)?.tenant,
+    roles: (principal) => principal?.grants ?? [],
+    installRoots: [allowedRoot],
+    onAudit: (r) => void audit.push(r),
+    canSee: ({ principal, permission }) => permission === 'tasks:admin' && principal?.grants.some((g) => g.role === 'admin') === true,
+    onError: () => {},
+  });
+  const app = express();
+  app.use(express.json());
+  app.use('/api/v1', modhostExpress(api));
+  server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await host.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function call(method: string, path: string, token?: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  const parsed = text === '' ? undefined : JSON.parse(text);
+  responses.push({ method, path: path.split('?')[0] as string, status: res.status, body: parsed });
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever JSON the API answered
+  return { status: res.status, body: parsed as Record<string, any>, type: res.headers.get('content-type') };
+}
+
+describe('the management API over a real server (Express)', () => {
+  it('lists modules with their registry status; a tenant view; anonymous callers are refused', async () => {
+    const list = await call('GET', '/modules', 'viewer-token');
+    expect(list.status).toBe(200);
+    expect(list.body.modules.map((m: { name: string; status: string }) => `${m.name} ${m.status}`)).toEqual(['reports ENABLED', 'tasks ENABLED']);
+    expect((await call('GET', '/modules')).status).toBe(403);
+    expect((await call('GET', '/modules?tenant=../x', 'viewer-token')).status).toBe(400);
+  });
+
+  it('shows one module: versions, desired version, masked config, instances; 404 for an unknown one', async () => {
+    const one = await call('GET', '/modules/tasks', 'viewer-token');
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({
+      name: 'tasks',
+      version: '1.0.0',
+      status: 'ENABLED',
+      access: 'host',
+      config: { values: { maxTasks: 10, apiKey: '[redacted]' } },
+    });
+    expect(one.body.versions.map((v: { version: string }) => v.version)).toEqual(['1.0.0', '1.1.0', '1.2.0']);
+    expect(JSON.stringify(one.body)).not.toContain('sk-default-secret');
+    expect(one.body.instances).toEqual([expect.objectContaining({ version: '1.0.0', state: 'active', alive: true })]);
+    const missing = await call('GET', '/modules/ghost', 'viewer-token');
+    expect(missing).toMatchObject({ status: 404, body: { code: 'MODULE_NOT_FOUND' }, type: 'application/problem+json' });
+  });
+
+  it('roles: viewers read, operators change, a tenant admin changes only its tenant', async () => {
+    expect((await call('PUT', '/modules/tasks/status', 'viewer-token', { enabled: true, tenant: 'acme' })).status).toBe(403);
+    const own = await call('PUT', '/modules/tasks/status', 'acme-admin', { enabled: true, tenant: 'acme' });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ module: 'tasks', before: { enabled: false }, after: { enabled: true } });
+    expect((await call('PUT', '/modules/tasks/status', 'acme-admin', { enabled: true, tenant: 'globex' })).status).toBe(403);
+    expect((await call('PUT', '/modules/tasks/status', 'acme-admin', { enabled: false })).status).toBe(403);
+    expect((await call('POST', '/modules/tasks/upgrade', 'acme-admin', { version: '1.1.0' })).status).toBe(403);
+    // Enabled for acme, tasks is tenant-gated now: host-wide it no longer serves.
+    expect((await call('GET', '/modules', 'viewer-token')).body.modules.find((m: { name: string }) => m.name === 'tasks').status).toBe('DISABLED');
+    expect((await call('GET', '/modules?tenant=acme', 'acme-admin')).body.modules.find((m: { name: string }) => m.name === 'tasks').status).toBe('ENABLED');
+    expect((await call('PUT', '/modules/tasks/status', 'operator-token', { enabled: true })).status).toBe(200);
+  });
+
+  it('config: validated by the schema, secrets masked before and after; bad input is 400 with paths', async () => {
+    const ok = await call('PUT', '/modules/tasks/config', 'operator-token', { values: { maxTasks: 3, apiKey: 'sk-live-123' }, tenant: 'acme' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.after).toEqual({ maxTasks: 3, apiKey: '[redacted]' });
+    expect(JSON.stringify(ok.body)).not.toContain('sk-live-123');
+    const invalid = await call('PUT', '/modules/tasks/config', 'operator-token', { values: { maxTasks: -1 } });
+    expect(invalid).toMatchObject({ status: 422, body: { code: 'CONFIG_INVALID' } });
+    const shape = await call('PUT', '/modules/tasks/config', 'operator-token', { value: {} });
+    expect(shape).toMatchObject({
+      status: 400,
+      body: { code: 'INVALID_ARGUMENT', issues: expect.arrayContaining([expect.objectContaining({ path: ['values'] })]) },
+    });
+  });
+
+  it('upgrade and rollback through the health gate; a refused upgrade is 422 and the old version keeps serving', async () => {
+    const up = await call('POST', '/modules/tasks/upgrade', 'operator-token', { version: '1.1.0' });
+    expect(up).toMatchObject({ status: 200, body: { outcome: 'switched', from: '1.0.0', to: '1.1.0' } });
+    const back = await call('POST', '/modules/tasks/rollback', 'operator-token');
+    expect(back).toMatchObject({ status: 200, body: { outcome: 'rolled-back', to: '1.0.0' } });
+    const broken = await call('POST', '/modules/tasks/upgrade', 'operator-token', { version: '1.2.0' });
+    expect(broken.status).toBe(422);
+    expect(broken.body.code).toBe('HEALTH_CHECK_FAILED');
+    expect((await call('GET', '/modules/tasks', 'viewer-token')).body.version).toBe('1.0.0');
+    expect((await call('POST', '/modules/tasks/rollback', 'operator-token')).status).toBe(422);
+  });
+
+  it('two changes to one module at once: the second is refused with 409 while the first shows UPDATING', async () => {
+    let release: (ok: boolean) => void = () => {};
+    const slow = defineModule({ ...tasks('1.3.0'), health: () => new Promise<boolean>((r) => (release = r)) });
+    await host.registry.register(slow);
+    const upgrade = call('POST', '/modules/tasks/upgrade', 'operator-token', { version: '1.3.0' });
+    for (let i = 0; i < 200 && (await call('GET', '/modules/tasks', 'viewer-token')).body.status !== 'UPDATING'; i++) await new Promise((r) => setImmediate(r));
+    expect((await call('GET', '/modules/tasks', 'viewer-token')).body.status).toBe('UPDATING');
+    const second = await call('PUT', '/modules/tasks/status', 'operator-token', { enabled: true, tenant: 'globex' });
+    expect(second).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } });
+    release(true);
+    expect((await upgrade).body).toMatchObject({ outcome: 'switched', to: '1.3.0' });
+  });
+
+  it('validates a manifest without installing: every problem at its JSON path', async () => {
+    const bad = await call('POST', '/modules/validate', 'viewer-token', { manifest: { name: 'Bad Name', version: '1', permissions: [7] } });
+    expect(bad.status).toBe(200);
+    expect(bad.body.ok).toBe(false);
+    expect(bad.body.issues.map((i: { path: unknown[] }) => i.path.join('.'))).toEqual(expect.arrayContaining(['name', 'version', 'permissions.0']));
+    expect((await call('POST', '/modules/validate', 'viewer-token', { manifest: { name: 'ok', version: '1.0.0' } })).body).toEqual({ ok: true, issues: [] });
+  });
+
+  it('installs from an allowed folder only (admin), and removes with cascade', async () => {
+    const dir = join(allowedRoot, 'greeter');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'modhost.json'),
+      JSON.stringify({ name: 'greeter', version: '0.1.0', permissions: ['routes:mount'], isolation: 'in-process', routes: [{ method: 'GET', path: '/' }] }),
+    );
+    writeFileSync(join(dir, 'index.mjs'), 'export default { routes: [{ method: "GET", path: "/", handler: () => ({ body: "hi" }) }] };');
+    expect((await call('POST', '/modules', 'operator-token', { path: dir })).status).toBe(403);
+    expect((await call('POST', '/modules', 'admin-token', { path: work })).status).toBe(403);
+    expect((await call('POST', '/modules', 'admin-token', { path: join(allowedRoot, '..', '..') })).status).toBe(403);
+    const installed = await call('POST', '/modules', 'admin-token', { path: dir });
+    expect(installed, JSON.stringify(installed.body)).toMatchObject({ status: 201, body: { name: 'greeter', version: '0.1.0', status: 'ENABLED' } });
+    expect((await call('DELETE', '/modules/greeter', 'operator-token')).status).toBe(403);
+    expect((await call('DELETE', '/modules/greeter', 'admin-token')).body).toEqual({ module: 'greeter', removed: true });
+    expect((await call('DELETE', '/modules/tasks', 'admin-token')).body.code).toBe('MODULE_IN_USE');
+  });
+
+  it('plan, navigation for the caller, and the audit trail of every change', async () => {
+    expect((await call('GET', '/plan', 'viewer-token')).body).toMatchObject({ ok: true });
+    const nav = await call('GET', '/ui/navigation', 'acme-admin');
+    expect(nav.body.entries.map((e: { label: string }) => e.label)).toEqual(['Reports', 'Tasks', 'Task admin']);
+    const viewerNav = await call('GET', '/ui/navigation', 'viewer-token');
+    expect(viewerNav.body.entries.map((e: { label: string }) => e.label)).not.toContain('Task admin');
+    const trail = await call('GET', '/audit?module=tasks&action=modules.config', 'viewer-token');
+    const config = trail.body.records.find((r: ManagementAuditRecord) => r.tenant === 'acme');
+    expect(config).toMatchObject({ principal: 'ops', outcome: 'ok', after: { maxTasks: 3, apiKey: '[redacted]' }, requestId: expect.any(String) });
+    expect(JSON.stringify(audit)).not.toContain('sk-live-123');
+    expect(audit.some((r) => r.action === 'modules.upgrade' && r.outcome === 'failed' && r.error?.code === 'HEALTH_CHECK_FAILED')).toBe(true);
+  });
+
+  it('every response of this suite fits the OpenAPI 3.1 document it serves', async () => {
+    const doc = (await call('GET', '/openapi.json')).body as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const checked: string[] = [];
+    for (const r of responses) {
+      if (r.path === '/openapi.json' || r.body === undefined) continue;
+      const paths = Object.keys(doc.paths);
+      const path = paths.includes(r.path) ? r.path : paths.find((p) => new RegExp(`^${p.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(r.path));
+      const op = path ? doc.paths[path]?.[r.method.toLowerCase()] : undefined;
+      expect(op, `${r.method} ${r.path} is documented`).toBeDefined();
+      const res = op?.responses[String(r.status)];
+      expect(res, `${r.method} ${r.path} ${r.status} is documented`).toBeDefined();
+      const schema = res?.content?.['application/json']?.schema ?? res?.content?.['application/problem+json']?.schema;
+      if (!schema) continue;
+      const valid = ajv.validate(schema, r.body);
+      expect(valid, `${r.method} ${r.path} ${r.status}: ${ajv.errorsText()}`).toBe(true);
+      checked.push(`${r.method} ${r.path} ${r.status}`);
+    }
+    expect(checked.length).toBeGreaterThan(30);
+  });
+});

@@ -1,0 +1,411 @@
+import { realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
+import { ErrorCode, ModhostError } from '@modhost/core';
+import { parseManifest } from '@modhost/manifest';
+import type { z } from 'zod';
+import type { AuditQuery } from './management-audit.js';
+import { configBody, configRollbackBody, installBody, responses, statusBody, tenantsApplyBody, upgradeBody, validateBody } from './management-schemas.js';
+import { type RegistryStatus, registryStatus } from './management-status.js';
+import type { ManagementHost, ManagementRole, ModuleStatusLike } from './management-types.js';
+
+/** What an endpoint's `run` gets. */
+export interface EndpointCall {
+  readonly host: ManagementHost;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly tenant: string | undefined;
+  readonly principal: unknown;
+  /** The operation under way for a module, if any (what `UPDATING`/`REMOVING` come from). */
+  readonly busy: (module: string) => string | undefined;
+  readonly audit: (q: AuditQuery) => unknown[];
+  readonly installRoots: readonly string[];
+  readonly canSee: (module: string, permission: string) => boolean;
+}
+
+/** What a changing endpoint gives back: the response, and what the audit record says changed. */
+export interface Outcome {
+  readonly status?: number;
+  readonly body: unknown;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+/** One management endpoint: who may call it, what it takes, what it does. */
+export interface Endpoint {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly path: string;
+  readonly summary: string;
+  readonly role: ManagementRole;
+  /** The audit action; an endpoint with one changes something and is serialised per module. */
+  readonly action: string;
+  readonly changes: boolean;
+  readonly body?: z.ZodType;
+  readonly response: z.ZodType;
+  /** The tenant the call reads or changes (`undefined`: host-wide). */
+  readonly scope: (call: Pick<EndpointCall, 'body' | 'query'>) => string | undefined;
+  readonly run: (call: EndpointCall) => Promise<Outcome>;
+}
+
+const hostWide = () => undefined;
+const bodyTenant = (c: Pick<EndpointCall, 'body'>) => (c.body as { tenant?: string }).tenant;
+const queryTenant = (c: Pick<EndpointCall, 'query'>) => c.query.tenant;
+
+const notFound = (name: string) => new ModhostError('MODULE_NOT_FOUND', `no module named "${name}" is installed`, { details: { module: name } });
+
+async function find(host: ManagementHost, name: string): Promise<ModuleStatusLike> {
+  const m = (await host.status()).modules.find((x) => x.name === name);
+  if (!m) throw notFound(name);
+  return m;
+}
+
+const summary = (m: ModuleStatusLike, status: RegistryStatus) => ({
+  name: m.name,
+  version: m.version,
+  status,
+  state: m.state,
+  health: m.health,
+  isolation: m.isolation,
+  ...(m.lastError
+    ? {
+        lastError: {
+          code: m.lastError.code,
+          message: m.lastError.message,
+          ...(m.lastError.phase ? { phase: m.lastError.phase } : {}),
+          ...(m.lastError.hint ? { hint: m.lastError.hint } : {}),
+        },
+      }
+    : {}),
+});
+
+/** Whether a module serves a view: a tenant's, or (no tenant) host-wide. */
+const servesView = (host: ManagementHost, name: string, tenant: string | undefined) => host.isEnabled(name, tenant);
+
+const enablement = async (host: ManagementHost, name: string, tenant: string | undefined) => {
+  const access = (await host.registry.getModule(name))?.access ?? 'host';
+  const enabled = tenant === undefined ? access === 'host' : (await host.registry.listEnabled(tenant)).some((e) => e.name === name);
+  return { access, enabled };
+};
+
+/** Every endpoint of the management API, in the order the OpenAPI document lists them. */
+export const ENDPOINTS: readonly Endpoint[] = [
+  {
+    method: 'GET',
+    path: '/modules',
+    summary: "Every module with its status; with ?tenant=, that tenant's view",
+    role: 'viewer',
+    action: 'modules.list',
+    changes: false,
+    response: responses.modules,
+    scope: queryTenant,
+    async run({ host, query, busy }) {
+      const tenant = query.tenant;
+      const { modules } = await host.status();
+      return { body: { tenant: tenant ?? null, modules: modules.map((m) => summary(m, registryStatus(m, busy(m.name), servesView(host, m.name, tenant)))) } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/modules/:name',
+    summary: 'One module: versions, desired and serving version, status per instance, health, masked config, last error, history',
+    role: 'viewer',
+    action: 'modules.get',
+    changes: false,
+    response: responses.module,
+    scope: queryTenant,
+    async run({ host, params, query, busy }) {
+      const name = params.name as string;
+      const m = await find(host, name);
+      const record = await host.registry.getModule(name);
+      const versions = await Promise.all(
+        (record?.versions ?? []).map(async (v) => {
+          const r = await host.registry.get(name, v);
+          return {
+            version: v,
+            state: r?.status ?? 'unknown',
+            rejected: record?.rejected.some((x) => x.version === v) ?? false,
+            history: (r?.history ?? []).map((h) => ({ from: h.from, to: h.to, at: h.at })),
+          };
+        }),
+      );
+      const tenants: string[] = [];
+      for (const t of await host.registry.listTenants()) if ((await host.registry.listEnabled(t)).some((e) => e.name === name)) tenants.push(t);
+      const config = await host.registry.getConfig(name, query.tenant ? { tenant: query.tenant } : {});
+      const instances = ((await host.fleet()) as { id: string; alive: boolean; modules: { name: string; version: string; state: string }[] }[]).flatMap((i) =>
+        i.modules.filter((x) => x.name === name).map((x) => ({ id: i.id, alive: i.alive, version: x.version, state: x.state })),
+      );
+      return {
+        body: {
+          ...summary(m, registryStatus(m, busy(name), servesView(host, name, query.tenant))),
+          desiredVersion: record?.desiredVersion ?? null,
+          versions,
+          access: record?.access ?? 'host',
+          tenants,
+          config: { values: config.values, issues: config.issues },
+          instances,
+          ...(m.refused ? { refused: { version: m.refused.version, code: m.refused.code, message: m.refused.message } } : {}),
+        },
+      };
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/modules/:name/status',
+    summary: 'Enable or disable a module, host-wide or for a tenant',
+    role: 'operator',
+    action: 'modules.status',
+    changes: true,
+    body: statusBody,
+    response: responses.change,
+    scope: bodyTenant,
+    async run({ host, params, body, busy }) {
+      const name = params.name as string;
+      const { enabled, tenant } = body as z.infer<typeof statusBody>;
+      await find(host, name);
+      const before = await enablement(host, name, tenant);
+      const options = tenant === undefined ? {} : { tenant };
+      if (enabled) await host.enable(name, options);
+      else await host.disable(name, options);
+      const after = await enablement(host, name, tenant);
+      const m = await find(host, name);
+      return { body: { module: name, status: registryStatus(m, busy(name), servesView(host, name, tenant)), before, after }, before, after };
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/modules/:name/config',
+    summary: "Merge config values into the host's layer or a tenant's (validated by the module's schema; secrets masked)",
+    role: 'operator',
+    action: 'modules.config',
+    changes: true,
+    body: configBody,
+    response: responses.change,
+    scope: bodyTenant,
+    async run({ host, params, body }) {
+      const name = params.name as string;
+      const { values, tenant } = body as z.infer<typeof configBody>;
+      const options = tenant === undefined ? {} : { tenant };
+      const before = (await host.registry.getConfig(name, options)).values;
+      await host.configure(name, values as Record<string, unknown>, options);
+      const after = (await host.registry.getConfig(name, options)).values;
+      return { body: { module: name, before, after }, before, after };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/modules/:name/config/rollback',
+    summary: 'Restore an earlier version of a config layer (host-wide or a tenant’s), as a new version',
+    role: 'operator',
+    action: 'modules.config.rollback',
+    changes: true,
+    body: configRollbackBody,
+    response: responses.change,
+    scope: bodyTenant,
+    async run({ host, params, body }) {
+      const name = params.name as string;
+      const { to, tenant } = body as z.infer<typeof configRollbackBody>;
+      const options = tenant === undefined ? {} : { tenant };
+      const before = (await host.registry.getConfig(name, options)).values;
+      const restored = await host.registry.rollbackConfig(name, { to, ...options });
+      // The running module gets the restored values as for any config change.
+      await host.configure(name, {}, options);
+      const after = (await host.registry.getConfig(name, options)).values;
+      return { body: { module: name, before, after }, before: { values: before }, after: { values: after, version: restored.version } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/modules/:name/upgrade',
+    summary: 'Hot-swap a module to a registered version through the health gate (422 with the reason when refused)',
+    role: 'operator',
+    action: 'modules.upgrade',
+    changes: true,
+    body: upgradeBody,
+    response: responses.upgrade,
+    scope: hostWide,
+    async run({ host, params, body, busy }) {
+      const name = params.name as string;
+      const before = (await find(host, name)).version;
+      const report = await host.upgrade(name, (body as z.infer<typeof upgradeBody>).version);
+      if (report.outcome !== 'switched' && report.outcome !== 'unchanged') throw refusedError(name, report);
+      const m = await find(host, name);
+      return {
+        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, busy(name), servesView(host, name, undefined)) },
+        before,
+        after: m.version,
+      };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/modules/:name/rollback',
+    summary: 'Point a module back at the version it replaced, while that is warm',
+    role: 'operator',
+    action: 'modules.rollback',
+    changes: true,
+    response: responses.upgrade,
+    scope: hostWide,
+    async run({ host, params, busy }) {
+      const name = params.name as string;
+      const before = (await find(host, name)).version;
+      const report = await host.rollback(name);
+      if (report.outcome !== 'rolled-back' && report.outcome !== 'switched') throw refusedError(name, report);
+      const m = await find(host, name);
+      return {
+        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, busy(name), servesView(host, name, undefined)) },
+        before,
+        after: m.version,
+      };
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/modules/:name',
+    summary: 'Deactivate and remove a module (?cascade=true also removes what depends on it)',
+    role: 'admin',
+    action: 'modules.uninstall',
+    changes: true,
+    response: responses.removed,
+    scope: hostWide,
+    async run({ host, params, query }) {
+      const name = params.name as string;
+      const before = (await find(host, name)).version;
+      await host.uninstall(name, { cascade: query.cascade === 'true' });
+      return { body: { module: name, removed: true }, before, after: null };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/modules',
+    summary: 'Install a module from a folder inside one of the install roots the host allows',
+    role: 'admin',
+    action: 'modules.install',
+    changes: true,
+    body: installBody,
+    response: responses.module.pick({ name: true, version: true, status: true, state: true, health: true, isolation: true }),
+    scope: hostWide,
+    async run({ host, body, installRoots, busy }) {
+      const path = await allowedFolder((body as z.infer<typeof installBody>).path, installRoots);
+      const m = await host.install(path);
+      const status = registryStatus(m, busy(m.name), servesView(host, m.name, undefined));
+      return { status: 201, body: { ...summary(m, status) }, before: null, after: { name: m.name, version: m.version, dir: path } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/modules/validate',
+    summary: 'Check a manifest without installing it: every problem with its JSON path',
+    role: 'viewer',
+    action: 'modules.validate',
+    changes: false,
+    body: validateBody,
+    response: responses.validation,
+    scope: hostWide,
+    async run({ body }) {
+      const result = parseManifest((body as z.infer<typeof validateBody>).manifest);
+      return { body: result.ok ? { ok: true, issues: [] } : { ok: false, issues: result.issues.map((i) => ({ path: [...i.path], message: i.message })) } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/plan',
+    summary: 'What starting or rescanning would change, before changing it (with the resolver’s explanation when it cannot)',
+    role: 'viewer',
+    action: 'plan',
+    changes: false,
+    response: responses.plan,
+    scope: hostWide,
+    run: async ({ host }) => ({ body: await host.plan() }),
+  },
+  {
+    method: 'GET',
+    path: '/audit',
+    summary: 'Changes made through this API (?module=, ?tenant=, ?action=, ?after=<seq>, ?limit=)',
+    role: 'viewer',
+    action: 'audit.list',
+    changes: false,
+    response: responses.audit,
+    scope: queryTenant,
+    async run({ query, audit }) {
+      const limit = query.limit === undefined ? undefined : Number(query.limit);
+      const after = query.after === undefined ? undefined : Number(query.after);
+      return { body: { records: audit({ module: query.module, tenant: query.tenant, action: query.action, after, limit }) } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/ui/navigation',
+    summary: "The navigation entries of the modules serving the caller's tenant that the caller may see",
+    role: 'viewer',
+    action: 'ui.navigation',
+    changes: false,
+    response: responses.navigation,
+    // The caller's own tenant: a view of what they use, allowed to any role they hold there.
+    scope: queryTenant,
+    async run({ host, tenant, canSee }) {
+      const entries: { module: string; label: string; path: string; order?: number; icon?: string }[] = [];
+      for (const m of (await host.status()).modules) {
+        if (!m.active || !host.isEnabled(m.name, tenant)) continue;
+        const def = await host.registry.getDefinition(m.name, m.version);
+        for (const n of def?.ui?.navigation ?? []) {
+          if (n.permission !== undefined && !canSee(m.name, n.permission)) continue;
+          entries.push({
+            module: m.name,
+            label: n.label,
+            path: n.path,
+            ...(n.order !== undefined ? { order: n.order } : {}),
+            ...(n.icon ? { icon: n.icon } : {}),
+          });
+        }
+      }
+      entries.sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || a.label.localeCompare(b.label));
+      return { body: { entries } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/tenants/apply',
+    summary: 'Set the enabled modules and config of many tenants at once (dryRun first); rolls back on failure',
+    role: 'admin',
+    action: 'tenants.apply',
+    changes: true,
+    body: tenantsApplyBody,
+    response: responses.tenantsApply,
+    scope: hostWide,
+    async run({ host, body }) {
+      if (!host.tenants) throw new ModhostError('INVALID_ARGUMENT', 'this host has no tenant migration (host.tenants)', { details: { argument: 'host' } });
+      const { changes, dryRun } = body as z.infer<typeof tenantsApplyBody>;
+      const report = await host.tenants.apply(changes, { dryRun: dryRun ?? false });
+      return { body: report, before: null, after: dryRun ? null : report };
+    },
+  },
+];
+
+/** A refused upgrade or rollback as an error the API answers 422, with its reason and the resolver's explanation. */
+function refusedError(name: string, report: { outcome: string; error?: unknown; explanation?: string }): ModhostError {
+  const e = report.error as { code?: string; message?: string } | undefined;
+  const code = e?.code !== undefined && e.code in ErrorCode ? (e.code as ErrorCode) : 'VERSION_REJECTED';
+  const why = [e?.message, report.explanation].filter((x) => x !== undefined && x !== '').join('\n');
+  return new ModhostError(code as 'VERSION_REJECTED', `${name}: ${report.outcome}${why ? `: ${why}` : ''}`, {
+    details: { module: name, version: '' },
+  });
+}
+
+/** The folder to install from, if it resolves (links followed) inside an allowed root; else a 403. */
+async function allowedFolder(path: string, roots: readonly string[]): Promise<string> {
+  const refuse = () =>
+    new ModhostError('PERMISSION_DENIED', `installing from ${JSON.stringify(path)} is not allowed: it is not inside a folder this host installs from`, {
+      details: { module: '', tenant: undefined, permission: 'install:folder' },
+    });
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    throw refuse();
+  }
+  for (const root of roots) {
+    const r = await realpath(root).catch(() => undefined);
+    if (r !== undefined && real !== r && real.startsWith(r.endsWith(sep) ? r : `${r}${sep}`)) return real;
+  }
+  throw refuse();
+}

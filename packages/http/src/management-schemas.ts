@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+const tenant = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a tenant id: 1–128 of letters, digits, ".", "_" or "-"')
+  .describe('A tenant id');
+
+/** `PUT /modules/:name/status`. */
+export const statusBody = z.strictObject({ enabled: z.boolean(), tenant: tenant.optional() });
+/** `PUT /modules/:name/config`: values to merge into the host's layer or a tenant's. */
+export const configBody = z.strictObject({ values: z.record(z.string(), z.json()), tenant: tenant.optional() });
+/** `POST /modules/:name/config/rollback`: restore an earlier version of a layer. */
+export const configRollbackBody = z.strictObject({ to: z.number().int().positive(), tenant: tenant.optional() });
+/** `POST /modules/:name/upgrade`. */
+export const upgradeBody = z.strictObject({ version: z.string().min(1).max(256) });
+/** `POST /modules`: install from a folder the host may read. */
+export const installBody = z.strictObject({ path: z.string().min(1).max(4096) });
+/** `POST /modules/validate`: a manifest, checked without installing. */
+export const validateBody = z.strictObject({ manifest: z.json() });
+/** `POST /tenants/apply`. */
+export const tenantsApplyBody = z.strictObject({ changes: z.json(), dryRun: z.boolean().optional() });
+
+const problem = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    requestId: z.string(),
+    code: z.string().optional(),
+    hint: z.string().optional(),
+  })
+  .describe('An RFC 9457 problem document');
+
+const status = z.enum(['REGISTERED', 'INSTALLING', 'ENABLED', 'DISABLED', 'UPDATING', 'REMOVING', 'FAILED']);
+const health = z.object({ status: z.string(), detail: z.string().optional() });
+const lastError = z.object({ code: z.string(), message: z.string(), phase: z.string().optional(), hint: z.string().optional() });
+
+/** One module in `GET /modules`. */
+export const moduleSummary = z.object({
+  name: z.string(),
+  version: z.string(),
+  status,
+  state: z.string(),
+  health,
+  isolation: z.string(),
+  lastError: lastError.optional(),
+});
+
+/** Response bodies, by what they answer. */
+export const responses = {
+  modules: z.object({ tenant: z.string().nullable(), modules: z.array(moduleSummary) }),
+  module: moduleSummary.extend({
+    desiredVersion: z.string().nullable(),
+    versions: z.array(
+      z.object({
+        version: z.string(),
+        state: z.string(),
+        rejected: z.boolean(),
+        history: z.array(z.object({ from: z.string().nullable(), to: z.string(), at: z.number() })),
+      }),
+    ),
+    access: z.enum(['host', 'tenants']),
+    tenants: z.array(z.string()),
+    config: z.object({ values: z.record(z.string(), z.unknown()), issues: z.array(z.unknown()) }),
+    instances: z.array(z.object({ id: z.string(), alive: z.boolean(), version: z.string(), state: z.string() })),
+    refused: z.object({ version: z.string(), code: z.string(), message: z.string() }).optional(),
+  }),
+  change: z.object({ module: z.string(), status: status.optional(), before: z.unknown(), after: z.unknown() }),
+  upgrade: z.object({ outcome: z.string(), from: z.string().optional(), to: z.string().optional(), status }),
+  validation: z.object({ ok: z.boolean(), issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })) }),
+  plan: z.object({}).passthrough(),
+  audit: z.object({
+    records: z.array(
+      z
+        .object({
+          seq: z.number(),
+          at: z.number(),
+          action: z.string(),
+          module: z.string().optional(),
+          tenant: z.string().optional(),
+          outcome: z.string(),
+          requestId: z.string(),
+        })
+        .passthrough(),
+    ),
+  }),
+  navigation: z.object({
+    entries: z.array(z.object({ module: z.string(), label: z.string(), path: z.string(), order: z.number().optional(), icon: z.string().optional() })),
+  }),
+  tenantsApply: z.unknown(),
+  removed: z.object({ module: z.string(), removed: z.boolean() }),
+  problem,
+};
