@@ -97,10 +97,12 @@ describe('validateDefinition', () => {
   it('accepts a full definition', () => {
     const full = {
       ...base,
+      displayName: 'Tasks',
       description: 'd',
       author: 'a',
       license: 'MIT',
-      engines: { host: '^2.0.0' },
+      metadata: { homepage: 'https://example.com/tasks', repository: 'github:acme/tasks', tags: ['todo', 'multi-tenant'], category: 'Productivity' },
+      engines: { host: '^2.0.0', node: '>=20' },
       dependencies: { '@acme/auth': '^1.0.0' },
       optionalDependencies: { search: '*' },
       permissions: ['tasks:read', 'net:fetch:api.example.com', 'fs:read:./data'],
@@ -131,7 +133,18 @@ describe('validateDefinition', () => {
     ['a non-string range', { ...base, optionalDependencies: { auth: 1 } }, 'optionalDependencies.auth'],
     ['a self dependency', { ...base, dependencies: { tasks: '*' } }, 'dependencies.tasks'],
     ['a malformed permission', { ...base, permissions: ['read everything'] }, 'permissions.0'],
-    ['an unknown engine', { ...base, engines: { node: '>=20' } }, 'engines.node'],
+    ['an unknown engine', { ...base, engines: { deno: '>=2' } }, 'engines.deno'],
+    ['an empty node range', { ...base, engines: { node: '' } }, 'engines.node'],
+    ['an empty display name', { ...base, displayName: ' ' }, 'displayName'],
+    ['a display name that is too long', { ...base, displayName: 'x'.repeat(101) }, 'displayName'],
+    ['metadata that is not an object', { ...base, metadata: 'tasks' }, 'metadata'],
+    ['an unknown metadata field', { ...base, metadata: { stars: 5 } }, 'metadata.stars'],
+    ['a homepage that is not http(s)', { ...base, metadata: { homepage: 'javascript:alert(1)' } }, 'metadata.homepage'],
+    ['a repository that is neither a URL nor a shorthand', { ...base, metadata: { repository: 'my repo' } }, 'metadata.repository'],
+    ['an upper-case tag', { ...base, metadata: { tags: ['Todo'] } }, 'metadata.tags.0'],
+    ['a repeated tag', { ...base, metadata: { tags: ['todo', 'todo'] } }, 'metadata.tags.1'],
+    ['more than 20 tags', { ...base, metadata: { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) } }, 'metadata.tags'],
+    ['a category that is too long', { ...base, metadata: { category: 'c'.repeat(51) } }, 'metadata.category'],
     ['a config without a Standard Schema', { ...base, config: { schema: {} } }, 'config.schema'],
     ['a lower-case route method', { ...base, routes: [{ method: 'get', path: '/', handler: () => ({}) }] }, 'routes.0.method'],
     ['a route path without a slash', { ...base, routes: [{ method: 'GET', path: 'x', handler: () => ({}) }] }, 'routes.0.path'],
@@ -233,6 +246,19 @@ describe('toManifest and fingerprintDefinition', () => {
       stateMode: 'stateless',
       hooks: [],
     });
+  });
+
+  it('carries the catalogue fields and engines.node, and leaves them out when absent (older fingerprints stay)', () => {
+    const def = defineModule({
+      name: 'tasks',
+      version: '1.0.0',
+      displayName: 'Tasks',
+      metadata: { homepage: 'https://example.com', tags: ['todo'] },
+      engines: { node: '>=20' },
+    });
+    expect(toManifest(def)).toMatchObject({ displayName: 'Tasks', metadata: { homepage: 'https://example.com', tags: ['todo'] }, engines: { node: '>=20' } });
+    expect(Object.keys(toManifest(make('a')))).not.toContain('metadata');
+    expect(Object.keys(toManifest(make('a')))).not.toContain('displayName');
   });
 
   it('is equal for equal content and differs when code differs', () => {

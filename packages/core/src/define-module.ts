@@ -1,5 +1,5 @@
 import { ModhostError } from './errors.js';
-import { type AnyModuleDefinition, HOOK_FIELDS, type ModuleDefinition, type NoConfig, type StateMode } from './module.js';
+import { type AnyModuleDefinition, HOOK_FIELDS, type ModuleDefinition, type ModuleMetadata, type NoConfig, type StateMode } from './module.js';
 import { canonicalJson, cloneData, formatPath, hashString } from './safe-data.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { validateDefinition } from './validate-definition.js';
@@ -70,10 +70,12 @@ function deepFreeze<T>(value: T): T {
 export interface ModuleManifest {
   readonly name: string;
   readonly version: string;
+  readonly displayName?: string;
   readonly description?: string;
   readonly author?: string;
   readonly license?: string;
-  readonly engines?: { readonly host?: string };
+  readonly metadata?: ModuleMetadata;
+  readonly engines?: { readonly host?: string; readonly node?: string };
   readonly dependencies: Readonly<Record<string, string>>;
   readonly optionalDependencies: Readonly<Record<string, string>>;
   readonly permissions: readonly string[];
@@ -112,7 +114,8 @@ export function toManifest(def: AnyModuleDefinition): ModuleManifest {
     stateMode: def.stateMode ?? 'stateless',
     hooks: HOOK_FIELDS.filter((h) => typeof def[h] === 'function'),
   };
-  for (const k of ['description', 'author', 'license'] as const) if (def[k] !== undefined) m[k] = def[k];
+  for (const k of ['displayName', 'description', 'author', 'license'] as const) if (def[k] !== undefined) m[k] = def[k];
+  if (def.metadata) m.metadata = cloneData(def.metadata);
   if (def.engines) m.engines = { ...def.engines };
   if (def.ui) m.ui = cloneData(def.ui);
   if (def.extensions) m.extensions = cloneData(def.extensions);

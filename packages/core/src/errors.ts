@@ -33,12 +33,17 @@ export const ErrorCode = {
   SNAPSHOT_TARGET_NOT_EMPTY: 'SNAPSHOT_TARGET_NOT_EMPTY',
   /** A dependency graph contains a cycle (raised by `@modhost/resolver`). */
   DEPENDENCY_CYCLE: 'DEPENDENCY_CYCLE',
-  /** No version satisfies a dependency range (raised by `@modhost/resolver`). */
+  /**
+   * No version satisfies a dependency range (raised by `@modhost/resolver`), or a module folder's declared npm
+   * package is missing from its own `node_modules` or has a version outside the range (raised by `modhost`).
+   */
   DEPENDENCY_UNSATISFIED: 'DEPENDENCY_UNSATISFIED',
   /** A semver range that cannot be parsed (raised by `@modhost/resolver`). */
   RANGE_INVALID: 'RANGE_INVALID',
   /** The module's `engines.host` excludes this host (raised by `@modhost/resolver`). */
   HOST_INCOMPATIBLE: 'HOST_INCOMPATIBLE',
+  /** The module's `engines.node` excludes the Node.js version the host runs on (raised by `modhost`). */
+  NODE_INCOMPATIBLE: 'NODE_INCOMPATIBLE',
   /** A lifecycle phase ran past its timeout (raised by `@modhost/activation`). */
   ACTIVATION_TIMEOUT: 'ACTIVATION_TIMEOUT',
   /** A module's health gate said no (raised by `@modhost/activation`). */
@@ -88,9 +93,10 @@ export const RECOVERY_HINTS: { readonly [C in ErrorCode]: string } = {
   SNAPSHOT_INVALID: 'export the snapshot again with registry.exportSnapshot() (with includeSensitive to restore secrets)',
   SNAPSHOT_TARGET_NOT_EMPTY: 'import into an empty storage or another namespace',
   DEPENDENCY_CYCLE: 'break the cycle: move the shared part into a module both can depend on',
-  DEPENDENCY_UNSATISFIED: 'install a version of the dependency that satisfies the range, or relax the range',
+  DEPENDENCY_UNSATISFIED: 'install a version of the dependency that satisfies the range (npm packages: inside the module folder), or relax the range',
   RANGE_INVALID: 'write a semver range such as "^1.2.0" or ">=2 <3"',
   HOST_INCOMPATIBLE: "use a module version whose engines.host includes this host's version",
+  NODE_INCOMPATIBLE: "run the host on a Node.js version the module's engines.node allows, or use a module version built for this one",
   ACTIVATION_TIMEOUT: 'make the slow hook faster or raise the matching timeout, then upgrade to a fixed version',
   HEALTH_CHECK_FAILED: 'fix what health() depends on and install a fixed version',
   MIGRATION_FAILED: 'fix the migration and publish a new version; the batch was undone',
@@ -148,9 +154,16 @@ export interface ErrorDetails {
   SNAPSHOT_INVALID: Common & { readonly issues?: readonly Issue[] | undefined };
   SNAPSHOT_TARGET_NOT_EMPTY: Common & { readonly namespace?: string | undefined };
   DEPENDENCY_CYCLE: Common & { readonly cycles?: readonly unknown[] | undefined };
-  DEPENDENCY_UNSATISFIED: Common & { readonly explanation?: unknown | undefined; readonly hints?: readonly string[] | undefined };
+  DEPENDENCY_UNSATISFIED: Common & {
+    readonly explanation?: unknown | undefined;
+    readonly hints?: readonly string[] | undefined;
+    /** For a module folder's npm packages: each one not satisfied, and what was found (`missing`, or its version). */
+    readonly packages?: readonly { readonly name: string; readonly range: string; readonly found: string }[] | undefined;
+    readonly dir?: string | undefined;
+  };
   RANGE_INVALID: Common & { readonly field?: string | undefined; readonly dependency?: string | undefined; readonly range?: string | undefined };
   HOST_INCOMPATIBLE: Common & { readonly explanation?: unknown | undefined; readonly hints?: readonly string[] | undefined };
+  NODE_INCOMPATIBLE: Common & { readonly range?: string | undefined; readonly node?: string | undefined };
   ACTIVATION_TIMEOUT: Common & { readonly phase?: string | undefined; readonly timeoutMs?: number | undefined };
   HEALTH_CHECK_FAILED: Common & { readonly probes?: number | undefined; readonly failures?: number | undefined; readonly detail?: string | undefined };
   MIGRATION_FAILED: Common & { readonly migration?: string | undefined; readonly batch?: number | undefined };

@@ -36,6 +36,7 @@ export type {
   ModuleConfig,
   ModuleContext,
   ModuleDefinition,
+  ModuleMetadata,
   ModuleStorage,
   NoConfig,
   RouteDefinition,

@@ -171,6 +171,18 @@ export interface ConfigDefinition<S extends StandardSchemaV1> {
 /** A config schema that accepts nothing but an empty object: the default when a module declares none. */
 export type NoConfig = StandardSchemaV1<Record<string, never>, Record<string, never>>;
 
+/** Catalogue data about a module, for registries and UIs; the host runs nothing from it. */
+export interface ModuleMetadata {
+  /** An `http(s)` URL where people read about the module. */
+  readonly homepage?: string;
+  /** Where its source lives: a URL, or a shorthand such as `github:owner/repo`. */
+  readonly repository?: string;
+  /** Search terms: at most 20 lower-case words (`billing`, `multi-tenant`), each at most 50 characters. */
+  readonly tags?: readonly string[];
+  /** One catalogue category, at most 50 characters. */
+  readonly category?: string;
+}
+
 /**
  * The full definition of a module: identity, compatibility, dependencies, permissions,
  * config, contributions and hooks. Build one with {@link defineModule}.
@@ -180,11 +192,18 @@ export interface ModuleDefinition<S extends StandardSchemaV1 = NoConfig, TApi = 
   readonly name: string;
   /** A semver.org version. */
   readonly version: string;
+  /** A human-readable name for catalogues and UIs (at most 100 characters); `name` stays the identifier. */
+  readonly displayName?: string;
   readonly description?: string;
   readonly author?: string;
   readonly license?: string;
-  /** `host`: the semver range of host application versions this module works with. */
-  readonly engines?: { readonly host?: string };
+  /** Catalogue data: homepage, repository, tags, category. */
+  readonly metadata?: ModuleMetadata;
+  /**
+   * `host`: the semver range of host application versions this module works with. `node`: the semver range of
+   * Node.js versions it runs on (a module folder is refused on a Node outside it).
+   */
+  readonly engines?: { readonly host?: string; readonly node?: string };
   /** Required modules: name → semver range. */
   readonly dependencies?: Readonly<Record<string, string>>;
   /** Modules used when they resolve, skipped when they don't. */
@@ -232,9 +251,11 @@ export type ModuleApi<M> = M extends { activate?: (ctx: never) => infer R } ? Aw
 export const DEFINITION_FIELDS = [
   'name',
   'version',
+  'displayName',
   'description',
   'author',
   'license',
+  'metadata',
   'engines',
   'dependencies',
   'optionalDependencies',

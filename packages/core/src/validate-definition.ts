@@ -2,6 +2,7 @@ import type { Issue } from './errors.js';
 import { type AnyModuleDefinition, DEFINITION_FIELDS, HOOK_FIELDS } from './module.js';
 import { findForbiddenKeys, findNonJsonData, isPlainObject } from './safe-data.js';
 import { isValidSemver } from './semver.js';
+import { checkCatalogFields } from './validate-metadata.js';
 
 /** npm's name rules: lower case, URL-safe, optionally scoped (also at most 214 characters, checked apart). */
 export const MODULE_NAME_PATTERN: RegExp = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
@@ -55,6 +56,7 @@ export function validateDefinition(input: unknown): ValidationResult<AnyModuleDe
   for (const field of ['description', 'author', 'license'] as const) {
     if (d[field] !== undefined && typeof d[field] !== 'string') add([field], `${field} must be a string`);
   }
+  checkCatalogFields(d, add);
   checkEngines(d.engines, add);
   checkDependencies(d, add);
   checkPermissions(d.permissions, add);
@@ -98,12 +100,12 @@ type Add = (path: Path, message: string) => void;
 function checkEngines(engines: unknown, add: Add): void {
   if (engines === undefined) return;
   if (!isPlainObject(engines)) {
-    add(['engines'], 'engines must be an object such as { host: "^2.0.0" }');
+    add(['engines'], 'engines must be an object such as { host: "^2.0.0", node: ">=20" }');
     return;
   }
   for (const [k, v] of Object.entries(engines)) {
-    if (k !== 'host') add(['engines', k], `unknown engine "${k}"; only "host" is supported`);
-    else if (typeof v !== 'string' || v.trim() === '') add(['engines', 'host'], 'engines.host must be a non-empty semver range');
+    if (k !== 'host' && k !== 'node') add(['engines', k], `unknown engine "${k}"; "host" and "node" are supported`);
+    else if (typeof v !== 'string' || v.trim() === '') add(['engines', k], `engines.${k} must be a non-empty semver range`);
   }
 }
 

@@ -8,9 +8,15 @@ const good = {
   $schema: '../node_modules/@modhost/manifest/schema.json',
   name: 'reports',
   version: '1.2.0',
+  displayName: 'Weekly reports',
+  description: 'Rolls tasks up into weekly reports',
+  author: 'Acme <dev@acme.example>',
+  license: 'MIT',
+  metadata: { homepage: 'https://acme.example/reports', repository: 'github:acme/reports', tags: ['reports', 'multi-tenant'], category: 'Analytics' },
   main: 'index.mjs',
-  engines: { host: '^2.0.0' },
+  engines: { host: '^2.0.0', node: '>=20 <25' },
   dependencies: { tasks: '^1.0.0' },
+  npmDependencies: { 'left-pad': '^1.3.0', '@acme/charts': '~2.1.0', JSONStream: '1.x' },
   permissions: ['tasks:read', 'routes:mount'],
   isolation: 'worker',
   config: {
@@ -52,6 +58,44 @@ describe('parseManifest', () => {
     ]);
     expect(r.issues.find((i) => i.path[0] === 'surprise')?.message).toBe('unknown field "surprise"');
     expect(r.issues.find((i) => i.path[0] === 'permissions')?.message).toMatch(/<domain>:<action>/);
+  });
+
+  it('refuses bad registry fields, each at its exact JSON path', () => {
+    const r = parseManifest({
+      name: 'a',
+      version: '1.0.0',
+      displayName: 'x'.repeat(101),
+      metadata: { homepage: 'javascript:alert(1)', repository: 'my repo', tags: ['ok', 'Not-Lower', 'ok'], category: 'c'.repeat(51), stars: 5 },
+      engines: { node: 'file:../node', deno: '>=2' },
+      npmDependencies: { '../escape': '^1.0.0', '.hidden': '1.0.0', 'left-pad': 'git+https://example.com/left-pad.git', lodash: '' },
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.path.join('.')).sort()).toEqual([
+      'displayName',
+      'engines.deno',
+      'engines.node',
+      'metadata.category',
+      'metadata.homepage',
+      'metadata.repository',
+      'metadata.stars',
+      'metadata.tags.1',
+      'npmDependencies.../escape',
+      'npmDependencies..hidden',
+      'npmDependencies.left-pad',
+      'npmDependencies.lodash',
+    ]);
+    const at = (path: string) => r.issues.find((i) => i.path.join('.') === path)?.message;
+    expect(at('metadata.stars')).toBe('unknown field "stars"');
+    expect(at('npmDependencies.../escape')).toMatch(/an npm package name/);
+    expect(at('engines.node')).toMatch(/semver range/);
+    // Past zod: a repeated tag, and more than 20.
+    const dup = parseManifest({ name: 'a', version: '1.0.0', metadata: { tags: ['ok', 'ok'] } });
+    expect(dup.ok ? [] : dup.issues).toEqual([{ path: ['metadata', 'tags', 1], message: 'tag "ok" is listed twice' }]);
+    const many = parseManifest({ name: 'a', version: '1.0.0', metadata: { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) } });
+    expect(many.ok ? [] : many.issues.map((i) => i.path.join('.'))).toEqual(['metadata.tags']);
+    for (const repository of ['https://github.com/acme/reports', 'git+ssh://git@github.com/acme/reports.git', 'gitlab:acme/reports', 'acme/reports'])
+      expect(parseManifest({ name: 'a', version: '1.0.0', metadata: { repository } }).ok, repository).toBe(true);
   });
 
   it('checks what the schema alone cannot: duplicates, self-dependency, sensitive paths', () => {
@@ -124,9 +168,11 @@ describe('types', () => {
     type Keys =
       | 'name'
       | 'version'
+      | 'displayName'
       | 'description'
       | 'author'
       | 'license'
+      | 'metadata'
       | 'engines'
       | 'dependencies'
       | 'optionalDependencies'

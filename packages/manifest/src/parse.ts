@@ -26,6 +26,8 @@ export function parseManifest(input: unknown): ValidationResult<Manifest> {
       const path = i.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
       // One issue per unknown key, at the key's own path, so editors and CI point at the right line.
       if (i.code === 'unrecognized_keys') for (const key of i.keys) issues.push({ path: [...path, key], message: `unknown field "${key}"` });
+      // A bad record key says what a key must be (zod's own message is only "Invalid key in record").
+      else if (i.code === 'invalid_key') issues.push({ path, message: `"${String(path.at(-1))}": ${i.issues[0]?.message ?? i.message}` });
       else issues.push({ path, message: i.message });
     }
     return { ok: false, issues };
@@ -41,6 +43,11 @@ export function parseManifest(input: unknown): ValidationResult<Manifest> {
   for (const field of ['dependencies', 'optionalDependencies'] as const) {
     if (m[field] && Object.hasOwn(m[field], m.name)) issues.push({ path: [field, m.name], message: 'a module cannot depend on itself' });
   }
+  const tags = new Set<string>();
+  (m.metadata?.tags ?? []).forEach((t, i) => {
+    if (tags.has(t)) issues.push({ path: ['metadata', 'tags', i], message: `tag "${t}" is listed twice` });
+    tags.add(t);
+  });
   const perms = new Set<string>();
   (m.permissions ?? []).forEach((p, i) => {
     if (perms.has(p)) issues.push({ path: ['permissions', i], message: `permission "${p}" is listed twice` });

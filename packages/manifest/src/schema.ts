@@ -1,5 +1,5 @@
 import { MODULE_NAME_PATTERN, PERMISSION_PATTERN } from '@modhost/core';
-import { SEMVER_PATTERN } from '@modhost/core/internal';
+import { HOMEPAGE_PATTERN, METADATA_LIMITS, REPOSITORY_PATTERN, SEMVER_PATTERN, TAG_PATTERN } from '@modhost/core/internal';
 import { z } from 'zod';
 
 /** One JSON value a config default or enum member may hold. */
@@ -58,6 +58,33 @@ export const configJsonSchema: z.ZodType<ConfigJsonSchema> = z.lazy(() =>
 const moduleName = z.string().max(214).regex(MODULE_NAME_PATTERN, 'a module name is lower case and URL-safe, optionally scoped: "tasks", "@acme/billing"');
 const range = z.string().min(1).max(256).describe('a semver range, e.g. "^1.2.0"');
 const deps = z.record(moduleName, range);
+// Checked against real versions (the running Node, an installed package), so only range characters: no tags, URLs or paths.
+const semverRange = z
+  .string()
+  .max(256)
+  .regex(/^[\w.*^~<>=|+ -]+$/, 'a semver range such as ">=20" or "^1.2.0" (no tags, URLs or paths)');
+/** npm's name rules (older packages may have upper-case letters); never a path: no leading "." and no "/" but the scope's. */
+const npmName = z
+  .string()
+  .max(214)
+  .regex(/^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-zA-Z0-9~-][a-zA-Z0-9._~-]*$/, 'an npm package name such as "left-pad" or "@scope/pkg"');
+const metadata = z
+  .strictObject({
+    homepage: z.string().max(METADATA_LIMITS.url).regex(HOMEPAGE_PATTERN, 'an http(s) URL such as "https://example.com/billing"').optional(),
+    repository: z
+      .string()
+      .max(METADATA_LIMITS.url)
+      .regex(REPOSITORY_PATTERN, 'a URL or a shorthand such as "github:owner/repo"')
+      .optional()
+      .describe('Where the source lives: a URL or "github:owner/repo"'),
+    tags: z
+      .array(z.string().max(METADATA_LIMITS.tag).regex(TAG_PATTERN, 'a tag is lower-case words joined by "-", e.g. "multi-tenant"'))
+      .max(METADATA_LIMITS.tags)
+      .optional()
+      .describe('Search terms: lower-case words'),
+    category: z.string().max(METADATA_LIMITS.category).regex(/\S/, 'must not be blank').optional(),
+  })
+  .describe('Catalogue data for registries and UIs; the host runs nothing from it');
 const permission = z.string().max(512).regex(PERMISSION_PATTERN, 'a permission is <domain>:<action>[:<scope>], e.g. "tasks:read" or "fs:read:./data"');
 const method = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 /** A path inside the module's folder: relative, with no `..` segment. */
@@ -78,12 +105,28 @@ export const manifestSchema = z
     $schema: z.string().optional().describe('Where editors find this schema'),
     name: moduleName.describe('npm-style name: lower case, optionally scoped'),
     version: z.string().max(256).regex(SEMVER_PATTERN, 'a version is semver, e.g. "1.2.0"').describe('A semver.org version'),
+    displayName: z
+      .string()
+      .max(METADATA_LIMITS.displayName)
+      .regex(/\S/, 'must not be blank')
+      .optional()
+      .describe('A human-readable name for catalogues and UIs'),
     description: z.string().max(2000).optional(),
     author: z.string().max(200).optional(),
     license: z.string().max(100).optional(),
+    metadata: metadata.optional(),
     main: innerPath.default('index.mjs').describe('The entry file; its default export is the module (hooks, route handlers, jobs, migrations)'),
-    engines: z.strictObject({ host: range.optional().describe("The host application's versions this module works with") }).optional(),
+    engines: z
+      .strictObject({
+        host: range.optional().describe("The host application's versions this module works with"),
+        node: semverRange.optional().describe('The Node.js versions this module runs on; checked before it loads'),
+      })
+      .optional(),
     dependencies: deps.optional().describe('Required modules: name → semver range'),
+    npmDependencies: z
+      .record(npmName, semverRange)
+      .optional()
+      .describe("npm packages the module imports: name → semver range, each installed in the module folder's own node_modules"),
     optionalDependencies: deps.optional().describe('Modules used when they resolve, skipped when they do not'),
     permissions: z.array(permission).optional().describe('Capabilities the module asks for; the host grants them by policy'),
     isolation: z.enum(['in-process', 'worker', 'process']).optional().describe('Where the module runs (default: worker)'),

@@ -6,6 +6,7 @@ import { type AnyModuleDefinition, type Issue, ModhostError, validateDefinition 
 import { CODE_FINGERPRINT, isPlainObject } from '@modhost/core/internal';
 import { configSchemaFromJson, contractIssues, type Manifest, readManifest } from '@modhost/manifest';
 import { type IsolatedModule, loadIsolatedModule, type Sandbox, type SupervisorStatus } from '@modhost/sandbox';
+import { assertFolderRequirements } from './folder-requirements.js';
 import { effectiveTier, type IsolationTier, type TierRequest } from './isolation-policy.js';
 
 /** A module loaded from a folder (`modhost.json` + entry). */
@@ -62,9 +63,11 @@ function declarative(manifest: Manifest) {
   return {
     name: manifest.name,
     version: manifest.version,
+    ...pick('displayName'),
     ...pick('description'),
     ...pick('author'),
     ...pick('license'),
+    ...pick('metadata'),
     ...pick('engines'),
     dependencies: manifest.dependencies ?? {},
     optionalDependencies: manifest.optionalDependencies ?? {},
@@ -78,8 +81,11 @@ function declarative(manifest: Manifest) {
 
 /**
  * Loads a module folder: validates `modhost.json`, records (or checks) the folder's integrity, loads the entry
- * in its isolation tier, and checks the entry against the manifest's contract. Throws `MANIFEST_INVALID` (with
- * every issue), `INTEGRITY_MISMATCH` or `SIGNATURE_INVALID`; nothing is registered or started.
+ * in its isolation tier, and checks the entry against the manifest's contract. Before any code loads, the running
+ * Node must satisfy `engines.node` and every `npmDependencies` package must be in the folder's own `node_modules`
+ * (hashed with the rest of the folder). Throws `MANIFEST_INVALID` (with every issue), `INTEGRITY_MISMATCH`,
+ * `SIGNATURE_INVALID`, `LINK_OUTSIDE_MODULE`, `NODE_INCOMPATIBLE` or `DEPENDENCY_UNSATISFIED`; nothing is
+ * registered or started.
  *
  * In-process entries are imported under a URL that carries the folder's integrity, so a new version is a new
  * module instance. ESM cannot be unloaded: every in-process version loaded stays in memory until the process
@@ -102,6 +108,8 @@ export async function loadModuleFolder(dir: string, options: LoadFolderOptions):
   }
   const record = await options.sandbox.admit({ name: manifest.name, version: manifest.version, root: dir, ...(signature !== undefined ? { signature } : {}) });
   try {
+    // After admit: its links are vetted and its files (node_modules too) recorded before anything is read from them.
+    await assertFolderRequirements(dir, manifest);
     return await loadAdmitted(dir, manifest, entry, record, options);
   } catch (e) {
     // A version that never loaded has not fixed its content yet: fixed files under the same version may come.

@@ -38,6 +38,21 @@ describe('moduleStatus (pure)', () => {
     });
   });
 
+  it("shows the shown version's displayName and metadata, from its stored manifest", () => {
+    const withCatalog = (v: string, displayName: string) =>
+      version(v, 'registered', {
+        manifest: { name: 'tasks', version: v, displayName, metadata: { tags: [v.replaceAll('.', '-')] } } as unknown as ModuleVersionRecord['manifest'],
+      });
+    const s = moduleStatus({
+      name: 'tasks',
+      record: record(),
+      versions: [{ ...withCatalog('1.0.0', 'Tasks'), status: 'active' }, withCatalog('1.1.0', 'Tasks (new)')],
+      serving: '1.0.0',
+      isolation: 'worker',
+    });
+    expect(s).toMatchObject({ version: '1.0.0', displayName: 'Tasks', metadata: { tags: ['1-0-0'] } });
+  });
+
   it('health comes from the guest while it serves: restarting is degraded, gave up is fail with the error', () => {
     const base = { name: 'tasks', record: record(), serving: '1.0.0', isolation: 'worker' as const };
     const lastCrash = { kind: 'exit' as const, detail: 'code 7', at: 1 };

@@ -1,5 +1,5 @@
 import type { Activator } from '@modhost/activation';
-import { type LifecycleState, type ModuleRecord, type ModuleVersionRecord, type Registry, recoveryHint } from '@modhost/core';
+import { type LifecycleState, type ModuleMetadata, type ModuleRecord, type ModuleVersionRecord, type Registry, recoveryHint } from '@modhost/core';
 import type { SupervisorStatus } from '@modhost/sandbox';
 import type { IsolationTier } from './isolation-policy.js';
 import type { FolderModule } from './load-folder.js';
@@ -9,6 +9,10 @@ export interface ModuleStatus {
   readonly name: string;
   /** The version serving now; when none serves, the one that served last (or the newest registered one). */
   readonly version: string;
+  /** The shown version's human-readable name (`displayName` in its manifest), when it has one. */
+  readonly displayName?: string;
+  /** The shown version's catalogue data (homepage, repository, tags, category), when it has any. */
+  readonly metadata?: ModuleMetadata;
   readonly state: LifecycleState | 'not-loaded';
   readonly active: boolean;
   readonly isolation: IsolationTier;
@@ -74,9 +78,12 @@ export function moduleStatus(input: StatusInput): ModuleStatus {
   });
   const showError = last !== undefined && (serving === undefined || state === 'failed');
   const refused = latestRefusal(versions, version, record);
+  const manifest = shown?.manifest;
   return {
     name,
     version,
+    ...(manifest?.displayName !== undefined ? { displayName: manifest.displayName } : {}),
+    ...(manifest?.metadata !== undefined ? { metadata: manifest.metadata } : {}),
     state: state ?? 'not-loaded',
     active: serving !== undefined,
     isolation: input.isolation,
