@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { createFakeClock, silentLogger } from '@modhost/testkit';
 import { createHost, createRequestListener } from 'modhost';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type CliIo, run } from './cli.js';
+import type { TenantsBackend } from './tenants.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -263,9 +265,133 @@ export default () => {
   });
 });
 
+describe('modhost tenants', () => {
+  /** A storage module over a Map this test holds: what the CLI writes, the test reads back. */
+  function sharedStorage(work: string) {
+    const map = new Map<string, string>();
+    (globalThis as { __modhostCliTenants?: Map<string, string> }).__modhostCliTenants = map;
+    writeFileSync(
+      join(work, 'storage.mjs'),
+      `export default () => {
+  const map = globalThis.__modhostCliTenants;
+  return {
+    get: (k) => map.get(k),
+    set: (k, v) => void map.set(k, v),
+    delete: (k) => void map.delete(k),
+    keys: (p) => [...map.keys()].filter((k) => k.startsWith(p)),
+    compareAndSet: (k, expected, next) => {
+      if ((map.get(k) ?? null) !== expected) return false;
+      if (next === null) map.delete(k);
+      else map.set(k, next);
+      return true;
+    },
+  };
+};
+`,
+    );
+    return map;
+  }
+
+  it('apply --dry-run lists every change and problem; apply applies after a snapshot; export prints the state; rollback undoes it', async () => {
+    const work = temp();
+    const map = sharedStorage(work);
+    const { defineModule, memoryStorage } = await import('@modhost/core');
+    const billing = defineModule({ name: 'billing', version: '1.0.0', config: { schema: z.object({ currency: z.string() }), defaults: { currency: 'EUR' } } });
+    // The app's host registered its modules on the storage; the CLI works on the same storage, host stopped.
+    const host = createHost({
+      version: '1.0.0',
+      storage: memoryStorage({ map }),
+      modules: [billing, defineModule({ name: 'reports', version: '1.0.0' })],
+      clock: createFakeClock(),
+      logger: silentLogger,
+    });
+    await host.start();
+    await host.enable('reports', { tenant: 'acme' });
+    await host.stop();
+    const enabled = async () => ({
+      acme: (await host.registry.listEnabled('acme')).map((e) => e.name),
+      globex: (await host.registry.listEnabled('globex')).map((e) => e.name),
+    });
+    const write = (changes: unknown) => writeFileSync(join(work, 'changes.json'), JSON.stringify(changes));
+    const storage = ['--storage', 'storage.mjs'];
+
+    write({ tenants: { acme: { modules: ['billing'] }, globex: { modules: ['reports', 'ghost'] } } });
+    const before = new Map(map);
+    const dry = await cli(['tenants', 'apply', 'changes.json', '--dry-run', ...storage], work);
+    expect(dry.code).toBe(1);
+    expect(dry.out.split('\n').slice(0, 7)).toEqual([
+      '✗ dry run: 3 change(s) in 2 tenant(s), 1 problem(s); nothing was written',
+      '  acme: disable reports',
+      '  acme: enable billing',
+      "      • billing's first tenant: from now on it serves only the tenants it is enabled for, and requests with no tenant no longer reach it",
+      '  globex: enable reports',
+      'problems:',
+      expect.stringMatching(/^ {2}✗ tenants\.globex\.modules\.1: \[MODULE_NOT_FOUND\] module "ghost" is not registered/),
+    ]);
+    expect(map).toEqual(before);
+
+    write({ tenants: { acme: { modules: ['billing'] }, globex: { modules: ['reports'] } } });
+    const applied = await cli(['tenants', 'apply', 'changes.json', ...storage], work);
+    expect(applied.code).toBe(0);
+    expect(applied.out).toMatch(/^✓ applied 3 change\(s\) to 2 tenant\(s\)\n/);
+    const id = /snapshot (\S+); undo with: modhost tenants rollback \1 --storage storage\.mjs/.exec(applied.out)?.[1];
+    expect(id).toBeDefined();
+    expect(await enabled()).toEqual({ acme: ['billing'], globex: ['reports'] });
+
+    const exported = await cli(['tenants', 'export', ...storage], work);
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.out)).toEqual({ tenants: { acme: { modules: { billing: {} } }, globex: { modules: { reports: {} } } } });
+    // Applying what export printed changes nothing.
+    writeFileSync(join(work, 'changes.json'), exported.out);
+    expect(await cli(['tenants', 'apply', 'changes.json', ...storage], work)).toMatchObject({ code: 0, out: '✓ nothing to change' });
+
+    const undo = await cli(['tenants', 'rollback', id as string, '--json', ...storage], work);
+    expect(undo.code).toBe(0);
+    expect(JSON.parse(undo.out)).toMatchObject({ ok: true, rolledBack: true, snapshotId: id });
+    expect(await enabled()).toEqual({ acme: ['reports'], globex: [] });
+    expect((await cli(['tenants', 'rollback', 'nope', ...storage], work)).code).toBe(2);
+  });
+
+  it('refuses a malformed file with every issue, and config it cannot check against a schema, writing nothing', async () => {
+    const work = temp();
+    const map = sharedStorage(work);
+    const { defineModule, memoryStorage } = await import('@modhost/core');
+    const billing = defineModule({ name: 'billing', version: '1.0.0', config: { schema: z.object({ currency: z.string() }), defaults: { currency: 'EUR' } } });
+    const host = createHost({ version: '1.0.0', storage: memoryStorage({ map }), modules: [billing], clock: createFakeClock(), logger: silentLogger });
+    await host.start();
+    await host.stop();
+    const before = new Map(map);
+    writeFileSync(join(work, 'bad.json'), JSON.stringify({ tenants: { 'no way': { modules: {} }, acme: { modules: ['billing'], mode: 'all' } } }));
+    const bad = await cli(['tenants', 'apply', 'bad.json', '--storage', 'storage.mjs'], work);
+    expect(bad).toMatchObject({ code: 1 });
+    expect(bad.out.split('\n')).toEqual([
+      '✗ bad.json: 2 issue(s); nothing was changed',
+      expect.stringContaining('  ✗ tenants.no way: tenant id "no way" is not valid'),
+      '  ✗ tenants.acme.mode: must be "replace" or "merge"',
+    ]);
+
+    writeFileSync(join(work, 'config.json'), JSON.stringify({ tenants: { acme: { modules: { billing: { config: { currency: 'USD' } } } } } }));
+    const config = await cli(['tenants', 'apply', 'config.json', '--storage', 'storage.mjs'], work);
+    expect(config.code).toBe(1);
+    expect(config.out).toContain('✗ tenants.acme.modules.billing.config: [CONFIG_INVALID]');
+    expect(config.out).toContain('apply config from the app (host.tenants.apply, or POST /tenants/apply)');
+    expect(map).toEqual(before);
+
+    expect((await cli(['tenants', 'apply', 'missing.json', '--storage', 'storage.mjs'], work)).code).toBe(2);
+    expect((await cli(['tenants', 'apply', 'config.json'], work)).code).toBe(2);
+    expect((await cli(['tenants', 'frob', '--storage', 'storage.mjs'], work)).code).toBe(2);
+    expect((await cli(['tenants', 'apply', 'config.json', '--on-failure', 'shrug', '--storage', 'storage.mjs'], work)).code).toBe(2);
+  });
+
+  it("drives modhost's host.tenants as modhost types it", () => {
+    const backend: TenantsBackend = createHost({ version: '1.0.0' }).tenants;
+    expect(typeof backend.apply).toBe('function');
+  });
+});
+
 describe('help and usage', () => {
   it('every command has --help; unknown commands and missing arguments exit 2', async () => {
-    for (const c of ['create', 'validate', 'graph', 'doctor']) {
+    for (const c of ['create', 'validate', 'graph', 'doctor', 'tenants']) {
       const r = await cli([c, '--help'], temp());
       expect(r.code, c).toBe(0);
       expect(r.out, c).toMatch(new RegExp(`^Usage: modhost ${c}`));

@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { doctor, graphOf, isError, loadStorage, type Problem, readFolders, toDot, validateFolder } from './commands.js';
 import { scaffold } from './scaffold.js';
+import { applyFile, hostTenants, rollbackSnapshot } from './tenants.js';
 
 /** Where the CLI writes and what it resolves paths against (tests pass their own). */
 export interface CliIo {
@@ -23,6 +24,7 @@ Commands:
   validate <dir>     check a module folder: manifest, entry, contract, permissions
   graph <dir>        print the activation plan (waves) of a modules folder, or why there is none
   doctor [dir]       diagnose a modules folder and (with --storage) a host's storage
+  tenants <action>   set many tenants' modules from a file (with a snapshot), export them, roll back
 
 Run "modhost <command> --help" for a command's options.
 Exit codes: 0 fine, 1 problems found, 2 usage error.`,
@@ -72,6 +74,27 @@ Options:
   --json             print { ok, problems } for machines
 
 Exit codes: 0 healthy, 1 problems found, 2 usage error.`,
+  tenants: `Usage: modhost tenants apply <file.json> --storage <file> [--dry-run] [--on-failure rollback|stop] [--json]
+       modhost tenants export [tenant...] --storage <file>
+       modhost tenants rollback <snapshot-id> --storage <file> [--json]
+
+apply sets the enabled modules (and ranges) of every tenant in the file, as
+host.tenants.apply does: { "tenants": { "<tenant>": { "modules": [...] } } }.
+It checks everything first and writes nothing when something is wrong; then it
+stores a snapshot, applies tenant by tenant, and rolls every tenant back if a
+step fails. It prints a line per change, the problems, and the snapshot id.
+export prints the tenants' current state as such a file; rollback goes back to
+a snapshot. Config values are checked against the modules' schemas, which the
+CLI does not load: apply config changes from the app (host.tenants.apply).
+
+Options:
+  --storage <file>       a module whose default export is the host's storage adapter
+                         (or a function returning it); needs the modhost package
+  --dry-run              list every change and problem, write nothing
+  --on-failure <what>    rollback (default): undo every tenant; stop: keep what was applied
+  --json                 print the report for machines
+
+Exit codes: 0 applied (or nothing to change), 1 problems found, 2 usage error.`,
 };
 
 const printProblems = (io: CliIo, problems: readonly Problem[]) => {
@@ -106,6 +129,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         host: { type: 'string' },
         storage: { type: 'string' },
         namespace: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'on-failure': { type: 'string' },
       },
     });
   } catch (e) {
@@ -213,6 +238,38 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         printProblems(io, problems);
       }
       return problems.length === 0 ? EXIT.OK : EXIT.PROBLEMS;
+    }
+    case 'tenants': {
+      const [action, ...targets] = positionals;
+      if (action !== 'apply' && action !== 'export' && action !== 'rollback') return usage('name the action: apply, export or rollback');
+      if ((action === 'apply' || action === 'rollback') && targets.length !== 1)
+        return usage(action === 'apply' ? 'name the file: modhost tenants apply <file.json>' : 'name the snapshot: modhost tenants rollback <snapshot-id>');
+      const onFailure = str(values['on-failure']) ?? 'rollback';
+      if (onFailure !== 'rollback' && onFailure !== 'stop') return usage(`--on-failure must be rollback or stop, not "${onFailure}"`);
+      const storageFile = str(values.storage);
+      if (!storageFile) return usage("--storage <file> is required: the host's storage adapter module");
+      let storage: Awaited<ReturnType<typeof loadStorage>>;
+      try {
+        storage = await loadStorage(storageFile, io.cwd);
+      } catch (e) {
+        return usage((e as Error).message);
+      }
+      try {
+        const tenants = await hostTenants(storage);
+        const args = { storageFile, dryRun: values['dry-run'] === true, onFailure, json: values.json === true } as const;
+        if (action === 'export') {
+          io.stdout(JSON.stringify(await tenants.export(targets.length > 0 ? targets : undefined), null, 2));
+          return EXIT.OK;
+        }
+        const outcome =
+          action === 'apply' ? await applyFile(io, tenants, targets[0] as string, args) : await rollbackSnapshot(io, tenants, targets[0] as string, args);
+        return typeof outcome === 'number' ? outcome : usage(outcome.usage);
+      } catch (e) {
+        io.stderr(`modhost tenants ${action}: ${(e as Error).message}`);
+        return EXIT.PROBLEMS;
+      } finally {
+        await storage.dispose?.();
+      }
     }
   }
   return EXIT.USAGE;

@@ -223,6 +223,11 @@ export interface ConfigScope {
 export interface ConfigureOptions extends ConfigScope {
   /** `merge` (default) deep-merges into the current layer; `replace` sets the layer to exactly `values`. */
   readonly mode?: 'merge' | 'replace';
+  /**
+   * Check only: validate as a real call would (throwing `CONFIG_INVALID` the same way) and return the version that
+   * would be written, but write nothing and emit nothing. Default false.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** Options for reading config. */
@@ -301,7 +306,7 @@ export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 
   disable(name: string, options?: { tenant?: string }): Promise<void>;
   listEnabled(tenant: string): Promise<TenantEnablement[]>;
   listTenants(): Promise<string[]>;
-  /** Sets a config layer (host-wide, or a tenant's) after validating the merged result. */
+  /** Sets a config layer (host-wide, or a tenant's) after validating the merged result; with `dryRun`, only validates. */
   configure(name: string, values: Record<string, unknown>, options?: ConfigureOptions): Promise<ConfigVersion>;
   getConfig(name: string, options?: ReadConfigOptions): Promise<ResolvedConfig>;
   configHistory(name: string, options?: ReadConfigOptions): Promise<ConfigVersion[]>;

@@ -191,6 +191,18 @@ describe('config', () => {
     expect(err.details.issues[1].message).toContain(REDACTED);
   });
 
+  it('dryRun checks a change as configure would, and writes and emits nothing', async () => {
+    const registry = await setup();
+    await registry.configure('billing', { invoicePrefix: 'A1' }, { tenant: 'acme' });
+    const events: unknown[] = [];
+    registry.onAny((event) => events.push(event));
+    const would = await registry.configure('billing', { currency: 'USD' }, { tenant: 'acme', dryRun: true });
+    expect(would).toEqual({ version: 2, values: { invoicePrefix: 'A1', currency: 'USD' }, at: 42, reason: 'set' });
+    expect(await codeOf(registry.configure('billing', { currency: 'GBP' }, { tenant: 'acme', dryRun: true }))).toBe('CONFIG_INVALID');
+    expect((await registry.configHistory('billing', { tenant: 'acme' })).map((h) => h.version)).toEqual([1]);
+    expect(events).toEqual([]);
+  });
+
   it('makes every change a version and rolls a tenant back to an earlier one', async () => {
     const registry = await setup();
     await registry.configure('billing', { invoicePrefix: 'A1' }, { tenant: 'acme' });

@@ -90,6 +90,7 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
     name: string,
     tenant: string | undefined,
     build: (doc: ConfigDoc) => Omit<ConfigVersion, 'version' | 'at'>,
+    dryRun = false,
   ): Promise<ConfigVersion> => {
     if (tenant !== undefined) assertTenant(tenant);
     const rules = await rulesFor(name);
@@ -98,6 +99,7 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
       const entry = build(doc);
       await checkLayer(name, tenant, entry.values, rules);
       const version: ConfigVersion = { ...entry, version: currentVersion(doc) + 1, at: clock.now() };
+      if (dryRun) return version;
       try {
         await store.update<ConfigDoc>(configKey(name, tenant), KIND.config, (cur) => {
           if (currentVersion(cur ?? { versions: [], dropped: 0 }) !== currentVersion(doc)) throw RETRY;
@@ -180,10 +182,12 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
     async configure(name, values, options: ConfigureOptions = {}) {
       const dataIssues = checkConfigData(values);
       if (dataIssues.length > 0) throw invalid(name, options.tenant, dataIssues, []);
-      return appendVersion(name, options.tenant, (doc) => ({
-        values: options.mode === 'replace' ? mergeConfig(values) : mergeConfig(current(doc), values),
-        reason: 'set',
-      }));
+      return appendVersion(
+        name,
+        options.tenant,
+        (doc) => ({ values: options.mode === 'replace' ? mergeConfig(values) : mergeConfig(current(doc), values), reason: 'set' }),
+        options.dryRun,
+      );
     },
 
     async getConfig(name, options: ReadConfigOptions = {}) {

@@ -4,6 +4,7 @@ import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory
 import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 import type { IsolatedLimits } from './load-folder.js';
 import type { ModuleStatus } from './module-status.js';
+import type { HostTenants } from './tenant-types.js';
 
 /** Options for {@link createHost}. Everything but `version` has a default. */
 export interface HostOptions {
@@ -102,6 +103,8 @@ export interface HostEvents extends Record<string, unknown> {
   'module:removed': { name: string; version: string };
   'folder:error': FolderProblem;
   'watch:error': { message: string };
+  /** `host.tenants.apply` (or `rollback`) finished a tenant: `done` of `total`, under snapshot `snapshotId`. */
+  'tenants:progress': { snapshotId: string; tenant: string; done: number; total: number };
 }
 
 /** The batteries-included host. */
@@ -156,6 +159,12 @@ export interface Host {
   rescan(): Promise<void>;
   /** The public API of an active module. */
   api<T = unknown>(name: string): T | undefined;
+  /**
+   * Many tenants at once: `apply` sets the enabled modules and config of each tenant listed (checked first, with a
+   * dry run; a snapshot first, with rollback), `export` reads them in the same shape, `rollback` goes back to a
+   * snapshot. See docs/hosting.md, "Moving tenants in bulk".
+   */
+  readonly tenants: HostTenants;
 }
 
 /** The listening side of the host's events: a listener that throws never breaks the host. */

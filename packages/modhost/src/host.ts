@@ -12,6 +12,7 @@ import { createModuleActions } from './module-actions.js';
 import { createModuleCatalog } from './module-catalog.js';
 import { type ModuleStatus, readModuleStatus } from './module-status.js';
 import { stopHost } from './stop-host.js';
+import { createTenantMigration } from './tenant-migration.js';
 
 export type { FleetInstance, FolderProblem, Host, HostEventSource, HostEvents, HostOptions, HostPlan, StopReport } from './host-types.js';
 
@@ -26,7 +27,8 @@ export function createHost(options: HostOptions): Host {
   const storage = options.storage ?? memoryStorage();
   const events = createEmitter<HostEvents>();
   const instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
-  const registry = createRegistry({ storage, clock, instanceId, satisfies: (v, r) => semver.satisfies(v, r, { includePrerelease: true }) });
+  const satisfies = (v: string, r: string) => semver.satisfies(v, r, { includePrerelease: true });
+  const registry = createRegistry({ storage, clock, instanceId, satisfies });
   const audit = createAuditLog({ clock, sink: storageAuditSink(storage) });
   const tenantService: ServiceFactory = (caller) => ({
     config: async (tenant?: string) => (await registry.getConfig(caller.module, { ...(tenant ? { tenant } : {}), reveal: true })).values,
@@ -158,6 +160,11 @@ export function createHost(options: HostOptions): Host {
     rescan: () => folders.rescan(),
     fleet: () => sync.fleet(),
     api: <T>(name: string) => activator.api(name) as T | undefined,
+    tenants: createTenantMigration({
+      ...{ registry, storage, namespace: 'modhost', clock, satisfies, emit: events.emit },
+      changed: (name, tenant) => sync.changed(name, tenant),
+      reconfigure: (name) => sync.reconfigure(name),
+    }),
   };
 
   return host;

@@ -17,4 +17,18 @@ export {
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 export { type FolderModule, type IsolatedLimits, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 export type { ModuleStatus } from './module-status.js';
+export type {
+  HostTenants,
+  TenantApplyOptions,
+  TenantApplyReport,
+  TenantChange,
+  TenantChanges,
+  TenantConfigStep,
+  TenantEnablementState,
+  TenantEnablementStep,
+  TenantModuleChange,
+  TenantProblem,
+  TenantSnapshotInfo,
+  TenantStep,
+} from './tenant-types.js';
 export { createFolderWatcher, type FolderWatcher, type FolderWatcherOptions } from './watch.js';
