@@ -1,4 +1,4 @@
-import type { ActivationReport, BoundHandler, HealthGateOptions, PhaseTimeouts, Router, UpgradeReport } from '@modhost/activation';
+import type { ActivationReport, BoundHandler, HealthGateOptions, PhaseTimeouts, Router, UpgradeOptions, UpgradeReport } from '@modhost/activation';
 import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter } from '@modhost/core';
 import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
 import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
@@ -87,6 +87,12 @@ export interface HostPlan {
   readonly explanation?: string;
 }
 
+/**
+ * Options for {@link Host.upgrade}: the activator's. `canary` moves traffic in steps (only for `stateless` modules with
+ * routes); `rollbackWindowMs` keeps the old version warm for that long instead of the host's default.
+ */
+export type HostUpgradeOptions = Pick<UpgradeOptions, 'canary' | 'rollbackWindowMs'>;
+
 /** The events a host emits. */
 export interface HostEvents extends Record<string, unknown> {
   'module:installed': { name: string; version: string; dir?: string };
@@ -139,7 +145,7 @@ export interface Host {
   disable(name: string, options?: { tenant?: string }): Promise<void>;
   configure(name: string, values: Record<string, unknown>, options?: { tenant?: string }): Promise<void>;
   /** Hot-swaps a module to a registered version through the health gate. */
-  upgrade(name: string, version: string): Promise<UpgradeReport>;
+  upgrade(name: string, version: string, options?: HostUpgradeOptions): Promise<UpgradeReport>;
   /** Points a module back at the version it replaced, while that is warm. */
   rollback(name: string): Promise<UpgradeReport>;
   /**

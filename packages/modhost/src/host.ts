@@ -14,7 +14,7 @@ import { type ModuleStatus, readModuleStatus } from './module-status.js';
 import { stopHost } from './stop-host.js';
 import { createTenantMigration } from './tenant-migration.js';
 
-export type { FleetInstance, FolderProblem, Host, HostEventSource, HostEvents, HostOptions, HostPlan, StopReport } from './host-types.js';
+export type { FleetInstance, FolderProblem, Host, HostEventSource, HostEvents, HostOptions, HostPlan, HostUpgradeOptions, StopReport } from './host-types.js';
 
 /** Creates a host: registry, resolver, activation and sandbox wired with sensible defaults. */
 export function createHost(options: HostOptions): Host {
@@ -148,7 +148,7 @@ export function createHost(options: HostOptions): Host {
       await registry.configure(name, values, opts);
       await sync.reconfigure(name);
     },
-    upgrade: async (name, version) => folders.unavailable(name, version) ?? swap(name, version),
+    upgrade: async (name, version, opts) => folders.unavailable(name, version) ?? swap(name, version, opts),
     rollback,
     isEnabled: (name, tenant) => serving(name) && sync.serves(name, tenant),
     async status() {

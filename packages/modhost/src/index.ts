@@ -12,6 +12,7 @@ export {
   type HostEvents,
   type HostOptions,
   type HostPlan,
+  type HostUpgradeOptions,
   type StopReport,
 } from './host.js';
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
