@@ -22,6 +22,7 @@ const tasks = (version: string, healthy = true) =>
     config: {
       schema: z.object({ maxTasks: z.number().int().positive(), apiKey: z.string() }),
       defaults: { maxTasks: 10, apiKey: 'sk-default-secret' },
+      presets: { small: { maxTasks: 2 } },
       sensitive: ['apiKey'],
     },
     ui: {
@@ -224,6 +225,35 @@ describe('the management API over a real server (Express)', () => {
     expect(config).toMatchObject({ principal: 'ops', outcome: 'ok', after: { maxTasks: 3, apiKey: '[redacted]' }, requestId: expect.any(String) });
     expect(JSON.stringify(audit)).not.toContain('sk-live-123');
     expect(audit.some((r) => r.action === 'modules.upgrade' && r.outcome === 'failed' && r.error?.code === 'HEALTH_CHECK_FAILED')).toBe(true);
+  });
+
+  it('applies a config preset the module declares; an unknown one is 400', async () => {
+    const ok = await call('PUT', '/modules/tasks/config', 'operator-token', { preset: 'small', tenant: 'globex' });
+    expect(ok).toMatchObject({ status: 200, body: { after: { maxTasks: 2 } } });
+    expect((await call('PUT', '/modules/tasks/config', 'operator-token', { preset: 'huge' })).body).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await call('PUT', '/modules/tasks/config', 'operator-token', { tenant: 'globex' })).status).toBe(400);
+  });
+
+  it('upgrades with canary steps', async () => {
+    await host.registry.register(tasks('1.4.0'));
+    const up = await call('POST', '/modules/tasks/upgrade', 'operator-token', { version: '1.4.0', canary: { steps: [25, 50], stepMs: 1 } });
+    expect(up).toMatchObject({ status: 200, body: { outcome: 'switched', to: '1.4.0' } });
+    expect((await call('POST', '/modules/tasks/upgrade', 'operator-token', { version: '1.4.1', canary: { steps: [] } })).status).toBe(400);
+  });
+
+  it('moves tenants in bulk: a dry run first, then the real run; admins only', async () => {
+    const changes = { tenants: { initech: { modules: ['tasks'] } } };
+    expect((await call('POST', '/tenants/apply', 'operator-token', { changes, dryRun: true })).status).toBe(403);
+    const dry = await call('POST', '/tenants/apply', 'admin-token', { changes, dryRun: true });
+    expect(dry).toMatchObject({
+      status: 200,
+      body: { ok: true, dryRun: true, changes: [expect.objectContaining({ tenant: 'initech', module: 'tasks', action: 'enable' })] },
+    });
+    expect(await host.registry.listEnabled('initech')).toEqual([]);
+    const real = await call('POST', '/tenants/apply', 'admin-token', { changes });
+    expect(real).toMatchObject({ status: 200, body: { ok: true, dryRun: false } });
+    expect((await host.registry.listEnabled('initech')).map((e) => e.name)).toEqual(['tasks']);
+    expect(audit.some((r) => r.action === 'tenants.apply' && r.outcome === 'ok')).toBe(true);
   });
 
   it('every response of this suite fits the OpenAPI 3.1 document it serves', async () => {

@@ -3,7 +3,7 @@ import { summarizeCause, systemClock } from '@modhost/core';
 import { readBody } from './body.js';
 import { identify } from './identity.js';
 import { createManagementAudit } from './management-audit.js';
-import { ENDPOINTS, type Endpoint } from './management-endpoints.js';
+import { ENDPOINTS, type Endpoint, type UploadedPackage } from './management-endpoints.js';
 import { managementProblem } from './management-errors.js';
 import { openApiDocument } from './management-openapi.js';
 import { rolesAllow } from './management-roles.js';
@@ -31,6 +31,7 @@ const json = (status: number, body: unknown, requestId: string): HttpResponse =>
 export function createManagementApi<P = unknown>(host: ManagementHost, options: ManagementApiOptions<P> = {}): HttpHandler {
   const clock = options.clock ?? systemClock;
   const limits = { limit: options.maxBodyBytes ?? 1024 * 1024, timeoutMs: options.bodyTimeoutMs ?? 10_000, clock };
+  const uploadLimits = { ...limits, limit: options.maxUploadBytes ?? 10 * 1024 * 1024 };
   const onError = (error: unknown, id: string) => {
     try {
       (options.onError ?? ((e: unknown, i: string) => console.error(`[modhost] management request ${i}: ${summarizeCause(e)}`)))(error, id);
@@ -76,10 +77,14 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
       if (query.tenant !== undefined && !TENANT.test(query.tenant))
         return problem(400, requestId, { code: 'TENANT_INVALID', detail: 'the tenant id is not valid' });
       let body: unknown = {};
-      if (e.body) {
-        const type = mediaTypeOf(headerOf(request, 'content-type'));
-        if (request.body.kind !== 'none' && type !== undefined && type !== 'application/json')
-          return problem(415, requestId, { detail: 'this endpoint takes application/json', headers: { accept: 'application/json' } });
+      const type = mediaTypeOf(headerOf(request, 'content-type'));
+      // A package upload's bytes are read only once the caller is allowed to install (below).
+      const uploading = type !== undefined && e.uploadTypes?.includes(type) === true;
+      if (e.body && !uploading) {
+        if (request.body.kind !== 'none' && type !== undefined && type !== 'application/json') {
+          const accept = ['application/json', ...(e.uploadTypes ?? [])].join(', ');
+          return problem(415, requestId, { detail: `this endpoint takes ${accept}`, headers: { accept } });
+        }
         const read = await readBody(request.body, 'application/json', headerOf(request, 'content-length'), limits);
         if (!read.ok) return problem(read.status, requestId, { detail: read.detail });
         const parsed = e.body.safeParse(read.value ?? {});
@@ -99,6 +104,27 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
           code: 'PERMISSION_DENIED',
           detail: `this call needs the ${e.role} role${scope ? ` for tenant "${scope}"` : ' host-wide'}`,
         });
+      let upload: UploadedPackage | undefined;
+      if (uploading) {
+        if (options.uploadRoot === undefined)
+          return problem(403, requestId, {
+            code: 'PERMISSION_DENIED',
+            detail: 'this host does not take uploads (it has no uploadRoot); install from a folder with {"path"}',
+          });
+        const read = await readBody(request.body, 'application/octet-stream', headerOf(request, 'content-length'), uploadLimits);
+        if (!read.ok) return problem(read.status, requestId, { detail: read.detail });
+        if (!(read.value instanceof Uint8Array))
+          return problem(400, requestId, {
+            code: 'INVALID_ARGUMENT',
+            detail: 'the upload is empty (or a body parser turned it into something other than bytes)',
+          });
+        upload = {
+          bytes: read.value,
+          into: options.uploadRoot,
+          ...(options.maxUnpackedBytes !== undefined ? { maxUnpackedBytes: options.maxUnpackedBytes } : {}),
+          ...(options.maxUploadEntries !== undefined ? { maxEntries: options.maxUploadEntries } : {}),
+        };
+      }
       const call = {
         host,
         params: match.params,
@@ -110,6 +136,7 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
         audit: (q: Parameters<typeof audit.query>[0]) => audit.query(q),
         installRoots: options.installRoots ?? [],
         canSee: (m: string, permission: string) => options.canSee?.({ principal: who.principal, tenant: scope, module: m, permission }) === true,
+        upload,
       };
       if (!e.changes) return json(200, (await e.run(call)).body, requestId);
 

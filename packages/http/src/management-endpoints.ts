@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, rm } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { ErrorCode, ModhostError } from '@modhost/core';
 import { parseManifest } from '@modhost/manifest';
@@ -7,9 +7,15 @@ import type { AuditQuery } from './management-audit.js';
 import { configBody, configRollbackBody, installBody, responses, statusBody, tenantsApplyBody, upgradeBody, validateBody } from './management-schemas.js';
 import { type RegistryStatus, registryStatus } from './management-status.js';
 import type { ManagementHost, ManagementRole, ModuleStatusLike } from './management-types.js';
+import { type UnpackOptions, unpackModulePackage } from './package-archive.js';
+
+/** A module package uploaded as the request body, and where and within what it is unpacked. */
+export interface UploadedPackage extends UnpackOptions {
+  readonly bytes: Uint8Array;
+}
 
 /** What an endpoint's `run` gets. */
-export interface EndpointCall {
+interface EndpointCall {
   readonly host: ManagementHost;
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string>>;
@@ -21,10 +27,12 @@ export interface EndpointCall {
   readonly audit: (q: AuditQuery) => unknown[];
   readonly installRoots: readonly string[];
   readonly canSee: (module: string, permission: string) => boolean;
+  /** The package uploaded instead of a JSON body (an endpoint with `uploadTypes`, called with one of them). */
+  readonly upload: UploadedPackage | undefined;
 }
 
 /** What a changing endpoint gives back: the response, and what the audit record says changed. */
-export interface Outcome {
+interface Outcome {
   readonly status?: number;
   readonly body: unknown;
   readonly before?: unknown;
@@ -41,6 +49,8 @@ export interface Endpoint {
   readonly action: string;
   readonly changes: boolean;
   readonly body?: z.ZodType;
+  /** Media types under which the body is a module package's bytes (read once the call is allowed), not JSON. */
+  readonly uploadTypes?: readonly string[];
   readonly response: z.ZodType;
   /** The tenant the call reads or changes (`undefined`: host-wide). */
   readonly scope: (call: Pick<EndpointCall, 'body' | 'query'>) => string | undefined;
@@ -50,6 +60,8 @@ export interface Endpoint {
 const hostWide = () => undefined;
 const bodyTenant = (c: Pick<EndpointCall, 'body'>) => (c.body as { tenant?: string }).tenant;
 const queryTenant = (c: Pick<EndpointCall, 'query'>) => c.query.tenant;
+/** What `POST /modules` takes as a package upload: the bytes say which archive it is, not the type. */
+const UPLOAD_TYPES = ['application/gzip', 'application/x-gzip', 'application/x-tar', 'application/zip', 'application/octet-stream'] as const;
 
 const notFound = (name: string) => new ModhostError('MODULE_NOT_FOUND', `no module named "${name}" is installed`, { details: { module: name } });
 
@@ -183,10 +195,25 @@ export const ENDPOINTS: readonly Endpoint[] = [
     scope: bodyTenant,
     async run({ host, params, body }) {
       const name = params.name as string;
-      const { values, tenant } = body as z.infer<typeof configBody>;
+      const { values, preset, tenant } = body as z.infer<typeof configBody>;
       const options = tenant === undefined ? {} : { tenant };
       const before = (await host.registry.getConfig(name, options)).values;
-      await host.configure(name, values as Record<string, unknown>, options);
+      // A preset is the module's own named values: applied first, then any values given with it, as one change.
+      let presetValues: Record<string, unknown> = {};
+      if (preset !== undefined) {
+        const m = await find(host, name);
+        const presets = host.registry.getDefinition(name, m.version)?.config?.presets as Record<string, Record<string, unknown>> | undefined;
+        if (!presets || !Object.hasOwn(presets, preset))
+          throw new ModhostError(
+            'INVALID_ARGUMENT',
+            `${name} declares no config preset "${preset}"${presets ? `; it has: ${Object.keys(presets).join(', ') || 'none'}` : ''}`,
+            {
+              details: { argument: 'preset' },
+            },
+          );
+        presetValues = presets[preset] as Record<string, unknown>;
+      }
+      await host.configure(name, { ...presetValues, ...(values as Record<string, unknown> | undefined) }, options);
       const after = (await host.registry.getConfig(name, options)).values;
       return { body: { module: name, before, after }, before, after };
     },
@@ -226,7 +253,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     async run({ host, params, body, busy }) {
       const name = params.name as string;
       const before = (await find(host, name)).version;
-      const report = await host.upgrade(name, (body as z.infer<typeof upgradeBody>).version);
+      const { version, canary, rollbackWindowMs } = body as z.infer<typeof upgradeBody>;
+      const report = await host.upgrade(name, version, { ...(canary ? { canary } : {}), ...(rollbackWindowMs !== undefined ? { rollbackWindowMs } : {}) });
       if (report.outcome !== 'switched' && report.outcome !== 'unchanged') throw refusedError(name, report);
       const m = await find(host, name);
       return {
@@ -277,14 +305,16 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     path: '/modules',
-    summary: 'Install a module from a folder inside one of the install roots the host allows',
+    summary: 'Install a module from a folder inside one of the install roots the host allows, or from an uploaded package (.tgz, .tar, .zip)',
     role: 'admin',
     action: 'modules.install',
     changes: true,
     body: installBody,
+    uploadTypes: UPLOAD_TYPES,
     response: responses.module.pick({ name: true, version: true, status: true, state: true, health: true, isolation: true }),
     scope: hostWide,
-    async run({ host, body, installRoots, busy }) {
+    async run({ host, body, installRoots, busy, upload }) {
+      if (upload) return installUpload(host, upload, busy);
       const path = await allowedFolder((body as z.infer<typeof installBody>).path, installRoots);
       const m = await host.install(path);
       const status = registryStatus(m, busy(m.name), servesView(host, m.name, undefined));
@@ -380,6 +410,34 @@ export const ENDPOINTS: readonly Endpoint[] = [
     },
   },
 ];
+
+/**
+ * Installs an uploaded package: unpacked into a fresh folder (checked in full before a byte is written), then
+ * `host.install`, which records its integrity and checks its signature (when there is one, or the host requires
+ * one) before any of its code runs. A package the host refuses leaves no folder behind.
+ */
+async function installUpload(host: ManagementHost, upload: UploadedPackage, busy: (name: string) => string | undefined): Promise<Outcome> {
+  const dir = await unpackModulePackage(upload.bytes, upload);
+  let m: ModuleStatusLike;
+  try {
+    m = await host.install(dir);
+  } catch (e) {
+    // Kept only if the host holds on to it (it loaded the folder before failing): its code may run from there.
+    const held = await host.status().then(
+      (s) => s.modules.some((x) => x.dir === dir),
+      () => true,
+    );
+    if (!held) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw e;
+  }
+  const status = registryStatus(m, busy(m.name), servesView(host, m.name, undefined));
+  return {
+    status: 201,
+    body: { ...summary(m, status) },
+    before: null,
+    after: { name: m.name, version: m.version, dir, upload: { bytes: upload.bytes.byteLength } },
+  };
+}
 
 /** A refused upgrade or rollback as an error the API answers 422, with its reason and the resolver's explanation. */
 function refusedError(name: string, report: { outcome: string; error?: unknown; explanation?: string }): ModhostError {

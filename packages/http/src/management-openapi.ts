@@ -4,6 +4,15 @@ import { responses } from './management-schemas.js';
 
 const schemaOf = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
+/** An endpoint's request bodies: its JSON schema, and raw bytes under each upload type. */
+function requestBodyOf(e: Endpoint): Record<string, unknown> | undefined {
+  if (!e.body && !e.uploadTypes) return undefined;
+  const content: Record<string, unknown> = {};
+  if (e.body) content['application/json'] = { schema: schemaOf(e.body, 'input') };
+  for (const type of e.uploadTypes ?? []) content[type] = { schema: { type: 'string', format: 'binary', description: 'a module package: .tgz, .tar or .zip' } };
+  return { required: true, content };
+}
+
 /** The OpenAPI 3.1 document of the management API, generated from the endpoints' zod schemas. */
 export function openApiDocument(endpoints: readonly Endpoint[], options: { title: string; version: string; prefix: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -12,12 +21,13 @@ export function openApiDocument(endpoints: readonly Endpoint[], options: { title
     const path = e.path.replace(/:([A-Za-z_]+)/g, '{$1}');
     const params = [...e.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     paths[path] ??= {};
+    const requestBody = requestBodyOf(e);
     (paths[path] as Record<string, unknown>)[e.method.toLowerCase()] = {
       summary: e.summary,
       operationId: e.action,
       'x-modhost-role': e.role,
       ...(params.length > 0 ? { parameters: params } : {}),
-      ...(e.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(e.body, 'input') } } } } : {}),
+      ...(requestBody ? { requestBody } : {}),
       responses: {
         [e.method === 'POST' && e.path === '/modules' ? '201' : '200']: {
           description: 'OK',
@@ -27,6 +37,7 @@ export function openApiDocument(endpoints: readonly Endpoint[], options: { title
         '401': problem,
         '403': problem,
         '404': problem,
+        ...(requestBody ? { '413': problem, '415': problem } : {}),
         ...(e.changes ? { '409': problem, '422': problem } : {}),
         '500': problem,
       },

@@ -8,11 +8,24 @@ const tenant = z
 /** `PUT /modules/:name/status`. */
 export const statusBody = z.strictObject({ enabled: z.boolean(), tenant: tenant.optional() });
 /** `PUT /modules/:name/config`: values to merge into the host's layer or a tenant's. */
-export const configBody = z.strictObject({ values: z.record(z.string(), z.json()), tenant: tenant.optional() });
+export const configBody = z
+  .strictObject({
+    values: z.record(z.string(), z.json()).optional(),
+    preset: z.string().min(1).max(100).optional().describe('A preset the module declares (config.presets), applied before `values`'),
+    tenant: tenant.optional(),
+  })
+  .refine((b) => b.values !== undefined || b.preset !== undefined, { message: 'give values, a preset, or both', path: ['values'] });
 /** `POST /modules/:name/config/rollback`: restore an earlier version of a layer. */
 export const configRollbackBody = z.strictObject({ to: z.number().int().positive(), tenant: tenant.optional() });
 /** `POST /modules/:name/upgrade`. */
-export const upgradeBody = z.strictObject({ version: z.string().min(1).max(256) });
+export const upgradeBody = z.strictObject({
+  version: z.string().min(1).max(256),
+  canary: z
+    .strictObject({ steps: z.array(z.number().min(0).max(100)).min(1).max(20), stepMs: z.number().int().positive().max(3_600_000) })
+    .optional()
+    .describe('Move traffic in steps (percent of request keys), each held for stepMs while health is probed; stateless modules with routes only'),
+  rollbackWindowMs: z.number().int().nonnegative().max(86_400_000).optional(),
+});
 /** `POST /modules`: install from a folder the host may read. */
 export const installBody = z.strictObject({ path: z.string().min(1).max(4096) });
 /** `POST /modules/validate`: a manifest, checked without installing. */
@@ -37,7 +50,7 @@ const health = z.object({ status: z.string(), detail: z.string().optional() });
 const lastError = z.object({ code: z.string(), message: z.string(), phase: z.string().optional(), hint: z.string().optional() });
 
 /** One module in `GET /modules`. */
-export const moduleSummary = z.object({
+const moduleSummary = z.object({
   name: z.string(),
   version: z.string(),
   status,

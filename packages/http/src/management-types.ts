@@ -57,7 +57,11 @@ export interface ManagementHost extends HttpHost {
   enable(name: string, options?: { tenant?: string }): Promise<void>;
   disable(name: string, options?: { tenant?: string }): Promise<void>;
   configure(name: string, values: Record<string, unknown>, options?: { tenant?: string }): Promise<void>;
-  upgrade(name: string, version: string): Promise<ChangeReport>;
+  upgrade(
+    name: string,
+    version: string,
+    options?: { canary?: { readonly steps: readonly number[]; readonly stepMs: number }; rollbackWindowMs?: number },
+  ): Promise<ChangeReport>;
   rollback(name: string): Promise<ChangeReport>;
   /** Tenant migration in bulk, when the host has it (`host.tenants.apply`). */
   readonly tenants?: { apply(changes: unknown, options?: { dryRun?: boolean }): Promise<unknown> };
@@ -75,6 +79,17 @@ export interface ManagementApiOptions<P = unknown>
   roles?: (principal: P | undefined) => readonly RoleGrant[];
   /** Folders `POST /modules` may install from (a path must resolve inside one of them). Default: none. */
   installRoots?: readonly string[];
+  /**
+   * Where `POST /modules` unpacks an uploaded package (`.tgz`, `.tar`, `.zip`), each into a fresh folder of its own.
+   * Keep it apart from a watched `modulesDir`. Without it, uploads answer 403.
+   */
+  uploadRoot?: string;
+  /** The largest package upload, in bytes (default 10 MiB); a larger one answers 413. */
+  maxUploadBytes?: number;
+  /** The most an upload may unpack to, in bytes: its files together, and the tar inside a `.tgz` (default 50 MiB). */
+  maxUnpackedBytes?: number;
+  /** The most entries (files and folders) an upload may hold (default 10,000). */
+  maxUploadEntries?: number;
   /** How many audit records are kept in memory (default 10,000); `onAudit` gets every one as it is made. */
   auditLimit?: number;
   /** Told about every audit record (to store it, or ship it). */
