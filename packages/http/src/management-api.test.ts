@@ -137,6 +137,13 @@ describe('the management API over a real server (Express)', () => {
 
   it('roles: viewers read, operators change, a tenant admin changes only its tenant', async () => {
     expect((await call('PUT', '/modules/tasks/status', 'viewer-token', { enabled: true, tenant: 'acme' })).status).toBe(403);
+    // Enabling a host-wide module for its first tenant would gate it for everyone else: a host-wide change.
+    expect((await call('PUT', '/modules/tasks/status', 'acme-admin', { enabled: true, tenant: 'acme' })).status).toBe(403);
+    expect(host.isEnabled('tasks', 'globex')).toBe(true);
+    const gated = await call('PUT', '/modules/tasks/status', 'operator-token', { enabled: true, tenant: 'acme' });
+    expect(gated.body).toMatchObject({ module: 'tasks', before: { access: 'host', enabled: false }, after: { access: 'tenants', enabled: true } });
+    // Gated, its tenants are each admin's own business.
+    expect((await call('PUT', '/modules/tasks/status', 'acme-admin', { enabled: false, tenant: 'acme' })).status).toBe(200);
     const own = await call('PUT', '/modules/tasks/status', 'acme-admin', { enabled: true, tenant: 'acme' });
     expect(own.status).toBe(200);
     expect(own.body).toMatchObject({ module: 'tasks', before: { enabled: false }, after: { enabled: true } });
@@ -225,6 +232,10 @@ describe('the management API over a real server (Express)', () => {
     expect(config).toMatchObject({ principal: 'ops', outcome: 'ok', after: { maxTasks: 3, apiKey: '[redacted]' }, requestId: expect.any(String) });
     expect(JSON.stringify(audit)).not.toContain('sk-live-123');
     expect(audit.some((r) => r.action === 'modules.upgrade' && r.outcome === 'failed' && r.error?.code === 'HEALTH_CHECK_FAILED')).toBe(true);
+    // Refused attempts are on the record too; a tenant's view of a module names no other tenant.
+    expect(audit.some((r) => r.action === 'modules.status' && r.outcome === 'refused' && r.principal === 'eve')).toBe(true);
+    expect((await call('GET', '/modules/tasks?tenant=acme', 'acme-admin')).body.tenants).toEqual(['acme']);
+    expect((await call('GET', '/audit?limit=abc', 'viewer-token')).status).toBe(400);
   });
 
   it('applies a config preset the module declares; an unknown one is 400', async () => {
@@ -254,6 +265,21 @@ describe('the management API over a real server (Express)', () => {
     expect(real).toMatchObject({ status: 200, body: { ok: true, dryRun: false } });
     expect((await host.registry.listEnabled('initech')).map((e) => e.name)).toEqual(['tasks']);
     expect(audit.some((r) => r.action === 'tenants.apply' && r.outcome === 'ok')).toBe(true);
+  });
+
+  it('a failure that is not a ModhostError leaks its text neither to the caller nor to the audit trail', async () => {
+    const enable = host.enable;
+    (host as { enable: Host['enable'] }).enable = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED postgres://app:hunter2@db:5432'), { code: 'ECONNREFUSED' });
+    };
+    try {
+      const failed = await call('PUT', '/modules/tasks/status', 'operator-token', { enabled: true, tenant: 'acme' });
+      expect(failed.status).toBe(500);
+      expect(JSON.stringify(failed.body)).not.toContain('hunter2');
+      expect(JSON.stringify((await call('GET', '/audit', 'viewer-token')).body)).not.toContain('hunter2');
+    } finally {
+      (host as { enable: Host['enable'] }).enable = enable;
+    }
   });
 
   it('every response of this suite fits the OpenAPI 3.1 document it serves', async () => {

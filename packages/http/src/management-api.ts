@@ -1,10 +1,10 @@
 import { createRouteTable } from '@modhost/activation';
-import { summarizeCause, systemClock } from '@modhost/core';
+import { isModhostError, summarizeCause, systemClock } from '@modhost/core';
 import { readBody } from './body.js';
 import { identify } from './identity.js';
 import { createManagementAudit } from './management-audit.js';
 import { ENDPOINTS, type Endpoint, type UploadedPackage } from './management-endpoints.js';
-import { managementProblem } from './management-errors.js';
+import { managementProblem, statusOfCode } from './management-errors.js';
 import { openApiDocument } from './management-openapi.js';
 import { rolesAllow } from './management-roles.js';
 import type { ManagementApiOptions, ManagementHost } from './management-types.js';
@@ -87,7 +87,13 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
         }
         const read = await readBody(request.body, 'application/json', headerOf(request, 'content-length'), limits);
         if (!read.ok) return problem(read.status, requestId, { detail: read.detail });
-        const parsed = e.body.safeParse(read.value ?? {});
+        let parsed: ReturnType<typeof e.body.safeParse>;
+        try {
+          parsed = e.body.safeParse(read.value ?? {});
+        } catch {
+          // A document nested deep enough to exhaust the stack is refused as bad input, not a 500.
+          return problem(400, requestId, { code: 'INVALID_ARGUMENT', detail: 'the request body is nested too deeply' });
+        }
         if (!parsed.success)
           return problem(400, requestId, {
             code: 'INVALID_ARGUMENT',
@@ -98,12 +104,25 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
       }
       const module = match.params.name;
       // The navigation is the caller's own view: its scope is their tenant unless they ask for another.
-      const scope = e.action === 'ui.navigation' ? (query.tenant ?? who.tenant) : e.scope({ body, query });
+      let scope = e.action === 'ui.navigation' ? (query.tenant ?? who.tenant) : e.scope({ body, query });
+      // Enabling a module for its first tenant gates it for everyone else: that is a host-wide change, whatever tenant
+      // the body names.
+      if (e.action === 'modules.status' && scope !== undefined && (body as { enabled?: boolean }).enabled === true && module !== undefined)
+        if ((await host.registry.getModule(module))?.access !== 'tenants') scope = undefined;
+      const attempt = { action: e.action, module, tenant: scope, principal: principalOf(who.principal), requestId };
+      // A refused attempt to change something is on the record too.
+      const refuse = (response: HttpResponse) => {
+        if (e.changes)
+          audit.record({ ...attempt, outcome: 'refused', before: null, after: null, error: { code: String(response.status), message: 'refused' } });
+        return response;
+      };
       if (!(await allowed(e, who.principal, who.tenant, scope, module)))
-        return problem(403, requestId, {
-          code: 'PERMISSION_DENIED',
-          detail: `this call needs the ${e.role} role${scope ? ` for tenant "${scope}"` : ' host-wide'}`,
-        });
+        return refuse(
+          problem(403, requestId, {
+            code: 'PERMISSION_DENIED',
+            detail: `this call needs the ${e.role} role${scope ? ` for tenant "${scope}"` : ' host-wide'}`,
+          }),
+        );
       let upload: UploadedPackage | undefined;
       if (uploading) {
         if (options.uploadRoot === undefined)
@@ -140,31 +159,45 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
       };
       if (!e.changes) return json(200, (await e.run(call)).body, requestId);
 
+      // One change per module at a time; a bulk change (tenants, an install, a cascade) runs alone.
+      const bulk = module === undefined || (e.action === 'modules.uninstall' && query.cascade === 'true');
       const key = module ?? (e.action === 'tenants.apply' ? '\u0000tenants' : '\u0000install');
-      const current = busy.get(key);
-      if (current !== undefined)
-        return problem(409, requestId, {
-          code: 'ILLEGAL_TRANSITION',
-          detail: `another change (${current}) to ${module ?? 'the host'} is under way; try again when it is done`,
-        });
-      busy.set(key, kindOf(e.action));
-      const record = { action: e.action, module, tenant: scope, principal: principalOf(who.principal), requestId };
+      const blocking: [string, string] | undefined = bulk
+        ? [...busy.entries()][0]
+        : busy.has(key)
+          ? [key, busy.get(key) as string]
+          : [...busy.entries()].find(([k]) => k.startsWith('\u0000'));
+      if (blocking !== undefined)
+        return refuse(
+          problem(409, requestId, {
+            code: 'ILLEGAL_TRANSITION',
+            detail: `another change (${blocking[1]}${blocking[0].startsWith('\u0000') ? '' : ` of ${blocking[0]}`}) is under way; try again when it is done`,
+          }),
+        );
+      busy.set(bulk && module !== undefined ? `\u0000${module}` : key, kindOf(e.action));
+      if (bulk && module !== undefined) busy.set(module, kindOf(e.action));
+      const record = attempt;
       try {
         const outcome = await e.run(call);
         audit.record({ ...record, outcome: 'ok', before: outcome.before ?? null, after: outcome.after ?? null });
         return json(outcome.status ?? 200, outcome.body, requestId);
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
+        // Only a ModhostError's message is meant for operators; anything else may hold a connection string.
+        const known = isModhostError(error) && statusOfCode(error.code) < 500;
         audit.record({
           ...record,
           outcome: 'failed',
           before: null,
           after: null,
-          error: { code: typeof code === 'string' ? code : 'INTERNAL', message: typeof code === 'string' ? summarizeCause(error) : 'internal error' },
+          error: known ? { code: error.code, message: summarizeCause(error) } : { code: 'INTERNAL', message: 'internal error' },
         });
         throw error;
       } finally {
         busy.delete(key);
+        if (module !== undefined) {
+          busy.delete(module);
+          busy.delete(`\u0000${module}`);
+        }
       }
     } catch (error) {
       return managementProblem(error, requestId, onError);

@@ -140,8 +140,10 @@ export const ENDPOINTS: readonly Endpoint[] = [
           };
         }),
       );
+      // A tenant's view names only that tenant: other tenants are none of its business.
       const tenants: string[] = [];
-      for (const t of await host.registry.listTenants()) if ((await host.registry.listEnabled(t)).some((e) => e.name === name)) tenants.push(t);
+      for (const t of query.tenant !== undefined ? [query.tenant] : await host.registry.listTenants())
+        if ((await host.registry.listEnabled(t)).some((e) => e.name === name)) tenants.push(t);
       const config = await host.registry.getConfig(name, query.tenant ? { tenant: query.tenant } : {});
       const instances = ((await host.fleet()) as { id: string; alive: boolean; modules: { name: string; version: string; state: string }[] }[]).flatMap((i) =>
         i.modules.filter((x) => x.name === name).map((x) => ({ id: i.id, alive: i.alive, version: x.version, state: x.state })),
@@ -357,8 +359,13 @@ export const ENDPOINTS: readonly Endpoint[] = [
     response: responses.audit,
     scope: queryTenant,
     async run({ query, audit }) {
-      const limit = query.limit === undefined ? undefined : Number(query.limit);
-      const after = query.after === undefined ? undefined : Number(query.after);
+      const whole = (v: string | undefined, what: string) => {
+        if (v === undefined) return undefined;
+        if (!/^\d{1,9}$/.test(v)) throw new ModhostError('INVALID_ARGUMENT', `?${what}= must be a whole number`, { details: { argument: what } });
+        return Number(v);
+      };
+      const limit = whole(query.limit, 'limit');
+      const after = whole(query.after, 'after');
       return { body: { records: audit({ module: query.module, tenant: query.tenant, action: query.action, after, limit }) } };
     },
   },

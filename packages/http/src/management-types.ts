@@ -109,7 +109,8 @@ export interface ManagementAuditRecord {
   /** Who made it: what `authenticate` returned (its `id` when it has one). */
   readonly principal: unknown;
   readonly requestId: string;
-  readonly outcome: 'ok' | 'failed';
+  /** `refused`: the call was not allowed, or another change was under way; nothing changed. */
+  readonly outcome: 'ok' | 'failed' | 'refused';
   /** The state before and after (config values with sensitive paths masked). */
   readonly before: unknown;
   readonly after: unknown;
