@@ -4,6 +4,7 @@ import { memoryStorage, systemClock } from '@modhost/core';
 import { activatePlan } from './activate-plan.js';
 import { deactivate } from './deactivate.js';
 import { consoleLogger } from './module-context.js';
+import { probeModule } from './probe.js';
 import { reconfigureModule } from './reconfigure.js';
 import { rollbackModule } from './rollback.js';
 import type { Activator, ActivatorOptions, PhaseTimeouts } from './types.js';
@@ -47,6 +48,7 @@ export function createActivator(options: ActivatorOptions): Activator {
     api: (name) => running.get(name)?.api,
     versionOf: (name) => running.get(name)?.version,
     reconfigure: (name) => reconfigureModule(runner, name),
+    probe: (name) => probeModule(runner, name),
     on: runner.events.on,
   };
 }

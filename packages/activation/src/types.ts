@@ -159,6 +159,11 @@ export interface Activator {
    * `ctx.config` holds the new values from now on and its `reconfigure` hook is told. Schema-rejected values are refused.
    */
   reconfigure(name: string): Promise<ReconfigureReport>;
+  /**
+   * Runs the health gate on the version of `name` that serves now: resolves when it passes, rejects with
+   * `HEALTH_CHECK_FAILED` (or `ACTIVATION_TIMEOUT`) when it does not. What re-enabling a module host-wide goes through.
+   */
+  probe(name: string): Promise<void>;
   /** Listens to rollbacks, automatic ones included: `on(event, fn)` returns `off`. */
   on: Emitter<ActivatorEvents>['on'];
 }

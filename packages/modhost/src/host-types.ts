@@ -135,7 +135,9 @@ export interface Host {
   /**
    * Lets a tenant use a module (requests with that tenant reach its routes), or with no tenant lets every request
    * reach it. A module is host-wide until it is first enabled for a tenant; from then on it serves only the tenants it
-   * is enabled for, and a request with no tenant never reaches it, until `enable(name)` makes it host-wide again.
+   * is enabled for, and a request with no tenant never reaches it, until `enable(name)` makes it host-wide again:
+   * that runs the module through its health gate first, and a module that fails it stays as it was
+   * (`HEALTH_CHECK_FAILED`).
    */
   enable(name: string, options?: { tenant?: string }): Promise<void>;
   /**

@@ -33,3 +33,20 @@ it('host.upgrade takes canary steps: traffic moves in steps through the health g
   expect(host.router.slot('/tasks')?.current.owner.version).toBe('1.1.0');
   await host.stop();
 });
+
+it('a module disabled host-wide stays installed, and enabling it again goes through its health gate', async () => {
+  let healthy = true;
+  const m = defineModule({ name: 'billing', version: '1.0.0', health: () => healthy });
+  const host = createHost({ version: '1.0.0', modules: [m], logger: silentLogger, health: { periodMs: 1, failureThreshold: 1 } });
+  await host.start();
+  await host.disable('billing');
+  expect(host.isEnabled('billing', undefined)).toBe(false);
+  expect((await host.status()).modules.find((x) => x.name === 'billing')?.active).toBe(true);
+  healthy = false;
+  await expect(host.enable('billing')).rejects.toMatchObject({ code: 'HEALTH_CHECK_FAILED' });
+  expect(host.isEnabled('billing', undefined)).toBe(false);
+  healthy = true;
+  await host.enable('billing');
+  expect(host.isEnabled('billing', undefined)).toBe(true);
+  await host.stop();
+});

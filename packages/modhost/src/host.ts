@@ -136,8 +136,12 @@ export function createHost(options: HostOptions): Host {
       events.emit('module:removed', { name, version: version ?? '' });
     },
     async enable(name, opts = {}) {
-      if (opts.tenant === undefined) await registry.enable(name);
-      else await registry.enable(name, { tenant: opts.tenant });
+      if (opts.tenant === undefined) {
+        // Coming back host-wide after being disabled host-wide goes through the health gate first: a module that fails
+        // it stays disabled (HEALTH_CHECK_FAILED), and its tenants keep what they had.
+        if ((await registry.getModule(name))?.access === 'tenants' && serving(name)) await activator.probe(name);
+        await registry.enable(name);
+      } else await registry.enable(name, { tenant: opts.tenant });
       await sync.changed(name, opts.tenant);
     },
     async disable(name, opts = {}) {
