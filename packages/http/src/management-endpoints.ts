@@ -260,7 +260,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
       if (report.outcome !== 'switched' && report.outcome !== 'unchanged') throw refusedError(name, report);
       const m = await find(host, name);
       return {
-        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, busy(name), servesView(host, name, undefined)) },
+        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, undefined, servesView(host, name, undefined)) },
         before,
         after: m.version,
       };
@@ -282,7 +282,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
       if (report.outcome !== 'rolled-back' && report.outcome !== 'switched') throw refusedError(name, report);
       const m = await find(host, name);
       return {
-        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, busy(name), servesView(host, name, undefined)) },
+        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, undefined, servesView(host, name, undefined)) },
         before,
         after: m.version,
       };
