@@ -460,7 +460,6 @@ describe('POST /modules/:name/rollback', () => {
     }
     expect(await first).toMatchObject({ status: 200, body: { outcome: 'rolled-back', from: '1.2.0', to: '1.0.0' } });
   });
-  // API bug (see the upgrade's): management-endpoints.ts line 285 reads busy(name) while the rollback still holds it.
   it('success: the answer to a finished rollback says ENABLED, not UPDATING', async () => {
     await f.host.registry.register(tasks('1.3.0'));
     expect((await f.call('POST', '/modules/tasks/upgrade', 'operator-token', { version: '1.3.0' })).status).toBe(200);

@@ -252,7 +252,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
     body: upgradeBody,
     response: responses.upgrade,
     scope: hostWide,
-    async run({ host, params, body, busy }) {
+    async run({ host, params, body }) {
       const name = params.name as string;
       const before = (await find(host, name)).version;
       const { version, canary, rollbackWindowMs } = body as z.infer<typeof upgradeBody>;
@@ -275,7 +275,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
     changes: true,
     response: responses.upgrade,
     scope: hostWide,
-    async run({ host, params, busy }) {
+    async run({ host, params }) {
       const name = params.name as string;
       const before = (await find(host, name)).version;
       const report = await host.rollback(name);
