@@ -3,8 +3,9 @@ import { createHttpHandler, type HttpHandlerOptions } from '@modhost/http';
 import { createRequestListener, fromNodeRequest, sendNodeResponse } from '@modhost/http/node';
 import type { Host } from 'modhost';
 import { describe, expect, it } from 'vitest';
-import { type HttpAdapterFactory, runHttpConformance } from './http-cases.js';
+import type { HttpAdapterFactory } from './http-cases.js';
 import { serveOnLoopback } from './http-fixtures.js';
+import { runHttpConformance } from './http-runner.js';
 
 /**
  * A node:http app serving the modules under `/m`, with a route of its own at `/m/app-route`. `passOn: false` is the

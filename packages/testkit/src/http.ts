@@ -1,23 +1,22 @@
 // `@modhost/testkit/http`: the conformance suite for HTTP adapters. A subpath entry of its own: it needs the
 // optional peers `modhost` (the host the cases serve) and `@modhost/http` (its types).
 import { describe, it } from 'vitest';
-import { type HttpAdapterFactory, type HttpSuiteOptions, httpAdapterCases, runHttpCase } from './http-cases.js';
+import { type HttpAdapterFactory, type HttpSuiteOptions, httpAdapterCases } from './http-cases.js';
+import { runHttpCase } from './http-runner.js';
 
 export {
   type HttpAdapterFactory,
   type HttpAdapterServer,
   type HttpCase,
   type HttpCaseContext,
-  type HttpCaseResult,
   type HttpClient,
   HttpConformanceError,
   type HttpSuiteOptions,
   httpAdapterCases,
-  runHttpCase,
-  runHttpConformance,
 } from './http-cases.js';
 export type { HttpAnswer, HttpCall } from './http-fixtures.js';
 export { serveOnLoopback } from './http-fixtures.js';
+export { type HttpCaseResult, runHttpCase, runHttpConformance } from './http-runner.js';
 
 /**
  * Registers the HTTP adapter conformance suite with vitest: one test per case, each with a fresh host (`tasks`
