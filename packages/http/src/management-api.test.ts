@@ -1,113 +1,28 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineModule } from '@modhost/core';
-import { silentLogger } from '@modhost/testkit';
 import Ajv2020 from 'ajv/dist/2020.js';
-import express from 'express';
-import { createHost, type Host } from 'modhost';
+import type { Host } from 'modhost';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { modhostExpress } from './express.js';
-import { createManagementApi } from './management-api.js';
-import type { ManagementAuditRecord, RoleGrant } from './management-types.js';
+import { type ManagementServer, startManagementServer, tasks } from '../test/management-server.js';
+import type { ManagementAuditRecord } from './management-types.js';
 
-const tasks = (version: string, healthy = true) =>
-  defineModule({
-    name: 'tasks',
-    version,
-    permissions: ['routes:mount'],
-    config: {
-      schema: z.object({ maxTasks: z.number().int().positive(), apiKey: z.string() }),
-      defaults: { maxTasks: 10, apiKey: 'sk-default-secret' },
-      presets: { small: { maxTasks: 2 } },
-      sensitive: ['apiKey'],
-    },
-    ui: {
-      navigation: [
-        { label: 'Tasks', path: '/tasks', order: 1 },
-        { label: 'Task admin', path: '/tasks/admin', order: 2, permission: 'tasks:admin' },
-      ],
-    },
-    routes: [{ method: 'GET', path: '/', handler: () => ({ body: { version } }) }],
-    health: () => healthy,
-  });
-const reports = defineModule({
-  name: 'reports',
-  version: '1.0.0',
-  dependencies: { tasks: '^1.0.0' },
-  permissions: ['routes:mount'],
-  ui: { navigation: [{ label: 'Reports', path: '/reports' }] },
-});
-
-// Who each token is, and the roles the built-in map gives them.
-const ROLES: Record<string, { id: string; tenant?: string; grants: RoleGrant[] }> = {
-  'admin-token': { id: 'root', grants: [{ role: 'admin' }] },
-  'operator-token': { id: 'ops', grants: [{ role: 'operator' }] },
-  'viewer-token': { id: 'eve', grants: [{ role: 'viewer' }] },
-  'acme-admin': { id: 'ann', tenant: 'acme', grants: [{ role: 'admin', tenant: 'acme' }] },
-};
-
+let server: ManagementServer;
 let host: Host;
-let server: Server;
-let base = '';
-const audit: ManagementAuditRecord[] = [];
-const work = mkdtempSync(join(tmpdir(), 'modhost-mgmt-'));
-const allowedRoot = join(work, 'installable');
+let audit: ManagementAuditRecord[];
+let allowedRoot = '';
+let work = '';
 const responses: { method: string; path: string; status: number; body: unknown }[] = [];
 
 beforeAll(async () => {
-  host = createHost({
-    version: '1.0.0',
-    modules: [tasks('1.0.0'), reports],
-    // The real clock: an upgrade runs the health gate, which waits between probes (kept short here).
-    health: { periodMs: 1, failureThreshold: 1 },
-    logger: silentLogger,
-    policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
-    minimumIsolation: 'in-process',
-    defaultIsolation: 'in-process',
-  });
-  await host.start();
+  server = await startManagementServer({ onAnswer: (a) => void responses.push(a) });
+  ({ host, audit, work } = server);
+  allowedRoot = server.installRoot;
   await host.registry.register(tasks('1.1.0'));
-  await host.registry.register(tasks('1.2.0', false));
-  mkdirSync(allowedRoot, { recursive: true });
-  const userOf = (h: unknown) => (typeof h === 'string' && h.startsWith('Bearer ') ? ROLES[h.slice(7)] : undefined);
-  const api = createManagementApi(host, {
-    authenticate: (req) => userOf(req.headers.authorization),
-    resolveTenant: (req) => userOf(req.headers.authorization)?.tenant,
-    roles: (principal) => principal?.grants ?? [],
-    installRoots: [allowedRoot],
-    onAudit: (r) => void audit.push(r),
-    canSee: ({ principal, permission }) => permission === 'tasks:admin' && principal?.grants.some((g) => g.role === 'admin') === true,
-    onError: () => {},
-  });
-  const app = express();
-  app.use(express.json());
-  app.use('/api/v1', modhostExpress(api));
-  server = createServer(app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+  await host.registry.register(tasks('1.2.0', () => false));
 });
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await host.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
-async function call(method: string, path: string, token?: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  const parsed = text === '' ? undefined : JSON.parse(text);
-  responses.push({ method, path: path.split('?')[0] as string, status: res.status, body: parsed });
-  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever JSON the API answered
-  return { status: res.status, body: parsed as Record<string, any>, type: res.headers.get('content-type') };
-}
+const call = (method: string, path: string, token?: string, body?: unknown) => server.call(method, path, token, body);
 
 describe('the management API over a real server (Express)', () => {
   it('lists modules with their registry status; a tenant view; anonymous callers are refused', async () => {
@@ -184,7 +99,7 @@ describe('the management API over a real server (Express)', () => {
 
   it('two changes to one module at once: the second is refused with 409 while the first shows UPDATING', async () => {
     let release: (ok: boolean) => void = () => {};
-    const slow = defineModule({ ...tasks('1.3.0'), health: () => new Promise<boolean>((r) => (release = r)) });
+    const slow = tasks('1.3.0', () => new Promise<boolean>((r) => (release = r)));
     await host.registry.register(slow);
     const upgrade = call('POST', '/modules/tasks/upgrade', 'operator-token', { version: '1.3.0' });
     for (let i = 0; i < 200 && (await call('GET', '/modules/tasks', 'viewer-token')).body.status !== 'UPDATING'; i++) await new Promise((r) => setImmediate(r));

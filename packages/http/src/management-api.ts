@@ -3,8 +3,9 @@ import { isModhostError, summarizeCause, systemClock } from '@modhost/core';
 import { readBody } from './body.js';
 import { identify } from './identity.js';
 import { createManagementAudit } from './management-audit.js';
-import { ENDPOINTS, type Endpoint, type UploadedPackage } from './management-endpoints.js';
+import { ENDPOINTS, type Endpoint } from './management-endpoints.js';
 import { managementProblem, statusOfCode } from './management-errors.js';
+import type { UploadedPackage } from './management-install.js';
 import { openApiDocument } from './management-openapi.js';
 import { rolesAllow } from './management-roles.js';
 import type { ManagementApiOptions, ManagementHost } from './management-types.js';
@@ -103,12 +104,7 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
         body = parsed.data;
       }
       const module = match.params.name;
-      // The navigation is the caller's own view: its scope is their tenant unless they ask for another.
-      let scope = e.action === 'ui.navigation' ? (query.tenant ?? who.tenant) : e.scope({ body, query });
-      // Enabling a module for its first tenant gates it for everyone else: that is a host-wide change, whatever tenant
-      // the body names.
-      if (e.action === 'modules.status' && scope !== undefined && (body as { enabled?: boolean }).enabled === true && module !== undefined)
-        if ((await host.registry.getModule(module))?.access !== 'tenants') scope = undefined;
+      const scope = await e.scope({ body, query, host, params: match.params, callerTenant: who.tenant });
       const attempt = { action: e.action, module, tenant: scope, principal: principalOf(who.principal), requestId };
       // A refused attempt to change something is on the record too.
       const refuse = (response: HttpResponse) => {

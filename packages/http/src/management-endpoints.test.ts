@@ -1,125 +1,20 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineModule, type ModuleDefinition } from '@modhost/core';
-import { silentLogger } from '@modhost/testkit';
-import express from 'express';
-import { createHost, type Host } from 'modhost';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { modhostExpress } from './express.js';
-import { createManagementApi } from './management-api.js';
-import type { ManagementAuditRecord, RoleGrant } from './management-types.js';
+import { type Answer, type ManagementServer, startManagementServer, tasks } from '../test/management-server.js';
+import type { ManagementAuditRecord } from './management-types.js';
 
 // One describe per endpoint of docs/management-api.md, each on a host of its own: success, bad input, forbidden and
 // (for a change) conflict.
 
-const tasks = (version: string, health: () => boolean | Promise<boolean> = () => true) =>
-  defineModule({
-    name: 'tasks',
-    version,
-    permissions: ['routes:mount'],
-    config: {
-      schema: z.object({ maxTasks: z.number().int().positive(), apiKey: z.string() }),
-      defaults: { maxTasks: 10, apiKey: 'sk-default-secret' },
-      presets: { small: { maxTasks: 2 } },
-      sensitive: ['apiKey'],
-    },
-    ui: {
-      navigation: [
-        { label: 'Tasks', path: '/tasks', order: 1 },
-        { label: 'Task admin', path: '/tasks/admin', order: 2, permission: 'tasks:admin' },
-      ],
-    },
-    routes: [{ method: 'GET', path: '/', handler: () => ({ body: { version } }) }],
-    health,
-  });
-const reports = defineModule({
-  name: 'reports',
-  version: '1.0.0',
-  dependencies: { tasks: '^1.0.0' },
-  permissions: ['routes:mount'],
-  ui: { navigation: [{ label: 'Reports', path: '/reports' }] },
-});
-
-const ROLES: Record<string, { id: string; tenant?: string; grants: RoleGrant[] }> = {
-  'admin-token': { id: 'root', grants: [{ role: 'admin' }] },
-  'operator-token': { id: 'ops', grants: [{ role: 'operator' }] },
-  'viewer-token': { id: 'eve', grants: [{ role: 'viewer' }] },
-  'acme-admin': { id: 'ann', tenant: 'acme', grants: [{ role: 'admin', tenant: 'acme' }] },
-};
-
-// biome-ignore lint/suspicious/noExplicitAny: a test reads whatever JSON the API answered
-type Answer = { status: number; body: Record<string, any> };
-
-interface Fixture {
-  host: Host;
-  audit: ManagementAuditRecord[];
-  installRoot: string;
-  work: string;
-  call: (method: string, path: string, token?: string, body?: unknown) => Promise<Answer>;
-  close: () => Promise<void>;
-}
+type Fixture = ManagementServer;
 
 /** A fresh host, API and server for one describe (registered with beforeAll/afterAll). */
 function fixture(extra: ModuleDefinition[] = []): Fixture {
-  const f = {} as Fixture;
+  const f = {} as { -readonly [K in keyof Fixture]: Fixture[K] };
   beforeAll(async () => {
-    const audit: ManagementAuditRecord[] = [];
-    const work = mkdtempSync(join(tmpdir(), 'modhost-endpoints-'));
-    const installRoot = join(work, 'installable');
-    mkdirSync(installRoot, { recursive: true });
-    const host = createHost({
-      version: '1.0.0',
-      modules: [tasks('1.0.0'), reports, ...extra],
-      health: { periodMs: 1, failureThreshold: 1 },
-      logger: silentLogger,
-      policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
-      minimumIsolation: 'in-process',
-      defaultIsolation: 'in-process',
-    });
-    await host.start();
-    const userOf = (h: unknown) => (typeof h === 'string' && h.startsWith('Bearer ') ? ROLES[h.slice(7)] : undefined);
-    const api = createManagementApi(host, {
-      authenticate: (req) => userOf(req.headers.authorization),
-      resolveTenant: (req) => userOf(req.headers.authorization)?.tenant,
-      roles: (principal) => principal?.grants ?? [],
-      installRoots: [installRoot],
-      onAudit: (r) => void audit.push(r),
-      canSee: ({ principal, permission }) => permission === 'tasks:admin' && principal?.grants.some((g) => g.role === 'admin') === true,
-      onError: () => {},
-    });
-    const app = express();
-    app.use(express.json());
-    app.use('/api/v1', modhostExpress(api));
-    const server: Server = createServer(app);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
-    Object.assign(f, {
-      host,
-      audit,
-      installRoot,
-      work,
-      async call(method: string, path: string, token?: string, body?: unknown) {
-        const res = await fetch(`${base}${path}`, {
-          method,
-          headers: {
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        });
-        const text = await res.text();
-        return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-      },
-      async close() {
-        await new Promise((r) => server.close(r));
-        await host.stop();
-        rmSync(work, { recursive: true, force: true });
-      },
-    } satisfies Fixture);
+    Object.assign(f, await startManagementServer({ modules: extra }));
   });
   afterAll(() => f.close());
   return f;

@@ -1,18 +1,12 @@
-import { realpath, rm } from 'node:fs/promises';
-import { sep } from 'node:path';
 import { ErrorCode, ModhostError } from '@modhost/core';
 import { parseManifest } from '@modhost/manifest';
 import type { z } from 'zod';
 import type { AuditQuery } from './management-audit.js';
+import { installFolder, installUpload, type UploadedPackage } from './management-install.js';
 import { configBody, configRollbackBody, installBody, responses, statusBody, tenantsApplyBody, upgradeBody, validateBody } from './management-schemas.js';
-import { type RegistryStatus, registryStatus } from './management-status.js';
-import type { ManagementHost, ManagementRole, ModuleStatusLike } from './management-types.js';
-import { type UnpackOptions, unpackModulePackage } from './package-archive.js';
-
-/** A module package uploaded as the request body, and where and within what it is unpacked. */
-export interface UploadedPackage extends UnpackOptions {
-  readonly bytes: Uint8Array;
-}
+import { registryStatus } from './management-status.js';
+import type { ChangeReport, ManagementHost, ManagementRole } from './management-types.js';
+import { enablement, find, servesView, summary } from './management-view.js';
 
 /** What an endpoint's `run` gets. */
 interface EndpointCall {
@@ -53,51 +47,18 @@ export interface Endpoint {
   readonly uploadTypes?: readonly string[];
   readonly response: z.ZodType;
   /** The tenant the call reads or changes (`undefined`: host-wide). */
-  readonly scope: (call: Pick<EndpointCall, 'body' | 'query'>) => string | undefined;
+  readonly scope: (call: ScopeInput) => string | undefined | Promise<string | undefined>;
   readonly run: (call: EndpointCall) => Promise<Outcome>;
 }
+
+/** What an endpoint's scope is decided from: the call, and the caller's own tenant. */
+type ScopeInput = Pick<EndpointCall, 'body' | 'query' | 'host' | 'params'> & { readonly callerTenant: string | undefined };
 
 const hostWide = () => undefined;
 const bodyTenant = (c: Pick<EndpointCall, 'body'>) => (c.body as { tenant?: string }).tenant;
 const queryTenant = (c: Pick<EndpointCall, 'query'>) => c.query.tenant;
 /** What `POST /modules` takes as a package upload: the bytes say which archive it is, not the type. */
 const UPLOAD_TYPES = ['application/gzip', 'application/x-gzip', 'application/x-tar', 'application/zip', 'application/octet-stream'] as const;
-
-const notFound = (name: string) => new ModhostError('MODULE_NOT_FOUND', `no module named "${name}" is installed`, { details: { module: name } });
-
-async function find(host: ManagementHost, name: string): Promise<ModuleStatusLike> {
-  const m = (await host.status()).modules.find((x) => x.name === name);
-  if (!m) throw notFound(name);
-  return m;
-}
-
-const summary = (m: ModuleStatusLike, status: RegistryStatus) => ({
-  name: m.name,
-  version: m.version,
-  status,
-  state: m.state,
-  health: m.health,
-  isolation: m.isolation,
-  ...(m.lastError
-    ? {
-        lastError: {
-          code: m.lastError.code,
-          message: m.lastError.message,
-          ...(m.lastError.phase ? { phase: m.lastError.phase } : {}),
-          ...(m.lastError.hint ? { hint: m.lastError.hint } : {}),
-        },
-      }
-    : {}),
-});
-
-/** Whether a module serves a view: a tenant's, or (no tenant) host-wide. */
-const servesView = (host: ManagementHost, name: string, tenant: string | undefined) => host.isEnabled(name, tenant);
-
-const enablement = async (host: ManagementHost, name: string, tenant: string | undefined) => {
-  const access = (await host.registry.getModule(name))?.access ?? 'host';
-  const enabled = tenant === undefined ? access === 'host' : (await host.registry.listEnabled(tenant)).some((e) => e.name === name);
-  return { access, enabled };
-};
 
 /** Every endpoint of the management API, in the order the OpenAPI document lists them. */
 export const ENDPOINTS: readonly Endpoint[] = [
@@ -171,7 +132,13 @@ export const ENDPOINTS: readonly Endpoint[] = [
     changes: true,
     body: statusBody,
     response: responses.change,
-    scope: bodyTenant,
+    // Enabling a module for its first tenant gates it for everyone else: a host-wide change, whatever tenant the body
+    // names.
+    async scope(c) {
+      const tenant = bodyTenant(c);
+      if (tenant === undefined || (c.body as z.infer<typeof statusBody>).enabled !== true) return tenant;
+      return (await c.host.registry.getModule(c.params.name as string))?.access === 'tenants' ? tenant : undefined;
+    },
     async run({ host, params, body, busy }) {
       const name = params.name as string;
       const { enabled, tenant } = body as z.infer<typeof statusBody>;
@@ -252,18 +219,10 @@ export const ENDPOINTS: readonly Endpoint[] = [
     body: upgradeBody,
     response: responses.upgrade,
     scope: hostWide,
-    async run({ host, params, body }) {
-      const name = params.name as string;
-      const before = (await find(host, name)).version;
+    run({ host, params, body }) {
       const { version, canary, rollbackWindowMs } = body as z.infer<typeof upgradeBody>;
-      const report = await host.upgrade(name, version, { ...(canary ? { canary } : {}), ...(rollbackWindowMs !== undefined ? { rollbackWindowMs } : {}) });
-      if (report.outcome !== 'switched' && report.outcome !== 'unchanged') throw refusedError(name, report);
-      const m = await find(host, name);
-      return {
-        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, undefined, servesView(host, name, undefined)) },
-        before,
-        after: m.version,
-      };
+      const options = { ...(canary ? { canary } : {}), ...(rollbackWindowMs !== undefined ? { rollbackWindowMs } : {}) };
+      return swap(host, params.name as string, ['switched', 'unchanged'], (name) => host.upgrade(name, version, options));
     },
   },
   {
@@ -275,17 +234,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     changes: true,
     response: responses.upgrade,
     scope: hostWide,
-    async run({ host, params }) {
-      const name = params.name as string;
-      const before = (await find(host, name)).version;
-      const report = await host.rollback(name);
-      if (report.outcome !== 'rolled-back' && report.outcome !== 'switched') throw refusedError(name, report);
-      const m = await find(host, name);
-      return {
-        body: { outcome: report.outcome, from: before, to: m.version, status: registryStatus(m, undefined, servesView(host, name, undefined)) },
-        before,
-        after: m.version,
-      };
+    run({ host, params }) {
+      return swap(host, params.name as string, ['rolled-back', 'switched'], (name) => host.rollback(name));
     },
   },
   {
@@ -315,13 +265,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     uploadTypes: UPLOAD_TYPES,
     response: responses.module.pick({ name: true, version: true, status: true, state: true, health: true, isolation: true }),
     scope: hostWide,
-    async run({ host, body, installRoots, busy, upload }) {
-      if (upload) return installUpload(host, upload, busy);
-      const path = await allowedFolder((body as z.infer<typeof installBody>).path, installRoots);
-      const m = await host.install(path);
-      const status = registryStatus(m, busy(m.name), servesView(host, m.name, undefined));
-      return { status: 201, body: { ...summary(m, status) }, before: null, after: { name: m.name, version: m.version, dir: path } };
-    },
+    run: ({ host, body, installRoots, busy, upload }) =>
+      upload ? installUpload(host, upload, busy) : installFolder(host, (body as z.infer<typeof installBody>).path, installRoots, busy),
   },
   {
     method: 'POST',
@@ -377,8 +322,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     action: 'ui.navigation',
     changes: false,
     response: responses.navigation,
-    // The caller's own tenant: a view of what they use, allowed to any role they hold there.
-    scope: queryTenant,
+    // The caller's own tenant unless they ask for another: a view of what they use, allowed to any role they hold there.
+    scope: (c) => c.query.tenant ?? c.callerTenant,
     async run({ host, tenant, canSee }) {
       const entries: { module: string; label: string; path: string; order?: number; icon?: string }[] = [];
       for (const m of (await host.status()).modules) {
@@ -419,31 +364,16 @@ export const ENDPOINTS: readonly Endpoint[] = [
 ];
 
 /**
- * Installs an uploaded package: unpacked into a fresh folder (checked in full before a byte is written), then
- * `host.install`, which records its integrity and checks its signature (when there is one, or the host requires
- * one) before any of its code runs. A package the host refuses leaves no folder behind.
+ * An upgrade or a rollback: its answer says what serves after it (built once the change is done, so never
+ * `UPDATING`); an outcome other than `ok` is a 422 with the reason.
  */
-async function installUpload(host: ManagementHost, upload: UploadedPackage, busy: (name: string) => string | undefined): Promise<Outcome> {
-  const dir = await unpackModulePackage(upload.bytes, upload);
-  let m: ModuleStatusLike;
-  try {
-    m = await host.install(dir);
-  } catch (e) {
-    // Kept only if the host holds on to it (it loaded the folder before failing): its code may run from there.
-    const held = await host.status().then(
-      (s) => s.modules.some((x) => x.dir === dir),
-      () => true,
-    );
-    if (!held) await rm(dir, { recursive: true, force: true }).catch(() => {});
-    throw e;
-  }
-  const status = registryStatus(m, busy(m.name), servesView(host, m.name, undefined));
-  return {
-    status: 201,
-    body: { ...summary(m, status) },
-    before: null,
-    after: { name: m.name, version: m.version, dir, upload: { bytes: upload.bytes.byteLength } },
-  };
+async function swap(host: ManagementHost, name: string, ok: readonly string[], change: (name: string) => Promise<ChangeReport>): Promise<Outcome> {
+  const before = (await find(host, name)).version;
+  const report = await change(name);
+  if (!ok.includes(report.outcome)) throw refusedError(name, report);
+  const m = await find(host, name);
+  const status = registryStatus(m, undefined, servesView(host, name, undefined));
+  return { body: { outcome: report.outcome, from: before, to: m.version, status }, before, after: m.version };
 }
 
 /** A refused upgrade or rollback as an error the API answers 422, with its reason and the resolver's explanation. */
@@ -454,23 +384,4 @@ function refusedError(name: string, report: { outcome: string; error?: unknown; 
   return new ModhostError(code as 'VERSION_REJECTED', `${name}: ${report.outcome}${why ? `: ${why}` : ''}`, {
     details: { module: name, version: '' },
   });
-}
-
-/** The folder to install from, if it resolves (links followed) inside an allowed root; else a 403. */
-async function allowedFolder(path: string, roots: readonly string[]): Promise<string> {
-  const refuse = () =>
-    new ModhostError('PERMISSION_DENIED', `installing from ${JSON.stringify(path)} is not allowed: it is not inside a folder this host installs from`, {
-      details: { module: '', tenant: undefined, permission: 'install:folder' },
-    });
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch {
-    throw refuse();
-  }
-  for (const root of roots) {
-    const r = await realpath(root).catch(() => undefined);
-    if (r !== undefined && real !== r && real.startsWith(r.endsWith(sep) ? r : `${r}${sep}`)) return real;
-  }
-  throw refuse();
 }
