@@ -150,6 +150,7 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
         busy: (name: string) => busy.get(name),
         audit: (q: Parameters<typeof audit.query>[0]) => audit.query(q),
         installRoots: options.installRoots ?? [],
+        uploadRoot: options.uploadRoot,
         canSee: (m: string, permission: string) => options.canSee?.({ principal: who.principal, tenant: scope, module: m, permission }) === true,
         upload,
       };

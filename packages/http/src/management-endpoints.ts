@@ -2,7 +2,7 @@ import { ErrorCode, ModhostError } from '@modhost/core';
 import { parseManifest } from '@modhost/manifest';
 import type { z } from 'zod';
 import type { AuditQuery } from './management-audit.js';
-import { installFolder, installUpload, type UploadedPackage } from './management-install.js';
+import { installFolder, installUpload, removeUploads, type UploadedPackage } from './management-install.js';
 import { configBody, configRollbackBody, installBody, responses, statusBody, tenantsApplyBody, upgradeBody, validateBody } from './management-schemas.js';
 import { registryStatus } from './management-status.js';
 import type { ChangeReport, ManagementHost, ManagementRole } from './management-types.js';
@@ -20,6 +20,8 @@ interface EndpointCall {
   readonly busy: (module: string) => string | undefined;
   readonly audit: (q: AuditQuery) => unknown[];
   readonly installRoots: readonly string[];
+  /** Where uploads are unpacked (their folders go when their module is uninstalled). */
+  readonly uploadRoot: string | undefined;
   readonly canSee: (module: string, permission: string) => boolean;
   /** The package uploaded instead of a JSON body (an endpoint with `uploadTypes`, called with one of them). */
   readonly upload: UploadedPackage | undefined;
@@ -247,10 +249,14 @@ export const ENDPOINTS: readonly Endpoint[] = [
     changes: true,
     response: responses.removed,
     scope: hostWide,
-    async run({ host, params, query }) {
+    async run({ host, params, query, uploadRoot }) {
       const name = params.name as string;
       const before = (await find(host, name)).version;
+      const known = async () => new Set((await host.status()).modules.map((m) => m.name));
+      const had = await known();
       await host.uninstall(name, { cascade: query.cascade === 'true' });
+      const left = await known();
+      await removeUploads(uploadRoot, new Set([...had].filter((n) => !left.has(n))));
       return { body: { module: name, removed: true }, before, after: null };
     },
   },

@@ -1,7 +1,8 @@
 // Installing a module through the API: from a folder inside an allowed root, or from an uploaded package.
-import { realpath, rm } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { readdir, realpath, rm } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { ModhostError } from '@modhost/core';
+import { readManifest } from '@modhost/manifest';
 import { registryStatus } from './management-status.js';
 import type { ManagementHost, ModuleStatusLike } from './management-types.js';
 import { servesView, summary } from './management-view.js';
@@ -46,6 +47,24 @@ export async function installUpload(host: ManagementHost, upload: UploadedPackag
     throw e;
   }
   return installed(host, m, busy, { dir, upload: { bytes: upload.bytes.byteLength } });
+}
+
+/**
+ * Removes the upload folders under `root` that hold one of `names` (modules the host no longer has): an uploaded
+ * package's folder lives as long as its module. Best effort: a folder that cannot be read or removed stays.
+ */
+export async function removeUploads(root: string | undefined, names: ReadonlySet<string>): Promise<void> {
+  if (root === undefined || names.size === 0) return;
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(root, entry.name);
+    const name = await readManifest(dir).then(
+      (m) => m.name,
+      () => undefined,
+    );
+    if (name !== undefined && names.has(name)) await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 /** The folder to install from, if it resolves (links followed) inside an allowed root; else a 403. */

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { memoryStorage } from '@modhost/core';
 import { silentLogger } from '@modhost/testkit';
 import Ajv2020 from 'ajv/dist/2020.js';
 import express from 'express';
@@ -265,5 +266,54 @@ describe('POST /modules with a package upload', () => {
       if (schema && r.body !== undefined) expect(ajv.validate(schema, r.body), `POST ${r.path} ${r.status}: ${ajv.errorsText()}`).toBe(true);
     }
     expect(responses.length).toBeGreaterThan(40);
+  });
+});
+
+describe('an uploaded module lives as long as it is installed', () => {
+  it('is loaded again from its folder when the host restarts, and its folder goes when it is uninstalled', async () => {
+    const map = new Map<string, string>();
+    const root = join(work, 'lifetime-uploads');
+    const start = async () => {
+      const host = createHost(hostOptions({ storage: memoryStorage({ map }) }));
+      await host.start();
+      const app = express();
+      const userOf = (h: unknown) => (typeof h === 'string' && h.startsWith('Bearer ') ? ROLES[h.slice(7)] : undefined);
+      const api = createManagementApi(host, {
+        authenticate: (req) => userOf(req.headers.authorization),
+        roles: (p) => (p as { grants: RoleGrant[] } | undefined)?.grants ?? [],
+        uploadRoot: root,
+        onError: () => {},
+      });
+      app.use('/api/v1', modhostExpress(api));
+      app.use('/modules', modhostExpress(host));
+      const srv = createServer(app);
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      const close = async () => {
+        await new Promise((r) => srv.close(r));
+        await host.stop();
+      };
+      return { url, close };
+    };
+
+    const first = await start();
+    const res = await fetch(`${first.url}/api/v1/modules`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin-token', 'content-type': 'application/gzip' },
+      body: npmPack(moduleFiles('survivor', '1.0.0')),
+    });
+    expect(res.status).toBe(201);
+    await first.close();
+    expect(listing(root)).toHaveLength(1);
+
+    const second = await start();
+    try {
+      expect(await (await fetch(`${second.url}/modules/survivor`)).text()).toContain('hello from survivor');
+      const removed = await fetch(`${second.url}/api/v1/modules/survivor`, { method: 'DELETE', headers: { authorization: 'Bearer admin-token' } });
+      expect(removed.status).toBe(200);
+      expect(listing(root)).toEqual([]);
+    } finally {
+      await second.close();
+    }
   });
 });

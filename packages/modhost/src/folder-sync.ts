@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Activator, UpgradeReport } from '@modhost/activation';
 import { type Clock, ModhostError, type Registry, recoveryHint } from '@modhost/core';
 import { readManifest } from '@modhost/manifest';
@@ -7,6 +7,7 @@ import type { CatalogEntry } from '@modhost/resolver';
 import { computeIntegrity, type Sandbox } from '@modhost/sandbox';
 import { errorSummary } from './error-summary.js';
 import type { FolderProblem, HostEvents } from './host-types.js';
+import type { InstalledFolders } from './installed-folders.js';
 import { type FolderModule, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 import type { ModuleCatalog } from './module-catalog.js';
 import { createFolderWatcher, type FolderWatcher } from './watch.js';
@@ -23,6 +24,8 @@ export interface FolderSyncOptions {
   readonly catalog: ModuleCatalog;
   /** For the desired state: an uninstalled module's folder is not brought back at start. */
   readonly registry: Pick<Registry, 'wasUninstalled' | 'clearUninstalled'>;
+  /** Folders installed from outside `modulesDir`, loaded again at start. */
+  readonly installed: InstalledFolders;
   readonly activator: Pick<Activator, 'versionOf' | 'deactivate'>;
   readonly emit: <K extends keyof HostEvents>(event: K, payload: HostEvents[K]) => void;
   /** Resolves and starts what can run (after a new folder was installed). */
@@ -41,11 +44,13 @@ export interface FolderSync {
   watch(): void;
   /** Loads one folder the app names (`host.install(dir)`); throws what the load throws. */
   install(dir: string): Promise<FolderModule>;
+  /** `name`'s code now comes from `dir` (installed by the app): a folder outside `modulesDir` is loaded again at start. */
+  remember(name: string, dir: string): Promise<void>;
   /** Refuses at once (and says why) a version whose folder now holds another one: it has no code left to start. */
   unavailable(name: string, version: string): UpgradeReport | undefined;
   /** The loaded folder of `name` that holds `version` (or any of `name`'s, without one), for status. */
   folderOf(name: string, version: string | undefined): FolderModule | undefined;
-  /** Every folder module of `name` stops and is dropped (`host.uninstall`). */
+  /** Every folder module of `name` stops and is dropped, and its install folder forgotten (`host.uninstall`). */
   drop(name: string): Promise<void>;
   /** What the folders hold now that the catalog does not, from their manifests alone (no code runs). */
   pending(): Promise<CatalogEntry[]>;
@@ -67,6 +72,8 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
   const loadedFrom = new Map<string, string>();
   // Versions swapped out: their guests stay warm for a rollback, and stop when the host stops.
   const replaced: FolderModule[] = [];
+  // Folders the app installed from outside modulesDir: a rescan of modulesDir leaves them alone.
+  const outside = new Set<string>();
   let watcher: FolderWatcher | undefined;
   let scanning: Promise<void> = Promise.resolve();
 
@@ -207,7 +214,7 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
     const seen = new Set(dirs);
     for (const dir of dirs) await syncFolder(dir).catch((e: unknown) => folderProblem(dir, e));
     for (const [dir, mod] of [...folders]) {
-      if (!seen.has(dir)) await removeFolder(dir, mod).catch((e: unknown) => folderProblem(dir, e));
+      if (!seen.has(dir) && !outside.has(dir)) await removeFolder(dir, mod).catch((e: unknown) => folderProblem(dir, e));
     }
     for (const dir of [...failedLoads.keys(), ...problems.keys()]) {
       if (seen.has(dir)) continue;
@@ -215,6 +222,42 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
       problems.delete(dir);
     }
   };
+  /** Loads and registers one folder at start (for `expected`, a remembered install folder); a failure is a problem. */
+  const loadAtStart = async (dir: string, expected?: string): Promise<boolean> => {
+    const files = await fingerprint(dir);
+    try {
+      const name = (await readManifest(dir)).name;
+      if (expected !== undefined && name !== expected)
+        throw new ModhostError(
+          'MANIFEST_INVALID',
+          `${dir} was installed for module ${expected} but now holds ${name}; host.install("${dir}") installs it as ${name}`,
+          {
+            details: { module: expected, dir, issues: [{ path: ['name'], message: `expected ${expected}` }] },
+          },
+        );
+      const other = holderOf(name, dir);
+      if (other !== undefined) throw new ModhostError('MANIFEST_INVALID', `${dir}: module ${name} is already loaded from ${other}; keep one folder per module`);
+      if (await options.registry.wasUninstalled(name))
+        throw new ModhostError(
+          'MODULE_NOT_FOUND',
+          `${name} was uninstalled (here or on another instance), so its folder ${dir} is not loaded; host.install("${dir}") installs it again`,
+          {
+            details: { module: name, dir },
+          },
+        );
+      const loaded = await loadFolder(dir);
+      await catalog.register(loaded.definition);
+      folders.set(dir, loaded);
+      emit('module:installed', { name: loaded.manifest.name, version: loaded.manifest.version, dir });
+      return true;
+    } catch (e) {
+      folderProblem(dir, e);
+      if (files !== undefined) failedLoads.set(dir, files);
+      return false;
+    }
+  };
+  /** Whether `dir` is one of modulesDir's folders (those a rescan keeps in line). */
+  const inModulesDir = (dir: string) => options.modulesDir !== undefined && resolve(dir).startsWith(resolve(options.modulesDir) + sep);
   const rescan = () => {
     scanning = scanning.then(rescanOnce, rescanOnce);
     return scanning;
@@ -222,29 +265,11 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
 
   return {
     async loadAll() {
-      for (const dir of (await moduleDirs()) ?? []) {
-        const files = await fingerprint(dir);
-        try {
-          const name = (await readManifest(dir)).name;
-          const other = holderOf(name, dir);
-          if (other !== undefined)
-            throw new ModhostError('MANIFEST_INVALID', `${dir}: module ${name} is already loaded from ${other}; keep one folder per module`);
-          if (await options.registry.wasUninstalled(name))
-            throw new ModhostError(
-              'MODULE_NOT_FOUND',
-              `${name} was uninstalled (here or on another instance), so its folder ${dir} is not loaded; host.install("${dir}") installs it again`,
-              {
-                details: { module: name, dir },
-              },
-            );
-          const loaded = await loadFolder(dir);
-          await catalog.register(loaded.definition);
-          folders.set(dir, loaded);
-          emit('module:installed', { name: loaded.manifest.name, version: loaded.manifest.version, dir });
-        } catch (e) {
-          folderProblem(dir, e);
-          if (files !== undefined) failedLoads.set(dir, files);
-        }
+      for (const dir of (await moduleDirs()) ?? []) await loadAtStart(dir);
+      for (const { name, dir } of await options.installed.list()) {
+        if (folders.has(dir)) continue;
+        if (await options.registry.wasUninstalled(name)) await options.installed.forget(name);
+        else if (await loadAtStart(dir, name)) outside.add(dir);
       }
     },
     rescan,
@@ -261,7 +286,11 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
     async install(dir) {
       const loaded = await loadFolder(dir);
       folders.set(dir, loaded);
+      if (!inModulesDir(dir)) outside.add(dir);
       return loaded;
+    },
+    async remember(name, dir) {
+      if (!inModulesDir(dir)) await options.installed.remember(name, resolve(dir));
     },
     unavailable(name, version) {
       const dir = loadedFrom.get(`${name}@${version}`);
@@ -286,7 +315,9 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
         if (f.manifest.name !== name) continue;
         await f.dispose().catch(() => {});
         folders.delete(dir);
+        outside.delete(dir);
       }
+      await options.installed.forget(name);
     },
     async pending() {
       const out: CatalogEntry[] = [];

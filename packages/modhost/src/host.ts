@@ -6,6 +6,7 @@ import semver from 'semver';
 import { previewPlan } from './activation-policy.js';
 import { createFolderSync } from './folder-sync.js';
 import type { Host, HostEvents, HostOptions } from './host-types.js';
+import { createInstalledFolders } from './installed-folders.js';
 import { createInstanceSync } from './instance-sync.js';
 import { assertTierOptions, minimumTier } from './isolation-policy.js';
 import { createModuleActions } from './module-actions.js';
@@ -88,6 +89,7 @@ export function createHost(options: HostOptions): Host {
     },
     catalog,
     registry,
+    installed: createInstalledFolders(storage, 'modhost'),
     activator,
     emit: events.emit,
     activateAll,
@@ -125,6 +127,9 @@ export function createHost(options: HostOptions): Host {
       events.emit('module:installed', { name: def.name, version: def.version, ...(typeof source === 'string' ? { dir: source } : {}) });
       if (serving(def.name)) await swap(def.name, def.version);
       else await activateAll();
+      // Its folder is where its code comes from after a restart, unless an older version kept serving.
+      const now = activator.versionOf(def.name);
+      if (typeof source === 'string' && (now === undefined || now === def.version)) await folders.remember(def.name, source);
       return (await host.status()).modules.find((m) => m.name === def.name) as ModuleStatus;
     },
     async uninstall(name, opts = {}) {
