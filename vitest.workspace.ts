@@ -13,6 +13,8 @@ const alias = {
   '@modhost/http/express': fileURLToPath(new URL('./packages/http/src/express.ts', import.meta.url)),
   '@modhost/http/fastify': fileURLToPath(new URL('./packages/http/src/fastify.ts', import.meta.url)),
   '@modhost/http/management': fileURLToPath(new URL('./packages/http/src/management.ts', import.meta.url)),
+  '@modhost/http/metrics': fileURLToPath(new URL('./packages/http/src/metrics.ts', import.meta.url)),
+  '@modhost/http/health': fileURLToPath(new URL('./packages/http/src/health.ts', import.meta.url)),
   '@modhost/http/hono': fileURLToPath(new URL('./packages/http/src/hono.ts', import.meta.url)),
   '@modhost/testkit/http': fileURLToPath(new URL('./packages/testkit/src/http.ts', import.meta.url)),
   '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
@@ -25,6 +27,7 @@ const alias = {
   modhost: fileURLToPath(new URL('./packages/modhost/src/index.ts', import.meta.url)),
   '@modhost/cli': fileURLToPath(new URL('./packages/cli/src/index.ts', import.meta.url)),
   '@modhost/storage-postgres': fileURLToPath(new URL('./packages/storage-postgres/src/index.ts', import.meta.url)),
+  '@modhost/opentelemetry': fileURLToPath(new URL('./packages/opentelemetry/src/index.ts', import.meta.url)),
 };
 
 const project = (name: string, root: string, globalSetup?: string): TestProjectInlineConfiguration => ({
@@ -44,6 +47,7 @@ export const projects: TestProjectInlineConfiguration[] = [
   project('modhost', 'packages/modhost'),
   project('http', 'packages/http'),
   project('cli', 'packages/cli'),
+  project('opentelemetry', 'packages/opentelemetry'),
   project('storage-postgres', 'packages/storage-postgres', fileURLToPath(new URL('./packages/storage-postgres/test/global-setup.ts', import.meta.url))),
   project('basic-host', 'examples/basic-host'),
   { extends: true, resolve: { alias }, test: { name: 'docs', root: '.', include: ['docs/*.test.ts'], environment: 'node' } },

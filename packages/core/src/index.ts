@@ -83,6 +83,15 @@ export type {
 } from './standard-schema.js';
 export { type MaybePromise, type MemoryStorageOptions, memoryStorage, type StorageAdapter, type StorageChange } from './storage.js';
 export {
+  combineTelemetry,
+  isTraceparent,
+  noopTelemetry,
+  type SpanParent,
+  type Telemetry,
+  type TelemetryAttributes,
+  type TelemetrySpan,
+} from './telemetry.js';
+export {
   isValidModuleName,
   isValidPermission,
   MODULE_NAME_PATTERN,

@@ -3,7 +3,7 @@
 import type { StorageAdapter } from '@modhost/core';
 
 /** One remembered folder: the module it held when it was installed, and where. */
-export interface InstalledFolder {
+interface InstalledFolder {
   readonly name: string;
   readonly dir: string;
 }
