@@ -1,6 +1,6 @@
 // The public option and report types of the activation engine. Internal types (a running version, a start
 // failure, a warm version) live with the code that owns them, in version-runner.ts.
-import type { Clock, Emitter, Issue, Logger, Registry, RouteRequest, RouteResponse, StorageAdapter } from '@modhost/core';
+import type { Clock, Emitter, Issue, Logger, Registry, RouteRequest, RouteResponse, StorageAdapter, Telemetry } from '@modhost/core';
 import type { Plan } from '@modhost/resolver';
 import type { HealthGateOptions } from './health.js';
 import type { JobEvent } from './jobs.js';
@@ -50,6 +50,8 @@ export interface ActivatorOptions {
   logger?: (module: string) => Logger;
   /** Where module routes are mounted and swapped. Without one, routes are not served. */
   router?: Router<BoundHandler>;
+  /** Told where activations, phases, upgrades and rollbacks start and end (default: nothing is recorded). */
+  telemetry?: Telemetry;
   /** The prefix a module's routes live under. Default `/<name>`. */
   routePrefix?: (name: string) => string;
   /** How long an upgraded module's previous version stays warm for a rollback, ms. Default 0. */

@@ -1,5 +1,5 @@
 import type { ActivationReport, BoundHandler, HealthGateOptions, PhaseTimeouts, Router, UpgradeOptions, UpgradeReport } from '@modhost/activation';
-import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter } from '@modhost/core';
+import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter, Telemetry } from '@modhost/core';
 import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
 import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 import type { IsolatedLimits } from './load-folder.js';
@@ -34,6 +34,12 @@ export interface HostOptions {
   clock?: Clock;
   /** The logger each module gets (default: console with its name). */
   logger?: (module: string) => Logger;
+  /**
+   * Where activations, phases, upgrades, rollbacks, requests, calls into guests and storage operations are reported:
+   * `openTelemetry()` from `@modhost/opentelemetry` (traces), `metrics.telemetry` from `@modhost/http/metrics`
+   * (Prometheus), or both in an array. Default: nothing is recorded. See docs/operations.md.
+   */
+  telemetry?: Telemetry | readonly Telemetry[];
   /** How long a replaced version stays warm for `rollback()`, ms (default 60,000). */
   rollbackWindowMs?: number;
   /** Isolation for folder modules whose manifest does not say (default `worker`). */
@@ -119,6 +125,8 @@ export interface Host {
   readonly sandbox: Sandbox;
   readonly audit: AuditLog;
   readonly router: Router<BoundHandler>;
+  /** What the host reports spans to (its `telemetry` option, combined): `@modhost/http` reports each request here. */
+  readonly telemetry: Telemetry;
   /** Listen with `on(event, fn)` (returns `off`), `once`, `onAny`. The host alone emits. */
   readonly events: HostEventSource;
   /** Loads `modules` and `modulesDir`, activates everything that resolves, starts the watcher. */

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type BoundHandler, createActivator, createRouter } from '@modhost/activation';
-import { createEmitter, createRegistry, ModhostError, memoryStorage, systemClock } from '@modhost/core';
+import { combineTelemetry, createEmitter, createRegistry, ModhostError, memoryStorage, systemClock, type Telemetry } from '@modhost/core';
 import { createAuditLog, createSandbox, type ServiceFactory, storageAuditSink } from '@modhost/sandbox';
 import semver from 'semver';
 import { previewPlan } from './activation-policy.js';
@@ -8,6 +8,7 @@ import { createFolderSync } from './folder-sync.js';
 import type { Host, HostEvents, HostOptions } from './host-types.js';
 import { createInstalledFolders } from './installed-folders.js';
 import { createInstanceSync } from './instance-sync.js';
+import { instrumentStorage } from './instrument-storage.js';
 import { assertTierOptions, minimumTier } from './isolation-policy.js';
 import { createModuleActions } from './module-actions.js';
 import { createModuleCatalog } from './module-catalog.js';
@@ -25,7 +26,8 @@ export function createHost(options: HostOptions): Host {
     });
   assertTierOptions(options);
   const clock = options.clock ?? systemClock;
-  const storage = options.storage ?? memoryStorage();
+  const telemetry = combineTelemetry(...(Array.isArray(options.telemetry) ? options.telemetry : [options.telemetry as Telemetry | undefined]));
+  const storage = instrumentStorage(options.storage ?? memoryStorage(), telemetry);
   const events = createEmitter<HostEvents>();
   const instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   const satisfies = (v: string, r: string) => semver.satisfies(v, r, { includePrerelease: true });
@@ -42,6 +44,7 @@ export function createHost(options: HostOptions): Host {
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.trustedKeys ? { trustedKeys: options.trustedKeys } : {}),
     ...(options.requireSigned ? { requireSigned: true } : {}),
+    telemetry,
   });
   const router = createRouter<BoundHandler>();
   const activator = createActivator({
@@ -50,6 +53,7 @@ export function createHost(options: HostOptions): Host {
     storage,
     router,
     contextFactory: sandbox.contextFor,
+    telemetry,
     rollbackWindowMs: options.rollbackWindowMs ?? 60_000,
     ...(options.slots ? { slots: options.slots } : {}),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
@@ -101,6 +105,7 @@ export function createHost(options: HostOptions): Host {
     sandbox,
     audit,
     router,
+    telemetry,
     events: { on: events.on, once: events.once, off: events.off, onAny: events.onAny },
     instanceId,
     async start() {

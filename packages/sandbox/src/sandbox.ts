@@ -1,4 +1,13 @@
-import { type AnyModuleDefinition, type Clock, ModhostError, memoryStorage, type StorageAdapter, summarizeCause, systemClock } from '@modhost/core';
+import {
+  type AnyModuleDefinition,
+  type Clock,
+  ModhostError,
+  memoryStorage,
+  type StorageAdapter,
+  summarizeCause,
+  systemClock,
+  type Telemetry,
+} from '@modhost/core';
 import { createStore } from '@modhost/core/internal';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { type BuiltContext, type CapabilityContextInput, createCapabilityContext, type ServiceFactory } from './capability-context.js';
@@ -35,6 +44,8 @@ export interface SandboxOptions {
   fetch?: typeof fetch;
   /** Options for hashing module folders. */
   integrity?: IntegrityOptions;
+  /** Told about each call that crosses to a worker or a process guest (default: nothing is recorded). */
+  telemetry?: Telemetry;
 }
 
 /** What {@link Sandbox.admit} takes. */
