@@ -1,7 +1,7 @@
 // The plan scheduler: starts every module of a plan, dependencies first, up to `slots` at once, within a progress
 // deadline; a failure blocks only its dependents, unless the module is required: then the activation aborts and
 // rolls back what it started.
-import { type LifecycleState, ModhostError, type Registry } from '@modhost/core';
+import { type LifecycleState, ModhostError, type Registry, type TelemetrySpan } from '@modhost/core';
 import type { Plan } from '@modhost/resolver';
 import { createReadyQueue } from './ready-queue.js';
 import { recordIfAllowed } from './record-state.js';
@@ -31,6 +31,20 @@ async function moveTo(registry: Registry, name: string, version: string, via: re
  * serves the module with the longest chain of modules waiting on it first (the plan's `longestPath`). @internal
  */
 export async function activatePlan(runner: VersionRunner, plan: Plan, opts: PlanOptions): Promise<ActivationReport> {
+  const span = runner.telemetry.startSpan('modhost.activation', { modules: plan.order.length });
+  try {
+    const report = await runPlan(runner, plan, opts, span);
+    const count = (state: string) => report.modules.filter((m) => m.state === state).length;
+    span.setAttributes({ activated: count('active'), failed: count('failed'), blocked: count('blocked') });
+    span.end(report.aborted ? { error: { code: 'ACTIVATION_ABORTED', message: report.aborted.reason } } : undefined);
+    return report;
+  } catch (e) {
+    span.end({ error: { code: (e as { code?: string }).code ?? 'Error', message: e instanceof Error ? e.message : String(e) } });
+    throw e;
+  }
+}
+
+async function runPlan(runner: VersionRunner, plan: Plan, opts: PlanOptions, span: TelemetrySpan): Promise<ActivationReport> {
   const { registry, clock, running, activeOrder } = runner;
   const outcomes = new Map<string, ModuleOutcome>();
   const order = [...plan.order];
@@ -90,7 +104,7 @@ export async function activatePlan(runner: VersionRunner, plan: Plan, opts: Plan
     const version = plan.versionOf(name) as string;
     let failure: StartFailure;
     try {
-      const result = await runner.startVersion(name, version, plan.dependenciesOf(name));
+      const result = await runner.startVersion(name, version, plan.dependenciesOf(name), { parent: span, reason: 'activate' });
       if (result.ok) {
         const { instance, timings } = result;
         await registry.transition(name, version, 'active');

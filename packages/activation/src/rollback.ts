@@ -21,8 +21,19 @@ export async function rollbackModule(e: VersionRunner, name: string, reason = 'r
   if (e.warm.get(name) !== w) return rollbackModule(e, name, reason);
   // One rollback at a time: a second hand-back would import a stale state over the one the first moved back.
   if (w.rolling) return w.rolling;
+  const span = e.telemetry.startSpan('modhost.rollback', {
+    module: name,
+    from: w.next.version,
+    to: w.previous.version,
+    reason: reason === 'rolled back by the host' ? 'manual' : 'health',
+  });
   w.rolling = pointBack(e, w, reason);
-  const report = await w.rolling;
+  const report = await w.rolling.catch((err: unknown) => {
+    span.end({ error: { code: err instanceof ModhostError ? err.code : 'Error', message: err instanceof Error ? err.message : String(err) } });
+    throw err;
+  });
+  span.setAttributes({ outcome: report.outcome });
+  span.end(report.ok ? undefined : { error: { code: report.error?.code ?? 'ROLLBACK_FAILED', message: report.error?.message ?? report.outcome } });
   if (!report.ok) w.rolling = undefined;
   e.events.emit(report.ok ? 'rolled-back' : 'rollback-refused', { ...report, reason });
   return report;

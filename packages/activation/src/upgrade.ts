@@ -1,6 +1,6 @@
 // Upgrades without a restart, through the version runner: the new version starts beside the old one, takes the
 // state, switches (at once or through a canary) and keeps the old one warm for a rollback that hands state back.
-import { ModhostError } from '@modhost/core';
+import { ModhostError, type TelemetrySpan } from '@modhost/core';
 import { type CatalogEntry, resolve } from '@modhost/resolver';
 import { isHealthy } from './health.js';
 import { failedWhileServing, recordIfAllowed } from './record-state.js';
@@ -33,7 +33,9 @@ export async function finishWarm(e: VersionRunner, name: string): Promise<void> 
   e.warm.delete(name);
   for (const t of w.timers) e.clock.clearTimeout(t);
   await w.recorded;
+  const drain = e.telemetry.startSpan('modhost.upgrade.step', { module: name, step: 'drain' }, w.span);
   const { error } = await e.retire(w.previous, false);
+  drain.end(error ? { error: { code: error.code, message: error.message } } : undefined);
   if (error) await recordIfAllowed(e.registry, name, w.previous.version, 'failed', { phase: 'drain', error });
   else await recordIfAllowed(e.registry, name, w.previous.version, 'stopped', { reason: `replaced by ${w.next.version}` });
 }
@@ -60,6 +62,30 @@ async function compatibility(e: VersionRunner, name: string, to: string): Promis
 export async function upgradeModule(e: VersionRunner, name: string, to: string, options: UpgradeOptions = {}): Promise<UpgradeReport> {
   const current = e.running.get(name);
   if (!current) throw new ModhostError('MODULE_NOT_FOUND', `${name} is not active; activate it before upgrading`, { details: { module: name } });
+  const span = e.telemetry.startSpan('modhost.upgrade', { module: name, from: current.version, to, canary: options.canary !== undefined });
+  try {
+    const report = await upgradeTraced(e, name, to, options, current, span);
+    span.setAttributes({ outcome: report.outcome, ...(report.switchMs !== undefined ? { switch_ms: report.switchMs } : {}) });
+    span.end(report.ok ? undefined : { error: { code: report.error?.code ?? 'UPGRADE_FAILED', message: report.error?.message ?? report.outcome } });
+    return report;
+  } catch (err) {
+    span.end({ error: { code: err instanceof ModhostError ? err.code : 'Error', message: err instanceof Error ? err.message : String(err) } });
+    throw err;
+  }
+}
+
+/** One step of an upgrade as a span under the upgrade's. */
+const step = (e: VersionRunner, span: TelemetrySpan, name: string, which: string) =>
+  e.telemetry.startSpan('modhost.upgrade.step', { module: name, step: which }, span);
+
+async function upgradeTraced(
+  e: VersionRunner,
+  name: string,
+  to: string,
+  options: UpgradeOptions,
+  current: Running,
+  span: TelemetrySpan,
+): Promise<UpgradeReport> {
   const base = { module: name, from: current.version, to };
   if (current.version === to) return { ...base, ok: true, outcome: 'unchanged' };
   // Finish any earlier upgrade's window first: one warm version per module.
@@ -111,7 +137,9 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
   // Start the new version beside the old one. The old one serves throughout.
   const status = (await e.registry.get(name, to))?.status;
   if (status !== 'resolved') await e.registry.transition(name, to, 'resolved');
-  const started = await e.startVersion(name, to, Object.keys(e.registry.getDefinition(name, to)?.dependencies ?? {}));
+  const beside = step(e, span, name, 'start-beside');
+  const started = await e.startVersion(name, to, Object.keys(e.registry.getDefinition(name, to)?.dependencies ?? {}), { parent: beside, reason: 'upgrade' });
+  beside.end(started.ok ? undefined : { error: { code: started.failure.summary.code, message: started.failure.summary.message } });
   if (!started.ok) {
     const f = started.failure;
     // Rejected only for its own failure: a changed folder or a storage outage says nothing about the version.
@@ -125,7 +153,9 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
   const mode = next.def.stateMode ?? 'stateless';
   let release: (() => void) | undefined;
   if (mode !== 'stateless' && !options.canary) {
+    const handoff = step(e, span, name, 'handoff');
     const handed = await handOver(e, current, next, mode === 'quiesce');
+    handoff.end(handed.ok ? undefined : { error: { code: handed.error instanceof ModhostError ? handed.error.code : 'Error' } });
     if (!handed.ok) {
       const err = handed.error;
       // Nothing switched: the old version keeps serving (held requests go to it), the new one is discarded.
@@ -150,7 +180,9 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
   }
 
   if (options.canary) {
+    const canary = step(e, span, name, 'canary');
     const ok = await runCanary(e, current, next, options.canary);
+    canary.end(ok ? undefined : { error: { code: 'HEALTH_CHECK_FAILED' } });
     if (!ok) {
       await e.registry.transition(name, to, 'rolled-back', { reason: 'failed its health probes during the canary' });
       await e.registry.rejectVersion(name, to, 'failed its health probes during the canary');
@@ -173,7 +205,8 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
   const windowMs = previousFailed ? 0 : (options.rollbackWindowMs ?? e.options.rollbackWindowMs ?? 0);
   let recorded!: () => void;
   const until = e.clock.now() + Math.max(0, windowMs);
-  const w: WarmState = { previous: current, next, timers: [], until, recorded: new Promise<void>((r) => (recorded = r)) };
+  const w: WarmState = { previous: current, next, timers: [], until, recorded: new Promise<void>((r) => (recorded = r)), span };
+  const switching = step(e, span, name, 'switch');
   const healthyAt = now();
   // The switch: API handles and routes move in one step each; requests in flight finish on the old table.
   // Serving comes first; recording it in the registry follows (a storage round trip must not delay traffic).
@@ -185,6 +218,7 @@ export async function upgradeModule(e: VersionRunner, name: string, to: string, 
   // Held requests (quiesce) now go to the new version.
   release?.();
   const switchMs = now() - healthyAt;
+  switching.end();
   try {
     // Jobs move with the traffic: the old version's stop (after a run in progress ends), the new version's start.
     await e.stopJobs(current);

@@ -10,9 +10,13 @@ import {
   type Logger,
   ModhostError,
   type ModuleContext,
+  noopTelemetry,
   type Registry,
+  type SpanParent,
   type StorageAdapter,
   summarizeCause,
+  type Telemetry,
+  type TelemetrySpan,
 } from '@modhost/core';
 import { healthGate } from './health.js';
 import { compileSchedules, createJobRunner, type JobRunner } from './jobs.js';
@@ -34,6 +38,12 @@ export interface StartFailure {
   readonly timings: Timings;
   readonly error: unknown;
   readonly summary: { readonly code: string; readonly message: string; readonly timedOut: boolean };
+}
+
+/** Where a start's `modhost.module.start` span hangs, and why the version starts. @internal */
+export interface StartTrace {
+  readonly parent?: SpanParent;
+  readonly reason?: 'activate' | 'upgrade' | 'restart';
 }
 
 /** What {@link VersionRunner.startVersion} returns: the version at `ready`, or why it is not. @internal */
@@ -74,6 +84,8 @@ export interface WarmState {
   readonly recorded: Promise<void>;
   /** The rollback under way, if one is: a second one (by hand, or the automatic one) shares its outcome. */
   rolling?: Promise<UpgradeReport> | undefined;
+  /** The upgrade's span: the drain at the window's end is one of its steps. */
+  readonly span?: TelemetrySpan;
 }
 
 /** What the runner is built from: the activator's options with their defaults applied. @internal */
@@ -103,7 +115,9 @@ export interface VersionRunner extends RunnerSettings {
    * Takes one version from `resolved` through load, start and the health gate to `ready`. On failure it undoes
    * what the module did, records the failure in the registry and returns it.
    */
-  startVersion(name: string, version: string, depNames: readonly string[]): Promise<StartResult>;
+  startVersion(name: string, version: string, depNames: readonly string[], trace?: StartTrace): Promise<StartResult>;
+  /** Where spans go (the activator's `telemetry`, or a no-op). */
+  readonly telemetry: Telemetry;
   /** Runs a version's `deactivate` (bounded by the stop timeout) and, unless `keepContext`, revokes its context. */
   stopOne(r: Running, keepContext?: boolean): Promise<{ error?: ModhostError }>;
   /** Compiles a version's routes, each handler bound to that version's context. */
@@ -124,6 +138,7 @@ export interface VersionRunner extends RunnerSettings {
 /** Creates the runner that starts and stops versions for one activator. @internal */
 export function createVersionRunner(settings: RunnerSettings): VersionRunner {
   const { registry, clock, timeouts, options, storage, loggerFor } = settings;
+  const telemetry = options.telemetry ?? noopTelemetry;
   const running = new Map<string, Running>();
   // In a fleet, one instance runs a version's migrations; the others wait for it, bounded by the migrate timeout.
   const migrationStore = {
@@ -186,15 +201,24 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
     else router.mount(prefixOf(r.name), r.table);
   };
 
-  const startVersion = async (name: string, version: string, depNames: readonly string[]): Promise<StartResult> => {
+  const startVersion = async (name: string, version: string, depNames: readonly string[], trace: StartTrace = {}): Promise<StartResult> => {
     const timings: Timings = {};
-    let phase: Phase = 'load';
+    let phase = 'load' as Phase;
     let instance: Running | undefined;
     let t = clock.now();
+    const moduleSpan = telemetry.startSpan('modhost.module.start', { module: name, version, reason: trace.reason ?? 'activate' }, trace.parent);
+    let phaseSpan: TelemetrySpan | undefined = telemetry.startSpan('modhost.module.phase', { module: name, version, phase }, moduleSpan);
+    // A phase's span ends with its lap; the next one starts with the phase.
+    const enter = (p: Phase) => {
+      phase = p;
+      phaseSpan = telemetry.startSpan('modhost.module.phase', { module: name, version, phase: p }, moduleSpan);
+    };
     const lap = (p: Phase) => {
       const now = clock.now();
       timings[p] = now - t;
       t = now;
+      phaseSpan?.end();
+      phaseSpan = undefined;
     };
     try {
       await registry.transition(name, version, 'queued');
@@ -255,7 +279,7 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
       };
       instance = inst;
       if ((def.migrations?.length ?? 0) > 0) {
-        phase = 'migrate';
+        enter('migrate');
         await registry.transition(name, version, 'migrating');
         const result = await withTimeout(
           clock,
@@ -266,7 +290,7 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
         if (result.batch !== undefined) inst.batch = result.batch;
         lap('migrate');
       }
-      phase = 'start';
+      enter('start');
       await registry.transition(name, version, 'starting');
       compileSchedules(name, def.jobs ?? []);
       inst.api = await withTimeout(
@@ -278,7 +302,7 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
         () => void stopOne(inst),
       );
       lap('start');
-      phase = 'verify';
+      enter('verify');
       await registry.transition(name, version, 'verifying');
       if (def.health) {
         const probe = def.health;
@@ -291,10 +315,14 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
       }
       lap('verify');
       await registry.transition(name, version, 'ready', { timings: { ...timings } });
+      moduleSpan.end();
       return { ok: true, instance: inst, timings };
     } catch (e) {
-      lap(phase);
       const code = isModhostError(e) ? e.code : e instanceof Error ? e.name : 'Error';
+      const error = { code, message: e instanceof Error ? e.message : summarizeCause(e) };
+      phaseSpan?.end({ error });
+      lap(phase);
+      moduleSpan.end({ error });
       const timedOut = isModhostError(e, 'ACTIVATION_TIMEOUT');
       // A module that started but failed its health gate is stopped again. One whose activate threw cleans up
       // after itself; one whose activate timed out is stopped when (if) it finishes.
@@ -360,6 +388,7 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
     warm: new Map<string, WarmState>(),
     events: createEmitter<ActivatorEvents>(),
     startVersion,
+    telemetry,
     stopOne,
     tableOf,
     prefixOf,

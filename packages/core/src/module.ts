@@ -69,6 +69,11 @@ export interface RouteRequest {
   readonly principal?: unknown;
   /** The request's id (the client's `x-request-id` or trace id when well formed, else a new one): log it. */
   readonly requestId?: string;
+  /**
+   * The W3C `traceparent` of the host's span for this request, when the host traces (see docs/operations.md): pass it
+   * to your own tracer or to outgoing calls, and your spans join the request's trace.
+   */
+  readonly traceparent?: string;
 }
 
 /** What a route handler returns: a body with an optional status and headers. */

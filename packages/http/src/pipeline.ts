@@ -1,5 +1,5 @@
 import type { BoundHandler, Dispatch } from '@modhost/activation';
-import { type HttpMethod, summarizeCause, systemClock } from '@modhost/core';
+import { type HttpMethod, isModhostError, isTraceparent, noopTelemetry, summarizeCause, systemClock, type TelemetrySpan } from '@modhost/core';
 import { readBody } from './body.js';
 import { identify } from './identity.js';
 import { acceptsType, mediaTypeOf } from './media-type.js';
@@ -120,6 +120,24 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
   };
 
   const isResponse = (x: Admitted | HttpResponse): x is HttpResponse => 'status' in x;
+  const telemetry = host.telemetry ?? noopTelemetry;
+  /** A valid incoming `traceparent` continues the client's trace; anything else starts a new one. */
+  const parentOf = (request: HttpRequest) => {
+    const given = headerOf(request, 'traceparent');
+    return isTraceparent(given) ? given : undefined;
+  };
+  /** Ends a request's span with the status the client gets. */
+  const ended = (span: TelemetrySpan | undefined, response: HttpResponse, error?: unknown): HttpResponse => {
+    if (span) {
+      span.setAttributes({ status: response.status });
+      span.end(
+        response.status >= 500
+          ? { error: { code: isModhostError(error) ? error.code : error instanceof Error ? error.name : 'Error', message: summarizeCause(error) } }
+          : undefined,
+      );
+    }
+    return response;
+  };
 
   const admit: HttpHandler['admit'] = async (request) => {
     const requestId = requestIdOf(request);
@@ -137,6 +155,7 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
   const handle = async (request: HttpRequest): Promise<HttpResponse | undefined> => {
     const early = typeof request.native === 'object' && request.native !== null ? admittedEarly.get(request.native) : undefined;
     const requestId = early?.requestId ?? requestIdOf(request);
+    let span: TelemetrySpan | undefined;
     try {
       let stage: Admitted | HttpResponse | undefined = early;
       if (early) admittedEarly.delete(request.native as object);
@@ -183,6 +202,13 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
           // Enablement may have changed while the body arrived; the version too, with its own permission.
           if (!host.isEnabled(d.owner.module, tenant)) return NOT_SERVED;
           if (d.table !== again.table && d.permission !== undefined && !(await permitted(d, tenant, principal, request))) return DENIED;
+          // The route's pattern, never the raw path: span attributes and metric labels stay bounded.
+          span = telemetry.startSpan(
+            'modhost.request',
+            { module: d.owner.module, version: d.owner.version, method, route: d.pattern, tenant },
+            parentOf(request),
+          );
+          const traceparent = span.traceparent;
           return d.handler({
             method: method as HttpMethod,
             path,
@@ -193,6 +219,7 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
             ...(tenant !== undefined ? { tenant } : {}),
             ...(principal !== undefined ? { principal } : {}),
             requestId,
+            ...(traceparent !== undefined ? { traceparent } : {}),
           });
         },
         tenant,
@@ -200,9 +227,9 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
       );
       if (result === undefined || result === NOT_SERVED) return undefined;
       if (result === DENIED) return problem(403, requestId, { code: 'PERMISSION_DENIED', detail: 'the caller may not use this route' });
-      return toHttpResponse(result, method, requestId);
+      return ended(span, toHttpResponse(result, method, requestId));
     } catch (error) {
-      return failure(error, requestId);
+      return ended(span, failure(error, requestId), error);
     }
   };
 

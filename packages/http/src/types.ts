@@ -1,5 +1,5 @@
 import type { BoundHandler, Router } from '@modhost/activation';
-import type { Clock } from '@modhost/core';
+import type { Clock, Telemetry } from '@modhost/core';
 
 /**
  * A request as the pipeline sees it, whatever framework received it. Adapters build one; nothing else in a request's
@@ -106,6 +106,8 @@ export interface HttpHost {
   readonly router: Router<BoundHandler>;
   /** True when module `name` serves `tenant` (or, for `undefined`, host-wide requests). */
   isEnabled(name: string, tenant: string | undefined): boolean;
+  /** Where each request dispatched to a module is reported as a `modhost.request` span (`createHost()`'s host has one). */
+  readonly telemetry?: Telemetry;
 }
 
 /** The framework-neutral request pipeline every adapter maps onto. */

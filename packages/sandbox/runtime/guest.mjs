@@ -3,6 +3,7 @@
 // host, which checks it against the grants), and answers the host's calls. Plain JavaScript on purpose: it
 // is loaded as is by `new Worker()` and `spawn()`, with nothing compiled or bundled in.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
@@ -88,12 +89,20 @@ function reviveError(s) {
   return e;
 }
 
+// The traceparent of the request being served, so the host can hang each ctx call under the request's span.
+const tracing = new AsyncLocalStorage();
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 function ctxCall(path, args, scope) {
   nextCtxCall += 1;
   const id = nextCtxCall;
+  const trace = tracing.getStore();
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject });
-    send(scope === undefined ? { t: 'ctx', id, path, args } : { t: 'ctx', id, path, args, scope });
+    const m = { t: 'ctx', id, path, args };
+    if (scope !== undefined) m.scope = scope;
+    if (trace !== undefined) m.trace = trace;
+    send(m);
   });
 }
 
@@ -199,7 +208,9 @@ const ops = {
     return definition.reconfigure?.(currentConfig, ctx);
   },
   route: ([index, req, scope]) =>
-    definition.routes[index].handler(req, scope ? buildContext(initMessage, { id: scope.id, tenant: scope.tenant, config: deepFreeze(scope.config) }) : ctx),
+    tracing.run(typeof req?.traceparent === 'string' && TRACEPARENT.test(req.traceparent) ? req.traceparent : undefined, () =>
+      definition.routes[index].handler(req, scope ? buildContext(initMessage, { id: scope.id, tenant: scope.tenant, config: deepFreeze(scope.config) }) : ctx),
+    ),
   job: ([index]) => definition.jobs[index].run(ctx),
   migrateUp: ([index]) => definition.migrations[index].up(ctx),
   migrateDown: ([index]) => definition.migrations[index].down?.(ctx),

@@ -33,7 +33,7 @@ export interface GuestChannel {
 export type GuestMessage =
   | { t: 'up' }
   | { t: 'result'; id: number; ok: boolean; value?: unknown; error?: SerializedError }
-  | { t: 'ctx'; id: number; path: string; args: unknown[]; scope?: number }
+  | { t: 'ctx'; id: number; path: string; args: unknown[]; scope?: number; trace?: string }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> };
 
 /** An error as it crosses from a guest. */

@@ -1,3 +1,4 @@
+import { isTraceparent } from '@modhost/core';
 import type { GuestMessage } from './guest-channel.js';
 
 /** The longest log line a guest may send (the guest runtime cuts longer ones). */
@@ -33,7 +34,7 @@ function describe(v: unknown): string {
 const KEYS: Readonly<Record<GuestMessage['t'], ReadonlySet<string>>> = {
   up: new Set(['t']),
   result: new Set(['t', 'id', 'ok', 'value', 'error']),
-  ctx: new Set(['t', 'id', 'path', 'args', 'scope']),
+  ctx: new Set(['t', 'id', 'path', 'args', 'scope', 'trace']),
   log: new Set(['t', 'level', 'message', 'fields']),
 };
 const ERROR_KEYS: ReadonlySet<string> = new Set(['name', 'message', 'code', 'stack', 'details', 'permission', 'resource']);
@@ -78,6 +79,7 @@ export function validateGuestMessage(m: unknown): string | undefined {
       if (typeof m.path !== 'string' || m.path.length > MAX_PATH_LENGTH)
         return `"path" must be a string of at most ${MAX_PATH_LENGTH} characters, got ${describe(m.path)}`;
       if (m.scope !== undefined && !isId(m.scope)) return `"scope" must be a positive integer or absent, got ${describe(m.scope)}`;
+      if (m.trace !== undefined && !isTraceparent(m.trace)) return `"trace" must be a W3C traceparent or absent, got ${describe(m.trace)}`;
       return isPlainArray(m.args) ? undefined : `"args" must be an array, got ${describe(m.args)}`;
     case 'log':
       if (!LEVELS.has(m.level)) return `"level" must be one of debug, info, warn, error, got ${describe(m.level)}`;

@@ -4,8 +4,10 @@ import {
   type Clock,
   type ConfigDefinition,
   type HealthResult,
+  isModhostError,
   ModhostError,
   type ModuleContext,
+  noopTelemetry,
   type Registry,
   type RouteRequest,
   systemClock,
@@ -66,6 +68,12 @@ export interface IsolatedModule {
   /** Stops the guest (deactivate does this too). */
   stop(): Promise<void>;
 }
+
+/** A failure as a span records it: its code and message. */
+const errorOf = (e: unknown) => ({
+  code: isModhostError(e) ? e.code : e instanceof Error ? e.name : 'Error',
+  message: e instanceof Error ? e.message : String(e),
+});
 
 /** `value` if it can be structured-cloned to a guest, else `undefined`. */
 function crossable(value: unknown): unknown {
@@ -186,9 +194,18 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
   const requests = new Map<number, ModuleContext>();
   let lastScope = 0;
   let apiShape: { methods: string[]; data: unknown } | undefined;
-  const call = (op: string, args: unknown[] = []) => {
+  const telemetry = options.sandbox?.telemetry ?? noopTelemetry;
+  const call = async (op: string, args: unknown[] = [], parent?: string) => {
     if (!supervisor) throw new ModhostError('MODULE_CRASHED', `${d.name}: its guest is not running (activate it first)`, { details: { module: d.name } });
-    return supervisor.call(op, args);
+    const span = telemetry.startSpan('modhost.guest.call', { module: d.name, version: d.version, tier: options.isolation, method: op }, parent);
+    try {
+      const value = await supervisor.call(op, args);
+      span.end();
+      return value;
+    } catch (e) {
+      span.end({ error: errorOf(e) });
+      throw e;
+    }
   };
 
   // Starts the guest on first use (migrations run before activate) and binds it to the host ctx.
@@ -213,17 +230,26 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
         // After a crash, the restarted guest is activated again before it takes calls.
         if (apiShape !== undefined) await bootCall('activate');
       },
-      onCtxCall: async (path, args, scope) => {
+      onCtxCall: async (path, args, scope, trace) => {
         // A call made while serving a tenant's request goes through that tenant's ctx (its grants, its storage).
         const target = scope === undefined ? ctx : requests.get(scope);
-        if (!target)
-          throw new ModhostError('PERMISSION_DENIED', `${d.name}: ctx call "${path}" belongs to a request that has ended`, {
-            details: { module: d.name, path, reason: 'request-ended' },
-          });
-        const fn = ctxTarget(target, path);
-        if (!fn) throw new ModhostError('PERMISSION_DENIED', `${d.name}: its ctx has no "${path}"; it was not granted`, { details: { module: d.name, path } });
-        const value = await fn(...args);
-        return path === 'net.fetch' ? plainResponse(value as Response) : value;
+        const fn = target ? ctxTarget(target, path) : undefined;
+        // The guest names the path: only one its ctx has becomes an attribute, so values stay bounded.
+        const span = telemetry.startSpan('modhost.ctx.call', { module: d.name, tier: options.isolation, capability: fn ? path : 'unknown' }, trace);
+        try {
+          if (!target)
+            throw new ModhostError('PERMISSION_DENIED', `${d.name}: ctx call "${path}" belongs to a request that has ended`, {
+              details: { module: d.name, path, reason: 'request-ended' },
+            });
+          if (!fn)
+            throw new ModhostError('PERMISSION_DENIED', `${d.name}: its ctx has no "${path}"; it was not granted`, { details: { module: d.name, path } });
+          const value = await fn(...args);
+          span.end();
+          return path === 'net.fetch' ? plainResponse(value as Response) : value;
+        } catch (e) {
+          span.end({ error: errorOf(e) });
+          throw e;
+        }
       },
     });
     s.onAny((_, e) => options.onEvent?.(e));
@@ -255,11 +281,11 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
       handler: async (route: RouteRequest, ctx: ModuleContext) => {
         // The app's principal crosses as data only (a class instance as its fields; one holding functions not at all).
         const req = { ...route, ...(route.principal !== undefined ? { principal: crossable(route.principal) } : {}) };
-        if (ctx.tenant === undefined) return call('route', [i, req]);
+        if (ctx.tenant === undefined) return call('route', [i, req], route.traceparent);
         const scope = ++lastScope;
         requests.set(scope, ctx);
         try {
-          return await call('route', [i, req, { id: scope, tenant: ctx.tenant, config: ctx.config }]);
+          return await call('route', [i, req, { id: scope, tenant: ctx.tenant, config: ctx.config }], route.traceparent);
         } finally {
           requests.delete(scope);
         }

@@ -3,6 +3,7 @@ import {
   type Clock,
   ModhostError,
   memoryStorage,
+  noopTelemetry,
   type StorageAdapter,
   summarizeCause,
   systemClock,
@@ -62,6 +63,8 @@ export interface AdmitInput {
 export interface Sandbox {
   readonly audit: AuditLog;
   readonly grants: Grants;
+  /** Where calls crossing to a worker or a process guest are reported (the `telemetry` option, or a no-op). */
+  readonly telemetry: Telemetry;
   /** Approves a permission at runtime, host-wide or for one tenant. */
   grant(module: string, permission: string, scope?: GrantScope): void;
   /** Withdraws a permission at runtime: live capabilities needing it fail with `PERMISSION_DENIED` from now on. */
@@ -102,6 +105,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   return {
     audit,
     grants,
+    telemetry: options.telemetry ?? noopTelemetry,
     grant: (m, p, s) => grants.grant(m, p, s),
     revoke: (m, p, s) => grants.revoke(m, p, s),
     setRoot: (name, root) => void roots.set(name, root),

@@ -49,7 +49,8 @@ export interface SupervisorOptions {
   /** Brings a fresh guest up to serving (load code, bind ctx, activate); `call` bypasses the queue. */
   boot: (call: (op: string, args?: unknown[]) => Promise<unknown>) => Promise<void>;
   /** Answers the guest's ctx calls. */
-  onCtxCall: (path: string, args: unknown[], scope: number | undefined) => unknown;
+  /** A ctx call from the guest; `trace` is the traceparent of the request it serves, when the host traces. */
+  onCtxCall: (path: string, args: unknown[], scope: number | undefined, trace: string | undefined) => unknown;
   clock?: Clock;
   audit?: AuditLog;
   limits?: CallLimits;
@@ -185,7 +186,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       pump();
     } else if (m.t === 'ctx') {
       Promise.resolve()
-        .then(() => options.onCtxCall(m.path, m.args, m.scope))
+        .then(() => options.onCtxCall(m.path, m.args, m.scope, m.trace))
         .then(
           (value) => g === guest && g.post({ t: 'ctx-result', id: m.id, ok: true, value }),
           (e: Error & { code?: string; details?: Record<string, unknown> }) =>
