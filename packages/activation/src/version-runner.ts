@@ -4,6 +4,7 @@
 import {
   type AnyModuleDefinition,
   type Clock,
+  childLogger,
   createEmitter,
   type Emitter,
   isModhostError,
@@ -12,6 +13,7 @@ import {
   type ModuleContext,
   noopTelemetry,
   type Registry,
+  type RouteRequest,
   type SpanParent,
   type StorageAdapter,
   summarizeCause,
@@ -22,6 +24,7 @@ import { healthGate } from './health.js';
 import { compileSchedules, createJobRunner, type JobRunner } from './jobs.js';
 import { markServed as markMigrationsServed, migrate, undoBatch } from './migrations.js';
 import { type ContextParts, createModuleContext, createModuleStorage } from './module-context.js';
+import { inRequest, requestAwareLogger } from './request-scope.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { createTenantContexts } from './tenant-context.js';
 import { timeoutError, withTimeout } from './timeouts.js';
@@ -174,18 +177,22 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
   const tableOf = (r: Running) =>
     createRouteTable<BoundHandler>(
       { module: r.name, version: r.version },
-      (r.def.routes ?? []).map((route) => ({
-        method: route.method,
-        path: route.path,
-        permission: route.permission,
-        accepts: typeof route.accepts === 'string' ? [route.accepts] : route.accepts,
+      (r.def.routes ?? []).map((route) => {
         // A tenant's request runs with that tenant's ctx: its config, its grants (a tenant-scoped revoke holds), its storage.
-        handler: async (req) => {
+        const serve = async (req: RouteRequest) => {
           if (req.tenant !== undefined) return route.handler(req, await r.tenantContext(req.tenant));
           r.checkServe?.();
           return route.handler(req, r.ctx);
-        },
-      })),
+        };
+        return {
+          method: route.method,
+          path: route.path,
+          permission: route.permission,
+          accepts: typeof route.accepts === 'string' ? [route.accepts] : route.accepts,
+          // The module's log records made while serving carry the request id and tenant.
+          handler: (req: RouteRequest) => inRequest({ requestId: req.requestId, tenant: req.tenant }, () => serve(req)),
+        };
+      }),
     );
   /** Points a module's route slot at `r`'s table (mounting it the first time); a version without routes has none. */
   const switchRoutes = (r: Running) => {
@@ -250,7 +257,8 @@ export function createVersionRunner(settings: RunnerSettings): VersionRunner {
         version,
         config: cell.value,
         liveConfig: () => cell.value,
-        logger: loggerFor(name),
+        // Every record names the module and version (and, while serving a request, the request and tenant).
+        logger: requestAwareLogger(childLogger(loggerFor(name), { module: name, version })),
         storage: createModuleStorage(storage, settings.namespace, name),
         deps,
         services: options.services ?? {},

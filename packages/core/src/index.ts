@@ -48,6 +48,7 @@ export type {
   UiNavigationEntry,
   UiPage,
 } from './module.js';
+export { childLogger, createJsonLogger, fromPino, type JsonLoggerOptions, type LogLevel, type PinoLike } from './logger.js';
 export { createRegistry, type Registry } from './registry.js';
 export type {
   ConfigScope,

@@ -12,6 +12,8 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** A logger whose records also carry `bindings` (when the logger supports it; see `childLogger`). */
+  child?(bindings: Readonly<Record<string, unknown>>): Logger;
 }
 
 /** A module's own key-value storage, already namespaced to it. Values are JSON data. */

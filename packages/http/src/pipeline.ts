@@ -22,7 +22,12 @@ const DENIED = Symbol('denied');
  */
 export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHandlerOptions<P> = {}): HttpHandler {
   const limits = { limit: options.maxBodyBytes ?? 1024 * 1024, timeoutMs: options.bodyTimeoutMs ?? 10_000, clock: options.clock ?? systemClock };
-  const onError = options.onError ?? ((error: unknown, id: string) => console.error(`[modhost] request ${id}: ${summarizeCause(error)}`));
+  const onError =
+    options.onError ??
+    ((error: unknown, id: string) =>
+      host.log
+        ? host.log.error('request failed', { requestId: id, error: summarizeCause(error) })
+        : console.error(`[modhost] request ${id}: ${summarizeCause(error)}`));
   const onWarning = options.onWarning ?? ((message: string) => console.warn(`[modhost] ${message}`));
   const warned = new Set<string>();
   const credentials = new Set([...CREDENTIALS, ...(options.credentialHeaders ?? []).map((h) => h.toLowerCase())]);
@@ -71,6 +76,9 @@ export function createHttpHandler<P = unknown>(host: HttpHost, options: HttpHand
     } catch {
       code = undefined;
     }
+    // A module its health policy took off (`unroute`): an expected outcome, not an error to log.
+    if (code === 'MODULE_UNHEALTHY')
+      return problem(503, requestId, { code, detail: 'this module is unhealthy; try again later', headers: { 'retry-after': '5' } });
     // A crashed or overloaded isolated module is worth retrying (503); a denial is not (403). The detail goes to the
     // log, never to the client: a module's error text can hold secrets.
     const status = code === 'PERMISSION_DENIED' ? 403 : code === 'MODULE_CRASHED' || code === 'QUOTA_EXCEEDED' ? 503 : 500;

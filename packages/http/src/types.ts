@@ -1,5 +1,5 @@
 import type { BoundHandler, Router } from '@modhost/activation';
-import type { Clock, Telemetry } from '@modhost/core';
+import type { Clock, Logger, Telemetry } from '@modhost/core';
 
 /**
  * A request as the pipeline sees it, whatever framework received it. Adapters build one; nothing else in a request's
@@ -84,7 +84,8 @@ export interface HttpHandlerOptions<P = unknown> {
   /** How long the whole body may take to arrive, ms (default 10,000); slower ones answer 408. */
   bodyTimeoutMs?: number;
   /**
-   * Told what a module (or a hook) threw, with the request id the client got. Default: one line on `console.error`.
+   * Told what a module (or a hook) threw, with the request id the client got. Default: the host's logger (`error`, with
+   * `requestId` and `error`), else one line on `console.error`.
    * The client never sees the error's text, only a problem document with the request id (unless `exposeErrors`).
    */
   onError?: (error: unknown, requestId: string) => void;
@@ -108,6 +109,8 @@ export interface HttpHost {
   isEnabled(name: string, tenant: string | undefined): boolean;
   /** Where each request dispatched to a module is reported as a `modhost.request` span (`createHost()`'s host has one). */
   readonly telemetry?: Telemetry;
+  /** The host's logger: without an `onError`, what a module threw is logged here with the request id. */
+  readonly log?: Logger;
 }
 
 /** The framework-neutral request pipeline every adapter maps onto. */

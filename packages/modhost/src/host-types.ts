@@ -1,4 +1,15 @@
-import type { ActivationReport, BoundHandler, HealthGateOptions, PhaseTimeouts, Router, UpgradeOptions, UpgradeReport } from '@modhost/activation';
+import type {
+  ActivationReport,
+  BoundHandler,
+  HealthGateOptions,
+  HealthMonitorOptions,
+  ModuleHealth,
+  ModuleHealthEvent,
+  PhaseTimeouts,
+  Router,
+  UpgradeOptions,
+  UpgradeReport,
+} from '@modhost/activation';
 import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter, Telemetry } from '@modhost/core';
 import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
 import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
@@ -31,9 +42,20 @@ export interface HostOptions {
   timeouts?: Partial<PhaseTimeouts>;
   /** The health gate: probe period, thresholds (see `@modhost/activation`). */
   health?: HealthGateOptions;
+  /**
+   * Keeps probing every active module's `health(ctx)` from `start()` to `stop()`, on one timer: `periodMs` (default
+   * 10,000), `timeoutMs` (5,000), `failureThreshold` (3), `successThreshold` (1), `policy` for a module that fails
+   * (`'none'` default, `'restart'`, `'rollback'`, `'unroute'`) and per-module overrides in `modules`. `false` turns it
+   * off. Its verdict shows in `status()` and `health()`, and as `module:health` events. See docs/operations.md.
+   */
+  healthMonitor?: false | HealthMonitorOptions;
   clock?: Clock;
-  /** The logger each module gets (default: console with its name). */
-  logger?: (module: string) => Logger;
+  /**
+   * Where log records go: a {@link Logger} (records get `module` and `version`, and while a module serves a request
+   * its `requestId` and `tenant`; `fromPino(pino())` from `@modhost/core` hands them to pino), or a function that
+   * makes one per module. Default: `createJsonLogger()`, JSON lines on stdout at level `info`.
+   */
+  logger?: Logger | ((module: string) => Logger);
   /**
    * Where activations, phases, upgrades, rollbacks, requests, calls into guests and storage operations are reported:
    * `openTelemetry()` from `@modhost/opentelemetry` (traces), `metrics.telemetry` from `@modhost/http/metrics`
@@ -113,6 +135,8 @@ export interface HostEvents extends Record<string, unknown> {
   /** A rollback could not hand the state back (or the warm version failed): `from` keeps serving. */
   'module:rollback-refused': { name: string; from: string; to: string; code: string; message: string };
   'module:removed': { name: string; version: string };
+  /** The health monitor saw a module's health change (`ok`, `degraded`, `fail`), or its policy's action finished. */
+  'module:health': ModuleHealthEvent;
   'folder:error': FolderProblem;
   'watch:error': { message: string };
   /** `host.tenants.apply` (or `rollback`) finished a tenant: `done` of `total`, under snapshot `snapshotId`. */
@@ -125,6 +149,8 @@ export interface Host {
   readonly sandbox: Sandbox;
   readonly audit: AuditLog;
   readonly router: Router<BoundHandler>;
+  /** The host's own logger (its `logger` option): `@modhost/http` logs request failures here, with the request id. */
+  readonly log: Logger;
   /** What the host reports spans to (its `telemetry` option, combined): `@modhost/http` reports each request here. */
   readonly telemetry: Telemetry;
   /** Listen with `on(event, fn)` (returns `off`), `once`, `onAny`. The host alone emits. */
@@ -163,6 +189,11 @@ export interface Host {
    * enabled for that tenant. See {@link Host.enable}.
    */
   isEnabled(name: string, tenant: string | undefined): boolean;
+  /**
+   * What the health monitor says now, read from memory (no storage): whether the host has started (and not stopped),
+   * whether the monitor runs, and each active module's health. What `/readyz` from `@modhost/http/health` reads.
+   */
+  health(): HostHealth;
   /** This instance's view: its id, every module (what serves here), folders that could not load. */
   status(): Promise<{ instance: { readonly id: string }; modules: ModuleStatus[]; problems: FolderProblem[] }>;
   /** Every instance sharing the storage, live or expired, with the versions and states each observed. */
@@ -181,6 +212,13 @@ export interface Host {
    * snapshot. See docs/hosting.md, "Moving tenants in bulk".
    */
   readonly tenants: HostTenants;
+}
+
+/** What {@link Host.health} says. */
+export interface HostHealth {
+  readonly started: boolean;
+  readonly monitoring: boolean;
+  readonly modules: readonly ModuleHealth[];
 }
 
 /** The listening side of the host's events: a listener that throws never breaks the host. */

@@ -1,6 +1,16 @@
 import { hostname } from 'node:os';
 import { type BoundHandler, createActivator, createRouter } from '@modhost/activation';
-import { combineTelemetry, createEmitter, createRegistry, ModhostError, memoryStorage, systemClock, type Telemetry } from '@modhost/core';
+import {
+  childLogger,
+  combineTelemetry,
+  createEmitter,
+  createJsonLogger,
+  createRegistry,
+  ModhostError,
+  memoryStorage,
+  systemClock,
+  type Telemetry,
+} from '@modhost/core';
 import { createAuditLog, createSandbox, type ServiceFactory, storageAuditSink } from '@modhost/sandbox';
 import semver from 'semver';
 import { previewPlan } from './activation-policy.js';
@@ -16,7 +26,18 @@ import { type ModuleStatus, readModuleStatus } from './module-status.js';
 import { stopHost } from './stop-host.js';
 import { createTenantMigration } from './tenant-migration.js';
 
-export type { FleetInstance, FolderProblem, Host, HostEventSource, HostEvents, HostOptions, HostPlan, HostUpgradeOptions, StopReport } from './host-types.js';
+export type {
+  FleetInstance,
+  FolderProblem,
+  Host,
+  HostEventSource,
+  HostEvents,
+  HostHealth,
+  HostOptions,
+  HostPlan,
+  HostUpgradeOptions,
+  StopReport,
+} from './host-types.js';
 
 /** Creates a host: registry, resolver, activation and sandbox wired with sensible defaults. */
 export function createHost(options: HostOptions): Host {
@@ -26,6 +47,9 @@ export function createHost(options: HostOptions): Host {
     });
   assertTierOptions(options);
   const clock = options.clock ?? systemClock;
+  const given = options.logger;
+  const log = typeof given === 'function' ? given('modhost') : (given ?? createJsonLogger());
+  const loggerFor = typeof given === 'function' ? given : (module: string) => childLogger(log, { module });
   const telemetry = combineTelemetry(...(Array.isArray(options.telemetry) ? options.telemetry : [options.telemetry as Telemetry | undefined]));
   const storage = instrumentStorage(options.storage ?? memoryStorage(), telemetry);
   const events = createEmitter<HostEvents>();
@@ -58,9 +82,13 @@ export function createHost(options: HostOptions): Host {
     ...(options.slots ? { slots: options.slots } : {}),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     ...(options.health ? { health: options.health } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.healthMonitor ? { healthMonitor: options.healthMonitor } : {}),
+    logger: loggerFor,
   });
   const catalog = createModuleCatalog(registry, activator);
+  // The health monitor runs from start() to stop(); its changes are host events too.
+  activator.on('module:health', (e) => events.emit('module:health', e));
+  let started = false;
   const serving = (name: string) => activator.versionOf(name) !== undefined;
 
   const { activateAll, swap, rollback } = createModuleActions({ hostVersion: options.version, registry, activator, catalog, emit: events.emit });
@@ -105,6 +133,7 @@ export function createHost(options: HostOptions): Host {
     sandbox,
     audit,
     router,
+    log,
     telemetry,
     events: { on: events.on, once: events.once, off: events.off, onAny: events.onAny },
     instanceId,
@@ -122,9 +151,16 @@ export function createHost(options: HostOptions): Host {
       const report = await activateAll();
       folders.watch();
       await sync.follow();
+      if (options.healthMonitor !== false) activator.monitor.start();
+      started = true;
       return report;
     },
-    stop: () => stopHost({ activator, folders, audit, end: sync.end }),
+    stop: () => {
+      started = false;
+      activator.monitor.stop();
+      return stopHost({ activator, folders, audit, end: sync.end });
+    },
+    health: () => ({ started, monitoring: activator.monitor.running, modules: activator.monitor.all() }),
     async install(source) {
       const def = typeof source === 'string' ? (await folders.install(source)).definition : source;
       await registry.clearUninstalled(def.name);

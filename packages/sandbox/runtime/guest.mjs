@@ -81,6 +81,13 @@ function plainClone(v) {
   return proto === Object.prototype || proto === null ? c : undefined;
 }
 
+// A record made while serving a request names it (the host adds the module and version itself).
+function withRequest(fields) {
+  const r = serving.getStore();
+  if (r === undefined || (r.requestId === undefined && r.tenant === undefined)) return fields;
+  return { ...fields, ...(r.requestId !== undefined ? { requestId: r.requestId } : {}), ...(r.tenant !== undefined ? { tenant: r.tenant } : {}) };
+}
+
 function reviveError(s) {
   const e = new Error(s.message);
   e.name = s.name;
@@ -89,14 +96,15 @@ function reviveError(s) {
   return e;
 }
 
-// The traceparent of the request being served, so the host can hang each ctx call under the request's span.
-const tracing = new AsyncLocalStorage();
+// The request being served: its traceparent (the host hangs each ctx call under the request's span), and its id and
+// tenant (on the module's log records).
+const serving = new AsyncLocalStorage();
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 function ctxCall(path, args, scope) {
   nextCtxCall += 1;
   const id = nextCtxCall;
-  const trace = tracing.getStore();
+  const trace = serving.getStore()?.trace;
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject });
     const m = { t: 'ctx', id, path, args };
@@ -131,7 +139,7 @@ function buildContext(init, scope) {
       Object.fromEntries(
         ['debug', 'info', 'warn', 'error'].map((level) => [
           level,
-          (message, fields) => send({ t: 'log', level, message: String(message).slice(0, MAX_LOG_MESSAGE_LENGTH), fields: plainClone(fields) }),
+          (message, fields) => send({ t: 'log', level, message: String(message).slice(0, MAX_LOG_MESSAGE_LENGTH), fields: withRequest(plainClone(fields)) }),
         ]),
       ),
     ),
@@ -208,8 +216,17 @@ const ops = {
     return definition.reconfigure?.(currentConfig, ctx);
   },
   route: ([index, req, scope]) =>
-    tracing.run(typeof req?.traceparent === 'string' && TRACEPARENT.test(req.traceparent) ? req.traceparent : undefined, () =>
-      definition.routes[index].handler(req, scope ? buildContext(initMessage, { id: scope.id, tenant: scope.tenant, config: deepFreeze(scope.config) }) : ctx),
+    serving.run(
+      {
+        trace: typeof req?.traceparent === 'string' && TRACEPARENT.test(req.traceparent) ? req.traceparent : undefined,
+        requestId: typeof req?.requestId === 'string' ? req.requestId : undefined,
+        tenant: typeof req?.tenant === 'string' ? req.tenant : undefined,
+      },
+      () =>
+        definition.routes[index].handler(
+          req,
+          scope ? buildContext(initMessage, { id: scope.id, tenant: scope.tenant, config: deepFreeze(scope.config) }) : ctx,
+        ),
     ),
   job: ([index]) => definition.jobs[index].run(ctx),
   migrateUp: ([index]) => definition.migrations[index].up(ctx),
