@@ -49,9 +49,10 @@ export interface App {
  * bearer token, on the embedded storage by default.
  */
 export async function startApp(options: AppOptions): Promise<App> {
+  const storage = options.storage ?? memoryStorage();
   const host = createHost({
     version: '1.0.0',
-    storage: options.storage ?? memoryStorage(),
+    storage,
     modulesDir: options.modulesDir,
     watch: options.watch ?? false,
     debounceMs: 300,
@@ -86,6 +87,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       ...(auth.resolveTenant ? { resolveTenant: auth.resolveTenant } : {}),
       ...(auth.authenticate ? { authenticate: auth.authenticate } : {}),
       roles: exampleManagementRoles,
+      // The audit trail lives with the rest of the host's state.
+      auditStorage: storage,
     }),
   );
   const server = createServer((req, res) => {

@@ -25,7 +25,7 @@ describe('createJsonLogger', () => {
     const { log, records } = capture();
     const tasks = log.child({ module: 'tasks', version: '1.0.0' });
     tasks.warn('slow', { module: 'billing', ms: 900 });
-    tasks.child({ tenant: 'acme' }).info('served');
+    childLogger(tasks, { tenant: 'acme' }).info('served');
     expect(records()).toEqual([
       { level: 'warn', time: 42, msg: 'slow', module: 'tasks', version: '1.0.0', ms: 900 },
       { level: 'info', time: 42, msg: 'served', module: 'tasks', version: '1.0.0', tenant: 'acme' },

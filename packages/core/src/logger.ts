@@ -12,7 +12,7 @@ const RANK: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, e
 export interface JsonLoggerOptions {
   /** The lowest level written (default `info`). */
   level?: LogLevel;
-  /** Where each line goes (default: `console.log`, so stdout on Node). */
+  /** Where each line goes (default: `console.info`, so stdout on Node). */
   write?: (line: string) => void;
   /** Fields on every record (`child` adds more). */
   bindings?: Readonly<Record<string, unknown>>;
@@ -35,7 +35,7 @@ export interface JsonLoggerOptions {
  */
 export function createJsonLogger(options: JsonLoggerOptions = {}): Logger & { child(bindings: Readonly<Record<string, unknown>>): Logger } {
   const min = RANK[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => console.log(line));
+  const write = options.write ?? ((line: string) => console.info(line));
   const now = options.now ?? Date.now;
   const make = (bindings: Readonly<Record<string, unknown>>): Logger & { child(b: Readonly<Record<string, unknown>>): Logger } => {
     const at =

@@ -40,7 +40,13 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
       // A throwing logger must not turn an answer into no answer.
     }
   };
-  const audit = createManagementAudit({ limit: options.auditLimit ?? 10_000, now: () => clock.now(), onRecord: options.onAudit });
+  const audit = createManagementAudit({
+    limit: options.auditLimit ?? 10_000,
+    now: () => clock.now(),
+    onRecord: options.onAudit,
+    storage: options.auditStorage,
+    onStoreError: (e) => (options.onWarning ?? ((m: string) => console.warn(`[modhost] ${m}`)))(`an audit record could not be stored: ${summarizeCause(e)}`),
+  });
   const table = createRouteTable<Endpoint | typeof OPENAPI>({ module: 'management', version: '1' }, [
     ...ENDPOINTS.map((e) => ({ method: e.method, path: e.path, handler: e })),
     { method: 'GET', path: '/openapi.json', handler: OPENAPI },

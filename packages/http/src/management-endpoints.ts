@@ -18,7 +18,7 @@ interface EndpointCall {
   readonly principal: unknown;
   /** The operation under way for a module, if any (what `UPDATING`/`REMOVING` come from). */
   readonly busy: (module: string) => string | undefined;
-  readonly audit: (q: AuditQuery) => unknown[];
+  readonly audit: (q: AuditQuery) => Promise<unknown[]>;
   readonly installRoots: readonly string[];
   /** Where uploads are unpacked (their folders go when their module is uninstalled). */
   readonly uploadRoot: string | undefined;
@@ -317,7 +317,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
       };
       const limit = whole(query.limit, 'limit');
       const after = whole(query.after, 'after');
-      return { body: { records: audit({ module: query.module, tenant: query.tenant, action: query.action, after, limit }) } };
+      return { body: { records: await audit({ module: query.module, tenant: query.tenant, action: query.action, after, limit }) } };
     },
   },
   {

@@ -1,4 +1,4 @@
-import type { Registry } from '@modhost/core';
+import type { Registry, StorageAdapter } from '@modhost/core';
 import type { HttpHandlerOptions, HttpHost } from './types.js';
 
 /** A management role: `viewer` reads, `operator` changes enablement, config and versions, `admin` installs and removes. */
@@ -90,8 +90,14 @@ export interface ManagementApiOptions<P = unknown>
   maxUnpackedBytes?: number;
   /** The most entries (files and folders) an upload may hold (default 10,000). */
   maxUploadEntries?: number;
-  /** How many audit records are kept in memory (default 10,000); `onAudit` gets every one as it is made. */
+  /** How many audit records are kept (default 10,000); `onAudit` gets every one as it is made. */
   auditLimit?: number;
+  /**
+   * Where the audit trail lives: pass the host's storage and the trail survives restarts and is one trail for every
+   * instance on that storage (records numbered by a shared counter; the oldest beyond `auditLimit` deleted). Default:
+   * in memory, this instance's changes since it started.
+   */
+  auditStorage?: StorageAdapter;
   /** Told about every audit record (to store it, or ship it). */
   onAudit?: (record: ManagementAuditRecord) => void;
   /** Whether a navigation entry that declares a permission is shown to this caller (default: hidden). */

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineModule, type ModuleDefinition } from '@modhost/core';
+import { defineModule, type ModuleDefinition, type StorageAdapter } from '@modhost/core';
 import { silentLogger } from '@modhost/testkit';
 import express from 'express';
 import { createHost, type Host } from 'modhost';
@@ -71,7 +71,13 @@ export interface ManagementServer {
 
 /** Starts a host with `tasks@1.0.0`, `reports` and `modules`, and serves its management API on loopback. */
 export async function startManagementServer(
-  options: { modules?: readonly ModuleDefinition[]; onAnswer?: (answer: { method: string; path: string; status: number; body: unknown }) => void } = {},
+  options: {
+    modules?: readonly ModuleDefinition[];
+    onAnswer?: (answer: { method: string; path: string; status: number; body: unknown }) => void;
+    /** The host's storage, which also keeps the audit trail when given. */
+    storage?: StorageAdapter;
+    auditLimit?: number;
+  } = {},
 ): Promise<ManagementServer> {
   const audit: ManagementAuditRecord[] = [];
   const work = mkdtempSync(join(tmpdir(), 'modhost-mgmt-'));
@@ -86,6 +92,7 @@ export async function startManagementServer(
     policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
     minimumIsolation: 'in-process',
     defaultIsolation: 'in-process',
+    ...(options.storage ? { storage: options.storage } : {}),
   });
   await host.start();
   const userOf = (h: unknown) => (typeof h === 'string' && h.startsWith('Bearer ') ? ROLES[h.slice(7)] : undefined);
@@ -95,6 +102,8 @@ export async function startManagementServer(
     roles: (principal) => principal?.grants ?? [],
     installRoots: [installRoot],
     onAudit: (r) => void audit.push(r),
+    ...(options.storage ? { auditStorage: options.storage } : {}),
+    ...(options.auditLimit !== undefined ? { auditLimit: options.auditLimit } : {}),
     canSee: ({ principal, permission }) => permission === 'tasks:admin' && principal?.grants.some((g) => g.role === 'admin') === true,
     onError: () => {},
   });
