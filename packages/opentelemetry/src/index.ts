@@ -1,1 +1,1 @@
-export {};
+export { type OpenTelemetryOptions, openTelemetry } from './open-telemetry.js';

@@ -197,6 +197,8 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
   const telemetry = options.sandbox?.telemetry ?? noopTelemetry;
   const call = async (op: string, args: unknown[] = [], parent?: string) => {
     if (!supervisor) throw new ModhostError('MODULE_CRASHED', `${d.name}: its guest is not running (activate it first)`, { details: { module: d.name } });
+    // A health probe outside any request is routine (the monitor probes every period): not a trace of its own.
+    if (parent === undefined && (op === 'health' || op === 'ping')) return supervisor.call(op, args);
     const span = telemetry.startSpan('modhost.guest.call', { module: d.name, version: d.version, tier: options.isolation, method: op }, parent);
     try {
       const value = await supervisor.call(op, args);
