@@ -6,6 +6,7 @@ import { benchFleet } from './fleet.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
 import { benchHttp } from './http.js';
 import { report } from './lib.js';
+import { benchOps } from './ops.js';
 import { benchReload } from './reload.js';
 import { benchRescan } from './rescan.js';
 import { benchResolver } from './resolver.js';
@@ -53,4 +54,8 @@ if (!only || only === 'storage') {
 if (!only || only === 'fleet') {
   const { rows, facts } = await benchFleet();
   report('fleet', 'fleet: a change on one instance until the others apply it', rows, facts);
+}
+if (!only || only === 'ops') {
+  const { rows, facts } = await benchOps();
+  report('ops', 'ops: request throughput with metrics (and traces) on, against the same server with telemetry off', rows, facts);
 }

@@ -21,7 +21,7 @@ const hook = "import { appendFileSync } from 'node:fs'; let file;" +
   "export function initialize(data) { file = data.file; }" +
   "export async function resolve(specifier, context, next) { const r = await next(specifier, context); appendFileSync(file, JSON.stringify([specifier, r.url]) + '\\\\n'); return r; }";
 register('data:text/javascript,' + encodeURIComponent(hook), { data: { file: log } });
-const FRAMEWORK = /(?:^|\\/node_modules\\/)((?:@hono\\/[^/]+)|express|fastify|hono)(?:\\/|$)/;
+const FRAMEWORK = /(?:^|\\/node_modules\\/)((?:@hono\\/[^/]+)|express|fastify|hono|prom-client)(?:\\/|$)/;
 const frameworksSoFar = () => {
   const esm = readFileSync(log, 'utf8').split('\\n').filter(Boolean).map((l) => JSON.parse(l)).flatMap(([s, url]) => [s, url]);
   const cjs = Object.keys(createRequire(import.meta.url).cache);
@@ -52,5 +52,12 @@ describe('importing an adapter loads no framework it does not serve', () => {
     // The last two prove the probe sees a framework when one does load: a CommonJS one, then an ESM one.
     const loaded = await frameworksLoadedBy([...adapters, 'fastify', 'hono']);
     expect(loaded).toEqual({ ...Object.fromEntries(adapters.map((a) => [a, []])), fastify: ['fastify'], hono: ['hono'] });
+  }, 30_000);
+
+  it('prom-client (an optional peer) is loaded by @modhost/http/metrics only', async () => {
+    const others = ['index.ts', 'node.ts', 'express.ts', 'management.ts', 'health.ts'].map(src);
+    const metrics = src('metrics.ts');
+    const loaded = await frameworksLoadedBy([...others, metrics]);
+    expect(loaded).toEqual({ ...Object.fromEntries(others.map((a) => [a, []])), [metrics]: ['prom-client'] });
   }, 30_000);
 });
