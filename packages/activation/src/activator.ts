@@ -3,9 +3,11 @@
 import { memoryStorage, systemClock } from '@modhost/core';
 import { activatePlan } from './activate-plan.js';
 import { deactivate } from './deactivate.js';
+import { createHealthMonitor } from './health-monitor.js';
 import { consoleLogger } from './module-context.js';
 import { probeModule } from './probe.js';
 import { reconfigureModule } from './reconfigure.js';
+import { restartModule } from './restart.js';
 import { rollbackModule } from './rollback.js';
 import type { Activator, ActivatorOptions, PhaseTimeouts } from './types.js';
 import { upgradeModule } from './upgrade.js';
@@ -37,11 +39,26 @@ export function createActivator(options: ActivatorOptions): Activator {
   const slots = Math.max(1, options.slots ?? 4);
   const required = new Set(options.required ?? []);
   const { running, activeOrder } = runner;
+  // The health monitor learns what runs after each call that changes it (and after automatic rollbacks).
+  const synced = <T>(work: Promise<T>): Promise<T> => work.finally(() => monitor.sync());
+  const rollback = (name: string) => synced(rollbackModule(runner, name));
+  const restart = (name: string) => synced(restartModule(runner, name));
+  const monitor = createHealthMonitor({
+    runner,
+    options: options.healthMonitor,
+    emit: (event) => runner.events.emit('module:health', event),
+    restart: (name) => restartModule(runner, name, 'restarted after failing its health probes'),
+    rollback,
+  });
+  runner.events.on('rolled-back', () => monitor.sync());
   return {
-    activate: (plan) => activatePlan(runner, plan, { slots, required, progressDeadlineMs: options.progressDeadlineMs ?? 600_000 }),
-    deactivate: (names, opts) => deactivate(runner, names, opts),
-    upgrade: (name, version, opts) => upgradeModule(runner, name, version, opts),
-    rollback: (name) => rollbackModule(runner, name),
+    activate: (plan) => synced(activatePlan(runner, plan, { slots, required, progressDeadlineMs: options.progressDeadlineMs ?? 600_000 })),
+    deactivate: (names, opts) => synced(deactivate(runner, names, opts)),
+    upgrade: (name, version, opts) => synced(upgradeModule(runner, name, version, opts)),
+    rollback,
+    restart,
+    health: (name) => monitor.health(name),
+    monitor,
     get active() {
       return [...activeOrder];
     },

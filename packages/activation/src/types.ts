@@ -60,6 +60,11 @@ export interface ActivatorOptions {
   hostId?: string;
   /** Told about every job run (and skipped tick). */
   onJobEvent?: (module: string, event: JobEvent) => void;
+  /**
+   * How the health monitor probes active modules once started (`activator.monitor.start()`): period, timeout,
+   * thresholds, the policy for a module that fails, per-module overrides. See {@link HealthMonitorOptions}.
+   */
+  healthMonitor?: HealthMonitorOptions;
 }
 
 /** What happened to one module. */
@@ -166,7 +171,17 @@ export interface Activator {
    * `HEALTH_CHECK_FAILED` (or `ACTIVATION_TIMEOUT`) when it does not. What re-enabling a module host-wide goes through.
    */
   probe(name: string): Promise<void>;
-  /** Listens to rollbacks, automatic ones included: `on(event, fn)` returns `off`. */
+  /**
+   * Restarts the version of `name` that serves now: a fresh instance starts beside it through the health gate and
+   * takes over (state handed over for `snapshot`/`quiesce` modules); if the fresh one fails, a stateless module falls
+   * back to stop then start. Rejects with `MODULE_NOT_FOUND` when it does not run. See {@link RestartReport}.
+   */
+  restart(name: string): Promise<RestartReport>;
+  /** What the health monitor says of an active module now (`undefined` when it is not monitored: not started, not active). */
+  health(name: string): ModuleHealth | undefined;
+  /** The health monitor: probes every active module's `health(ctx)` on one timer while started. */
+  readonly monitor: HealthMonitor;
+  /** Listens to rollbacks (automatic ones included) and health changes: `on(event, fn)` returns `off`. */
   on: Emitter<ActivatorEvents>['on'];
 }
 
@@ -176,6 +191,8 @@ export interface ActivatorEvents extends Record<string, unknown> {
   'rolled-back': UpgradeReport & { readonly reason: string };
   /** A rollback could not happen (its state could not be handed back, or the warm version failed): the newer version serves on. */
   'rollback-refused': UpgradeReport & { readonly reason: string };
+  /** A monitored module's health status changed (or its policy's action finished). */
+  'module:health': ModuleHealthEvent;
 }
 
 /** What `activator.reconfigure` did. */
@@ -187,4 +204,128 @@ export interface ReconfigureReport {
   readonly issues?: readonly Issue[];
   /** The module's `reconfigure` hook threw or timed out (the new values are in `ctx.config` anyway). */
   readonly hookError?: string;
+}
+
+/** A monitored module's health: `ok`; `degraded` (failing probes below the threshold, its own `{ status: 'degraded' }`, or a failing dependency); `fail`. */
+export type HealthStatus = 'ok' | 'degraded' | 'fail';
+
+/**
+ * What a module that reaches `fail` gets. `none`: reported only. `restart`: a fresh instance through the health gate
+ * (see {@link Activator.restart}). `rollback`: back to the warm previous version while an upgrade's rollback window is
+ * open (otherwise reported only, and the event says so). `unroute`: its routes answer 503 `MODULE_UNHEALTHY` until it
+ * passes again.
+ */
+export type HealthPolicy = 'none' | 'restart' | 'rollback' | 'unroute';
+
+/** What a policy did, on a `module:health` event. */
+export type HealthAction =
+  | 'restart'
+  | 'restarted'
+  | 'restart-failed'
+  | 'rollback'
+  | 'rolled-back'
+  | 'rollback-refused'
+  | 'rollback-unavailable'
+  | 'unrouted'
+  | 'rerouted';
+
+/** Probe settings and policy of one module (each field overrides the monitor-wide one). */
+export interface ModuleHealthSettings extends HealthGateOptions {
+  policy?: HealthPolicy;
+}
+
+/**
+ * Options of the health monitor. Defaults: `periodMs` 10,000, `timeoutMs` 5,000, `failureThreshold` 3,
+ * `successThreshold` 1, `policy` `'none'`, `historyLimit` 10, `resolutionMs` 100.
+ */
+export interface HealthMonitorOptions extends ModuleHealthSettings {
+  /** Per-module overrides, by module name. */
+  modules?: Readonly<Record<string, ModuleHealthSettings>>;
+  /** How many status changes each module keeps in its `history`. */
+  historyLimit?: number;
+  /** Probe and timeout times are rounded up to this (ms), so modules due close together share one wake-up. */
+  resolutionMs?: number;
+}
+
+/** One status change of a monitored module. */
+export interface HealthChange {
+  /** Clock time of the change. */
+  readonly at: number;
+  readonly status: HealthStatus;
+  readonly previous: HealthStatus;
+  readonly detail?: string;
+  readonly action?: HealthAction;
+}
+
+/** What the health monitor says of one module. */
+export interface ModuleHealth {
+  readonly name: string;
+  readonly version: string;
+  readonly status: HealthStatus;
+  /** Why it is not `ok`: the module's own detail string, `health() returned false`, `dependency X`, a timeout. */
+  readonly detail?: string;
+  /** Clock time since which it has this status. */
+  readonly since: number;
+  /** The last status changes, oldest first (at most `historyLimit`). */
+  readonly history: readonly HealthChange[];
+  readonly policy: HealthPolicy;
+  /** True while its routes answer 503 (`unroute` policy). */
+  readonly unrouted: boolean;
+  /** Probes done on the version that serves now. */
+  readonly probes: number;
+}
+
+/** The payload of `module:health` (activator and host event). */
+export interface ModuleHealthEvent {
+  readonly name: string;
+  readonly version: string;
+  readonly status: HealthStatus;
+  readonly previous: HealthStatus;
+  readonly detail?: string;
+  readonly action?: HealthAction;
+}
+
+/** Counters of the health monitor, for tests and benchmarks. */
+export interface HealthMonitorStats {
+  /** Modules watched now (every active module; only those with `health()` are probed). */
+  readonly monitored: number;
+  /** `health()` calls made. */
+  readonly probes: number;
+  /** Due probes not started because the previous one had not answered yet (once past its timeout, each counts as a failure). */
+  readonly skipped: number;
+  /** Probes that ran past `timeoutMs`. */
+  readonly timedOut: number;
+  /** Clock timers created since the monitor was made: one per wake-up, never one per module. */
+  readonly timersCreated: number;
+  /** Clock timers pending now: 0 or 1. */
+  readonly pendingTimers: number;
+}
+
+/** The health monitor of an activator. */
+export interface HealthMonitor {
+  /** Starts probing (again) every active module; `options` replace the activator's `healthMonitor` option. */
+  start(options?: HealthMonitorOptions): void;
+  /** Stops probing, clears its timer and forgets what it saw; routes it took off serve again. */
+  stop(): void;
+  readonly running: boolean;
+  health(name: string): ModuleHealth | undefined;
+  /** Every monitored module, by name. */
+  all(): ModuleHealth[];
+  stats(): HealthMonitorStats;
+}
+
+/** What `activator.restart` did. */
+export interface RestartReport {
+  readonly ok: boolean;
+  readonly module: string;
+  readonly version: string;
+  /**
+   * `restarted`: a fresh instance serves. `failed`: it did not pass its gate (the old instance serves on when `mode` is
+   * `beside`; after a `stop-start` the module no longer runs). `refused`: an upgrade's rollback window is open
+   * (roll back instead). A restart asked for while one is under way shares its outcome.
+   */
+  readonly outcome: 'restarted' | 'failed' | 'refused';
+  /** `beside`: the fresh instance started next to the old one; `stop-start`: the old one stopped first. */
+  readonly mode?: 'beside' | 'stop-start';
+  readonly error?: { readonly code: string; readonly message: string; readonly timedOut: boolean };
 }

@@ -68,6 +68,8 @@ export const ErrorCode = {
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   /** An isolated module's worker or process died; `details.restarts` says whether it will be restarted (raised by `@modhost/sandbox`). */
   MODULE_CRASHED: 'MODULE_CRASHED',
+  /** A module failed its health probes while serving and the host's policy took its routes off: they answer 503 until it recovers (raised by `@modhost/activation`). */
+  MODULE_UNHEALTHY: 'MODULE_UNHEALTHY',
 } as const;
 
 /** The union of every error code string. */
@@ -109,6 +111,7 @@ export const RECOVERY_HINTS: { readonly [C in ErrorCode]: string } = {
   SIGNATURE_INVALID: 'sign the module with a key the host trusts (trustedKeys)',
   QUOTA_EXCEEDED: 'find the slow call in the audit log or raise the limit',
   MODULE_CRASHED: "read the module's crash records in the audit log, fix it, and install a fixed version",
+  MODULE_UNHEALTHY: "read the module's health detail in host.status(), fix what health() depends on; its routes serve again once it passes",
 };
 
 /** A recovery hint for an error code (a thrown error's name, say `TypeError`, gets a pointer to the docs). */
@@ -176,6 +179,7 @@ export interface ErrorDetails {
   SIGNATURE_INVALID: Common & { readonly keyId?: string | undefined };
   QUOTA_EXCEEDED: Common & { readonly quota?: string | undefined };
   MODULE_CRASHED: Common & { readonly restarts?: boolean | undefined };
+  MODULE_UNHEALTHY: Common;
 }
 
 /** Options for constructing a {@link ModhostError}. */

@@ -10,6 +10,7 @@ export {
   type Host,
   type HostEventSource,
   type HostEvents,
+  type HostHealth,
   type HostOptions,
   type HostPlan,
   type HostUpgradeOptions,

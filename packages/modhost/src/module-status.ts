@@ -1,4 +1,4 @@
-import type { Activator } from '@modhost/activation';
+import type { Activator, HealthChange, ModuleHealth } from '@modhost/activation';
 import { type LifecycleState, type ModuleMetadata, type ModuleRecord, type ModuleVersionRecord, type Registry, recoveryHint } from '@modhost/core';
 import type { SupervisorStatus } from '@modhost/sandbox';
 import type { IsolationTier } from './isolation-policy.js';
@@ -19,8 +19,21 @@ export interface ModuleStatus {
   /**
    * `ok`: it passed its health gate and (when isolated) its guest runs. `degraded`: its guest crashed and is
    * restarting. `fail`: it does not serve, or its guest failed for good (see `lastError`). `unknown`: not started.
+   * While the health monitor runs, a serving module's `health()` verdict counts too (`degraded` after a failed probe
+   * or for a failing dependency, `fail` after `failureThreshold`): the worse of the two is shown (see `monitor`).
    */
   readonly health: { readonly status: 'ok' | 'degraded' | 'fail' | 'unknown'; readonly detail?: string };
+  /**
+   * What the health monitor says of the serving version, while it watches it: its status and detail, `since` (clock
+   * time of the last change), `history` (the last changes, oldest first) and `unrouted` (its routes answer 503).
+   */
+  readonly monitor?: {
+    readonly status: 'ok' | 'degraded' | 'fail';
+    readonly detail?: string;
+    readonly since: number;
+    readonly history: readonly HealthChange[];
+    readonly unrouted: boolean;
+  };
   readonly dir?: string;
   /** Why the version shown failed, with what to do. */
   readonly lastError?: { readonly code: string; readonly message: string; readonly phase?: string; readonly hint: string | undefined };
@@ -40,6 +53,8 @@ export interface StatusInput {
   readonly isolation: IsolationTier;
   readonly dir?: string | undefined;
   readonly guest?: SupervisorStatus | undefined;
+  /** What the health monitor says of the serving version, when it watches it. */
+  readonly monitored?: ModuleHealth | undefined;
 }
 
 const FAILED: ReadonlySet<LifecycleState> = new Set(['failed', 'blocked', 'rolled-back']);
@@ -71,11 +86,13 @@ export function moduleStatus(input: StatusInput): ModuleStatus {
   const shown = byVersion.get(version);
   const state = shown?.status;
   const last = shown?.lastError;
-  const health = (HEALTH.find((row) => row.when({ serving: serving !== undefined, state, guest: input.guest })) as (typeof HEALTH)[number]).is({
+  const recorded = (HEALTH.find((row) => row.when({ serving: serving !== undefined, state, guest: input.guest })) as (typeof HEALTH)[number]).is({
     guest: input.guest,
     detail: last?.message,
     state,
   });
+  const monitored = serving !== undefined && input.monitored?.version === version ? input.monitored : undefined;
+  const health = withMonitored(recorded, monitored);
   const showError = last !== undefined && (serving === undefined || state === 'failed');
   const refused = latestRefusal(versions, version, record);
   const manifest = shown?.manifest;
@@ -88,12 +105,31 @@ export function moduleStatus(input: StatusInput): ModuleStatus {
     active: serving !== undefined,
     isolation: input.isolation,
     health,
+    ...(monitored
+      ? {
+          monitor: {
+            status: monitored.status,
+            ...(monitored.detail !== undefined ? { detail: monitored.detail } : {}),
+            since: monitored.since,
+            history: monitored.history,
+            unrouted: monitored.unrouted,
+          },
+        }
+      : {}),
     ...(input.dir !== undefined ? { dir: input.dir } : {}),
     ...(showError
       ? { lastError: { code: last.code, message: last.message, ...(last.phase ? { phase: last.phase } : {}), hint: recoveryHint(last.code) } }
       : {}),
     ...(refused ? { refused } : {}),
   };
+}
+
+const RANK = { ok: 0, unknown: 0, degraded: 1, fail: 2 } as const;
+
+/** The worse of the recorded health and the monitor's verdict. */
+function withMonitored(recorded: ModuleStatus['health'], monitored: ModuleHealth | undefined): ModuleStatus['health'] {
+  if (!monitored || RANK[monitored.status] <= RANK[recorded.status]) return recorded;
+  return { status: monitored.status, ...(monitored.detail !== undefined ? { detail: monitored.detail } : {}) };
 }
 
 /** The version that reached `active` most recently, from the records' histories. */
@@ -119,7 +155,11 @@ function latestRefusal(versions: readonly ModuleVersionRecord[], shown: string, 
 
 /** Reads one module's records and projects its status. */
 export async function readModuleStatus(
-  from: { registry: Registry; activator: Pick<Activator, 'versionOf'>; folderOf: (name: string, version: string | undefined) => FolderModule | undefined },
+  from: {
+    registry: Registry;
+    activator: Pick<Activator, 'versionOf'> & Partial<Pick<Activator, 'health'>>;
+    folderOf: (name: string, version: string | undefined) => FolderModule | undefined;
+  },
   name: string,
 ): Promise<ModuleStatus> {
   const record = await from.registry.getModule(name);
@@ -134,5 +174,6 @@ export async function readModuleStatus(
     isolation: folder?.isolation ?? 'in-process',
     dir: folder?.dir,
     guest: folder?.guest?.(),
+    monitored: serving !== undefined ? from.activator.health?.(name) : undefined,
   });
 }

@@ -318,7 +318,10 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
       for (const m of shape.methods) entries[m] = (...args: unknown[]) => call('api', [m, args]);
       return Object.freeze(entries);
     },
-    async deactivate() {
+    async deactivate(ctx: ModuleContext) {
+      // The guest serves one instance at a time: a restart of the same version binds it to the fresh instance's
+      // ctx, and the replaced instance's stop must not stop the guest now serving.
+      if (hostCtx !== undefined && ctx !== hostCtx) return;
       try {
         if (has('deactivate') && supervisor?.status().state === 'running') await call('deactivate');
       } finally {
