@@ -22,6 +22,7 @@ export {
   type LifecyclePhase,
   type LifecycleState,
 } from './lifecycle.js';
+export { childLogger, createJsonLogger, fromPino, type JsonLoggerOptions, type LogLevel, type PinoLike } from './logger.js';
 export type {
   AnyModuleDefinition,
   ConfigDefinition,
@@ -48,7 +49,6 @@ export type {
   UiNavigationEntry,
   UiPage,
 } from './module.js';
-export { childLogger, createJsonLogger, fromPino, type JsonLoggerOptions, type LogLevel, type PinoLike } from './logger.js';
 export { createRegistry, type Registry } from './registry.js';
 export type {
   ConfigScope,

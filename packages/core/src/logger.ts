@@ -1,6 +1,7 @@
 // Structured logs: one `Logger` shape for the host and its modules, records in pino's `{ level, time, msg, ...fields }`
 // shape. The default writes JSON lines; `fromPino` hands records to an app's pino logger instead.
 import type { Logger } from './module.js';
+import { runtime } from './runtime.js';
 
 /** The levels a record may have, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -35,7 +36,7 @@ export interface JsonLoggerOptions {
  */
 export function createJsonLogger(options: JsonLoggerOptions = {}): Logger & { child(bindings: Readonly<Record<string, unknown>>): Logger } {
   const min = RANK[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => console.info(line));
+  const write = options.write ?? ((line: string) => runtime.console?.info(line));
   const now = options.now ?? Date.now;
   const make = (bindings: Readonly<Record<string, unknown>>): Logger & { child(b: Readonly<Record<string, unknown>>): Logger } => {
     const at =

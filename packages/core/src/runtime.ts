@@ -3,7 +3,7 @@
 interface RuntimeGlobals {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
-  console?: { error(...args: unknown[]): void };
+  console?: { error(...args: unknown[]): void; info(...args: unknown[]): void };
 }
 
 /** @internal */
