@@ -55,6 +55,7 @@ describe('README examples run', () => {
     'docs/fleet.md',
     'docs/http.md',
     'docs/management-api.md',
+    'docs/operations.md',
     ...packages.map((p) => `packages/${p}/README.md`),
   ]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {

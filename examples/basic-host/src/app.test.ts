@@ -48,6 +48,16 @@ describe('the example app', () => {
     expect((await call('/notes', 'globex')).body).toEqual({ markdown: false, notes: [] });
   });
 
+  it('answers /livez, /readyz and /metrics, with requests counted per module and route pattern', async () => {
+    expect((await fetch(`${app?.url}/livez`)).status).toBe(200);
+    const ready = await fetch(`${app?.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', checked: 3 });
+    const scrape = await (await fetch(`${app?.url}/metrics`)).text();
+    expect(scrape).toMatch(/^modhost_http_requests_total\{module="tasks",route="\/",method="POST",status="201"\} \d+$/m);
+    expect(scrape).toMatch(/^modhost_modules\{state="active"\} 3$/m);
+  });
+
   it('takes the tenant and the caller from the bearer token, and lets authorize() decide route permissions', async () => {
     // A header is not a tenant: every module here is tenant-gated, so no tenant reaches none of them.
     const spoofed = await fetch(`${app?.url}/tasks`, { headers: { 'x-tenant': 'acme' } });

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Clock, type Logger, memoryStorage, type StorageAdapter } from '@modhost/core';
 import type { HttpHandlerOptions } from '@modhost/http';
+import { createHealthEndpoints } from '@modhost/http/health';
 import { createManagementApi } from '@modhost/http/management';
+import { createMetrics } from '@modhost/http/metrics';
 import { createRequestListener } from '@modhost/http/node';
 import { createHost, type Host, type HostOptions } from 'modhost';
 import { exampleAuth, exampleManagementRoles, type User } from './auth.js';
@@ -50,6 +52,8 @@ export interface App {
  */
 export async function startApp(options: AppOptions): Promise<App> {
   const storage = options.storage ?? memoryStorage();
+  // Prometheus metrics from the host's spans and events (a registry of this app's own).
+  const metrics = createMetrics();
   const host = createHost({
     version: '1.0.0',
     storage,
@@ -66,7 +70,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.health ? { health: options.health } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    telemetry: metrics.telemetry,
   });
+  const stopObserving = metrics.observe(host);
   await host.start();
   // The first run seeds two tenants: acme has everything; globex has no reports, and a small task quota. Later runs
   // (the state persists) keep whatever was changed since.
@@ -91,9 +97,18 @@ export async function startApp(options: AppOptions): Promise<App> {
       auditStorage: storage,
     }),
   );
+  // Probes and metrics for load balancers and Prometheus (docs/operations.md); a real app keeps /metrics private.
+  const health = createHealthEndpoints(host);
+  const ops: Record<string, (req: Parameters<typeof modules>[0], res: Parameters<typeof modules>[1]) => unknown> = {
+    '/livez': createRequestListener(health),
+    '/readyz': createRequestListener(health),
+    '/metrics': createRequestListener(metrics.handler),
+  };
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
-    if (url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')) {
+    const op = ops[url.split('?')[0] as string];
+    if (op) void op(req, res);
+    else if (url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')) {
       req.url = url.slice('/api/v1'.length) || '/';
       void api(req, res);
     } else void modules(req, res);
@@ -109,6 +124,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     url,
     async stop() {
       await new Promise((r) => server.close(r));
+      health.close();
+      stopObserving();
       await host.stop();
     },
   };

@@ -52,6 +52,12 @@ The management API (docs/management-api.md), with two roles: ops-token operates 
   curl -s ${url}/api/v1/audit -H 'authorization: Bearer ops-token'
   curl -s ${url}/api/v1/openapi.json
 
+Health, readiness and metrics (docs/operations.md):
+
+  curl -s ${url}/livez                                   # the process and its event loop answer
+  curl -s ${url}/readyz                                  # 503 with the reasons while a module is down or failing
+  curl -s ${url}/metrics | grep modhost_http_requests    # Prometheus: requests per module, route and status
+
 Hot swap, while you keep curling (the host watches ${rel(modulesDir)}):
 
   cp ${rel(join(EXAMPLE_VERSIONS, 'tasks-1.1.0'))}/* ${rel(join(modulesDir, 'tasks'))}/          # swapped live through the health gate

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '@modhost/core';
 
 /** What a {@link DueList} says of its timers, so a test or a benchmark can show that there is only ever one. */
-export interface DueListStats {
+interface DueListStats {
   /** Clock timers created since the list was made. */
   readonly timersCreated: number;
   /** Clock timers pending now: 0 or 1. */

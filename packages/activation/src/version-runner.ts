@@ -44,7 +44,7 @@ export interface StartFailure {
 }
 
 /** Where a start's `modhost.module.start` span hangs, and why the version starts. @internal */
-export interface StartTrace {
+interface StartTrace {
   readonly parent?: SpanParent;
   readonly reason?: 'activate' | 'upgrade' | 'restart';
 }
