@@ -40,10 +40,24 @@ export const noopTelemetry: Telemetry = Object.freeze({ startSpan: () => NOOP_SP
 export function combineTelemetry(...telemetries: readonly (Telemetry | undefined)[]): Telemetry {
   const all = telemetries.filter((t): t is Telemetry => t !== undefined && t !== noopTelemetry);
   if (all.length === 0) return noopTelemetry;
+  if (all.length === 1) {
+    // One telemetry (the common case): one guard object per span, no arrays.
+    const only = all[0] as Telemetry;
+    return {
+      startSpan(name, attributes, parent) {
+        const own = parent instanceof GuardedSpan ? parent.inner : parent;
+        try {
+          return new GuardedSpan(only.startSpan(name, attributes, own));
+        } catch {
+          return NOOP_SPAN;
+        }
+      },
+    };
+  }
   return {
     startSpan(name, attributes, parent) {
       // A parent span made here is split back into each telemetry's own span.
-      const parts = typeof parent === 'object' && parent !== null && PARTS in parent ? (parent as Combined)[PARTS] : undefined;
+      const parts = parent instanceof CombinedSpan ? parent.parts : undefined;
       const spans = all.map((t, i) => {
         try {
           return t.startSpan(name, attributes, parts ? parts[i] : parent);
@@ -51,23 +65,46 @@ export function combineTelemetry(...telemetries: readonly (Telemetry | undefined
           return NOOP_SPAN;
         }
       });
-      const span: Combined = {
-        [PARTS]: spans,
-        traceparent: spans.find((s) => s.traceparent !== undefined)?.traceparent,
-        setAttributes: (a) => {
-          for (const s of spans) safely(() => s.setAttributes(a));
-        },
-        end: (o) => {
-          for (const s of spans) safely(() => s.end(o));
-        },
-      };
-      return span;
+      return new CombinedSpan(spans);
     },
   };
 }
 
-const PARTS = Symbol('modhost.telemetry.parts');
-type Combined = TelemetrySpan & { readonly [PARTS]: readonly TelemetrySpan[] };
+/** One telemetry's span, behind a guard: what it throws stays here. */
+class GuardedSpan implements TelemetrySpan {
+  readonly traceparent: string | undefined;
+  constructor(readonly inner: TelemetrySpan) {
+    this.traceparent = inner.traceparent;
+  }
+  setAttributes(attributes: TelemetryAttributes): void {
+    try {
+      this.inner.setAttributes(attributes);
+    } catch {
+      // Telemetry observes the work; its failure is never the work's failure.
+    }
+  }
+  end(outcome?: { readonly error?: { readonly code: string; readonly message?: string } }): void {
+    try {
+      this.inner.end(outcome);
+    } catch {
+      // As above.
+    }
+  }
+}
+
+/** The spans of several telemetries as one. */
+class CombinedSpan implements TelemetrySpan {
+  readonly traceparent: string | undefined;
+  constructor(readonly parts: readonly TelemetrySpan[]) {
+    this.traceparent = parts.find((s) => s.traceparent !== undefined)?.traceparent;
+  }
+  setAttributes(attributes: TelemetryAttributes): void {
+    for (const s of this.parts) safely(() => s.setAttributes(attributes));
+  }
+  end(outcome?: { readonly error?: { readonly code: string; readonly message?: string } }): void {
+    for (const s of this.parts) safely(() => s.end(outcome));
+  }
+}
 
 function safely(fn: () => void): void {
   try {
