@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineModule, type Telemetry } from '@modhost/core';
+import { createHttpHandler } from '@modhost/http';
 import { createMetrics } from '@modhost/http/metrics';
 import { createRequestListener } from '@modhost/http/node';
 import { silentLogger } from '@modhost/testkit';
@@ -158,6 +159,33 @@ async function openTelemetryVariants(): Promise<OpsVariant[]> {
 }
 
 /**
+ * What the pipeline itself costs per request with `telemetry`, in process (no sockets, no load generator competing
+ * for the 2 cores): the median of 5 rounds of 50,000 requests through `createHttpHandler(host).handle`, in µs.
+ */
+async function pipelineMicros(telemetry: Telemetry | undefined): Promise<number> {
+  const host = createHost({
+    version: '1.0.0',
+    modules: [tasks],
+    logger: silentLogger,
+    policy: { grant: { '*': ['routes:mount'] } },
+    healthMonitor: false,
+    ...(telemetry ? { telemetry } : {}),
+  });
+  await host.start();
+  const handler = createHttpHandler(host, { onError: () => {}, onWarning: () => {} });
+  const request = { method: 'GET', path: PATH, search: '', headers: { host: 'bench' }, body: { kind: 'none' as const }, native: undefined };
+  for (let i = 0; i < 20_000; i++) await handler.handle(request);
+  const rounds: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    for (let i = 0; i < 50_000; i++) await handler.handle(request);
+    rounds.push(((performance.now() - t) * 1000) / 50_000);
+  }
+  await host.stop();
+  return median(rounds);
+}
+
+/**
  * Request throughput with each telemetry against the same server with none. `variants` defaults to Prometheus
  * metrics plus the OpenTelemetry ones when `@modhost/opentelemetry` provides them; pass more to compare them too.
  */
@@ -208,6 +236,11 @@ export async function benchOps(variants?: readonly OpsVariant[]): Promise<{ rows
         facts[`${variant.label}: ratio ${ratio.toFixed(2)}× (target ≤ ${variant.target}×)`] = ratio <= variant.target ? 'met' : 'NOT met';
         facts[`${variant.label}: req/s per round (baseline / subject)`] = `${base.map(Math.round).join(', ')} / ${mine.map(Math.round).join(', ')}`;
         if (failures > 0) facts[`${variant.label}: failed requests`] = failures;
+        // The same comparison in process: what the telemetry adds to the pipeline's own work per request.
+        const alone = await pipelineMicros(undefined);
+        const withIt = await pipelineMicros(await variant.telemetry());
+        facts[`${variant.label}: pipeline µs per request in process (none / with)`] =
+          `${alone.toFixed(2)} / ${withIt.toFixed(2)} (+${(withIt - alone).toFixed(2)} µs, ${(withIt / alone).toFixed(2)}×)`;
         if (variant.after) Object.assign(facts, await variant.after());
       } finally {
         await subject.close();

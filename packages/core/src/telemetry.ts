@@ -72,9 +72,13 @@ export function combineTelemetry(...telemetries: readonly (Telemetry | undefined
 
 /** One telemetry's span, behind a guard: what it throws stays here. */
 class GuardedSpan implements TelemetrySpan {
-  readonly traceparent: string | undefined;
-  constructor(readonly inner: TelemetrySpan) {
-    this.traceparent = inner.traceparent;
+  constructor(readonly inner: TelemetrySpan) {}
+  get traceparent(): string | undefined {
+    try {
+      return this.inner.traceparent;
+    } catch {
+      return undefined;
+    }
   }
   setAttributes(attributes: TelemetryAttributes): void {
     try {

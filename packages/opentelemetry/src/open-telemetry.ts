@@ -43,7 +43,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
       // The kernel ends a span once; a second end, or attributes after it, are dropped rather than warned about.
       let ended = false;
       const span: TelemetrySpan = {
-        traceparent: formatTraceparent(otel.spanContext()),
+        // Made when asked for (the kernel hands it to guests and handlers): most spans never are.
+        get traceparent() {
+          return formatTraceparent(otel.spanContext());
+        },
         setAttributes(more) {
           if (!ended) otel.setAttributes(toOtelAttributes(more));
         },
