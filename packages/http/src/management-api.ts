@@ -45,6 +45,8 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
     now: () => clock.now(),
     onRecord: options.onAudit,
     storage: options.auditStorage,
+    namespace: host.namespace,
+    maxAgeMs: options.auditMaxAgeMs,
     onStoreError: (e) => (options.onWarning ?? ((m: string) => console.warn(`[modhost] ${m}`)))(`an audit record could not be stored: ${summarizeCause(e)}`),
   });
   const table = createRouteTable<Endpoint | typeof OPENAPI>({ module: 'management', version: '1' }, [

@@ -52,3 +52,24 @@ describe('the audit trail in the host’s storage (auditStorage)', () => {
     expect([...map.keys()].filter((k) => k.includes('management-audit:r:'))).toHaveLength(2);
   });
 });
+
+describe('retention of a stored trail', () => {
+  it('records older than maxAgeMs (default 90 days) go at the next sweep; younger ones stay', async () => {
+    const { createManagementAudit } = await import('./management-audit.js');
+    const map = new Map<string, string>();
+    let now = 0;
+    const day = 86_400_000;
+    const audit = createManagementAudit({ limit: 100, now: () => now, storage: memoryStorage({ map }) });
+    const change = (module: string) =>
+      audit.record({ action: 'modules.status', module, tenant: undefined, principal: 'ops', requestId: 'r', outcome: 'ok', before: null, after: null });
+    change('a');
+    now = 30 * day;
+    change('b');
+    now = 91 * day;
+    change('c');
+    expect((await audit.query({})).map((r) => r.module)).toEqual(['b', 'c']);
+    now = 200 * day;
+    change('d');
+    expect((await audit.query({})).map((r) => r.module)).toEqual(['d']);
+  });
+});

@@ -23,7 +23,11 @@ interface AuditOptions {
   readonly namespace?: string | undefined;
   /** Told when a record could not be stored (the change it records stands). */
   readonly onStoreError?: ((error: unknown) => void) | undefined;
+  /** Stored records older than this go (default 90 days), swept in the background at most once an hour. */
+  readonly maxAgeMs?: number | undefined;
 }
+
+const DAY_MS = 86_400_000;
 
 const matches = (r: ManagementAuditRecord, q: AuditQuery) =>
   (q.module === undefined || r.module === q.module) &&
@@ -87,6 +91,16 @@ function storedAudit(options: AuditOptions, storage: StorageAdapter) {
       return undefined;
     }
   };
+  const maxAgeMs = options.maxAgeMs ?? 90 * DAY_MS;
+  let lastSweep: number | undefined;
+  /** Deletes stored records older than the age, oldest first (their numbers follow time), until a younger one. */
+  const sweep = async (now: number) => {
+    for (const key of (await storage.keys(prefix)).sort()) {
+      const r = parse(await storage.get(key));
+      if (r !== undefined && r.at >= now - maxAgeMs) return;
+      await storage.delete(key);
+    }
+  };
   return {
     record(input: Input): void {
       const at = options.now();
@@ -97,6 +111,10 @@ function storedAudit(options: AuditOptions, storage: StorageAdapter) {
           await storage.set(keyOf(seq), JSON.stringify(record));
           if (seq > options.limit) await storage.delete(keyOf(seq - options.limit));
           notify(options, record);
+          if (lastSweep === undefined || at - lastSweep >= 3_600_000) {
+            lastSweep = at;
+            await sweep(at);
+          }
         })
         .catch((e: unknown) => options.onStoreError?.(e));
     },

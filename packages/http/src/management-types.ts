@@ -49,6 +49,8 @@ export interface ChangeReport {
 /** What the management API needs of a host: `createHost()`'s host fits. */
 export interface ManagementHost extends HttpHost {
   readonly registry: Registry;
+  /** The prefix of the host's storage keys: a trail in `auditStorage` is kept under it too. */
+  readonly namespace?: string;
   status(): Promise<{ instance: { readonly id: string }; modules: ModuleStatusLike[]; problems: readonly unknown[] }>;
   fleet(): Promise<readonly unknown[]>;
   plan(): Promise<unknown>;
@@ -98,6 +100,8 @@ export interface ManagementApiOptions<P = unknown>
    * in memory, this instance's changes since it started.
    */
   auditStorage?: StorageAdapter;
+  /** How long records in `auditStorage` are kept (default 90 days; older ones are deleted in the background). */
+  auditMaxAgeMs?: number;
   /** Told about every audit record (to store it, or ship it). */
   onAudit?: (record: ManagementAuditRecord) => void;
   /** Whether a navigation entry that declares a permission is shown to this caller (default: hidden). */

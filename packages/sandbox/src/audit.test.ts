@@ -70,6 +70,55 @@ describe('audit log', () => {
     expect(await readAudit(storage, { until: 1_000 })).toEqual([]);
   });
 
+  it('retention: records past the age, and the oldest past the count, go in the background; false keeps all', async () => {
+    const day = 86_400_000;
+    const count = async (storage: StorageAdapter) => (await readAudit(storage)).length;
+    const storage = memoryStorage();
+    const clock = createFakeClock({ now: 0 });
+    const sink = storageAuditSink(storage, { hostId: 'h', retention: { maxAgeMs: 10 * day, maxRecords: 5 } });
+    const log = createAuditLog({ clock, sink });
+    for (let i = 0; i < 3; i++) log.record(entry(`old${i}`));
+    await log.flush();
+    await sink.swept();
+    clock.advance(11 * day);
+    for (let i = 0; i < 8; i++) log.record(entry(`new${i}`));
+    await log.flush();
+    await sink.swept();
+    // The sweep at the first of them took the three past 10 days; the next sweep (an hour later) the count.
+    expect(await count(storage)).toBe(8);
+    clock.advance(3_600_000);
+    log.record(entry('new8'));
+    await log.flush();
+    await sink.swept();
+    expect((await readAudit(storage)).map((r) => r.module)).toEqual(['new4', 'new5', 'new6', 'new7', 'new8']);
+
+    const keepAll = memoryStorage();
+    const all = storageAuditSink(keepAll, { retention: false });
+    const log2 = createAuditLog({ clock, sink: all });
+    for (let i = 0; i < 8; i++) log2.record(entry(`r${i}`));
+    await log2.flush();
+    await all.swept();
+    expect(await count(keepAll)).toBe(8);
+  });
+
+  it('by default keeps 90 days', async () => {
+    const storage = memoryStorage();
+    const clock = createFakeClock({ now: 0 });
+    const sink = storageAuditSink(storage, { hostId: 'h' });
+    const log = createAuditLog({ clock, sink });
+    log.record(entry('first'));
+    await log.flush();
+    clock.advance(89 * 86_400_000);
+    log.record(entry('within'));
+    await log.flush();
+    await sink.swept();
+    clock.advance(2 * 86_400_000);
+    log.record(entry('later'));
+    await log.flush();
+    await sink.swept();
+    expect((await readAudit(storage)).map((r) => r.module)).toEqual(['within', 'later']);
+  });
+
   it('a failing sink loses nothing from the ring and reports the failure', async () => {
     const failing: StorageAdapter = { ...memoryStorage(), set: () => Promise.reject(new Error('disk full')) };
     const errors: string[] = [];

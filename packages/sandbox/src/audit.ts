@@ -170,7 +170,26 @@ export interface StorageAuditOptions {
   namespace?: string;
   /** Tells this writer's records from other hosts' in a fleet (default: random). */
   hostId?: string;
+  /**
+   * How long records are kept, and how many (of every host on the storage together): older ones, and the oldest
+   * beyond the count, are deleted in the background (the first write after start, then at most once an hour of
+   * record time or every 1,000 writes), never on a request's path. Default 90 days and 100,000 records; `false`
+   * keeps everything.
+   */
+  retention?: AuditRetention | false;
 }
+
+/** Retention of persisted audit records (see {@link StorageAuditOptions.retention}). */
+export interface AuditRetention {
+  /** Default 90 days. */
+  readonly maxAgeMs?: number;
+  /** Default 100,000. */
+  readonly maxRecords?: number;
+}
+
+const DAY_MS = 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+const PRUNE_EVERY_WRITES = 1_000;
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 /** Audit records go through core's storage helper, under `<ns>:audit:<time>:<host>:<seq>` (ordered by time). */
@@ -181,13 +200,44 @@ const auditStore = (storage: StorageAdapter, options: StorageAuditOptions) =>
  * An audit sink that writes each record through the storage port, under keys ordered by time
  * (`<ns>:audit:<time>:<host>:<seq>`), so {@link readAudit} can find a time range by key.
  */
-export function storageAuditSink(storage: StorageAdapter, options: StorageAuditOptions = {}): AuditSink {
+export function storageAuditSink(storage: StorageAdapter, options: StorageAuditOptions = {}): AuditSink & { readonly swept: () => Promise<void> } {
   const store = auditStore(storage, options);
   const host = options.hostId ?? Math.random().toString(36).slice(2, 10);
+  const retention = options.retention === false ? undefined : options.retention;
+  const maxAgeMs = retention?.maxAgeMs ?? 90 * DAY_MS;
+  const maxRecords = retention?.maxRecords ?? 100_000;
+  let lastPrune: number | undefined;
+  let writes = 0;
+  let pruning: Promise<void> | undefined;
+  const prefix = `${store.key('audit')}:`;
+  /** Deletes what is past the retention: by the time in each key (no record is read), then the oldest past the count. */
+  const prune = async (now: number) => {
+    const keys = await store.keysFrom(prefix);
+    const cutoff = now - maxAgeMs;
+    const old = keys.filter((k) => Number(k.slice(prefix.length, prefix.length + 15)) < cutoff);
+    const kept = keys.length - old.length;
+    const extra = Math.max(0, kept - maxRecords);
+    for (const key of [...old, ...keys.slice(old.length, old.length + extra)]) await store.remove(key);
+  };
   return {
     async write(record) {
       await store.writeText(store.key('audit', pad(record.time, 15), host, pad(record.seq, 12)), JSON.stringify(record));
+      if (options.retention === false || pruning) return;
+      writes += 1;
+      if (lastPrune !== undefined && record.time - lastPrune < PRUNE_EVERY_MS && writes < PRUNE_EVERY_WRITES) return;
+      lastPrune = record.time;
+      writes = 0;
+      // Not awaited: the next records are written while old ones are deleted.
+      pruning = prune(record.time)
+        .catch(() => {
+          // Retention is housekeeping: a failed sweep is tried again at the next one.
+        })
+        .finally(() => {
+          pruning = undefined;
+        });
     },
+    /** Settles when a retention sweep under way is done (tests, and a clean stop). */
+    swept: () => pruning ?? Promise.resolve(),
   };
 }
 

@@ -6,6 +6,7 @@ export {
   type AuditLog,
   type AuditLogOptions,
   type AuditRecord,
+  type AuditRetention,
   type AuditSink,
   createAuditLog,
   readAudit,
