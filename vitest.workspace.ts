@@ -15,6 +15,7 @@ const alias = {
   '@modhost/http/management': fileURLToPath(new URL('./packages/http/src/management.ts', import.meta.url)),
   '@modhost/http/metrics': fileURLToPath(new URL('./packages/http/src/metrics.ts', import.meta.url)),
   '@modhost/http/health': fileURLToPath(new URL('./packages/http/src/health.ts', import.meta.url)),
+  '@modhost/http/admin': fileURLToPath(new URL('./packages/http/src/admin.ts', import.meta.url)),
   '@modhost/http/hono': fileURLToPath(new URL('./packages/http/src/hono.ts', import.meta.url)),
   '@modhost/testkit/http': fileURLToPath(new URL('./packages/testkit/src/http.ts', import.meta.url)),
   '@modhost/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),

@@ -14,5 +14,6 @@ export default defineConfig({
     'src/management.ts',
     'src/metrics.ts',
     'src/health.ts',
+    'src/admin.ts',
   ],
 });
