@@ -76,6 +76,38 @@ export interface ContextParts {
   readonly liveConfig?: () => Readonly<Record<string, unknown>>;
 }
 
+/** `ctx.dep(name)` over a ctx's `deps`: the API, or `DEPENDENCY_UNSATISFIED` for a name that is not a resolved dependency. */
+function depAccessor(module: string, deps: Readonly<Record<string, unknown>>): (name: string) => unknown {
+  return (name) => {
+    if (!Object.hasOwn(deps, name))
+      throw new ModhostError(
+        'DEPENDENCY_UNSATISFIED',
+        `${module}: ctx.dep("${name}") names no dependency it has: declare it in "dependencies" (an optional one that did not resolve is absent; read ctx.deps["${name}"] for those)`,
+        { details: { module } },
+      );
+    return deps[name];
+  };
+}
+
+/**
+ * `ctx.tenantConfig(tenant?)` over the host's `tenant` service: that tenant's effective config, `ctx.tenant`'s by
+ * default. Rejects when the host offers no such service.
+ */
+function tenantConfigAccessor(module: string, tenant: string | undefined, service: unknown): (tenant?: string) => Promise<unknown> {
+  const config = (service as { config?: unknown } | undefined)?.config;
+  if (typeof config !== 'function')
+    return async () => {
+      throw new ModhostError(
+        'INVALID_ARGUMENT',
+        `${module}: ctx.tenantConfig() needs the host's "tenant" service, and this host offers none (createHost offers it)`,
+        {
+          details: { module },
+        },
+      );
+    };
+  return async (t) => (config as (t?: string) => unknown)(t ?? tenant);
+}
+
 /**
  * Builds a frozen context. `deps.x` is a getter, so a dependent always reaches the version of `x` that is
  * serving now, also after `x` was swapped.
@@ -90,7 +122,9 @@ export function createModuleContext(parts: ContextParts): ModuleContext {
     logger: parts.logger,
     storage: parts.storage,
     deps: Object.freeze(deps),
+    dep: depAccessor(parts.module, deps),
     services: Object.freeze({ ...parts.services }),
+    tenantConfig: tenantConfigAccessor(parts.module, parts.tenant, parts.services.tenant),
     ...(parts.signal ? { signal: parts.signal } : {}),
   };
   // A getter, so a module always reads the config as it is now.

@@ -6,7 +6,8 @@ import { validateDefinition } from './validate-definition.js';
 
 /**
  * Declares a module. Validates the definition at runtime (it may come from plain JS) and
- * returns it frozen, with the config type inferred from `config.schema`.
+ * returns it frozen, with the config type inferred from `config.schema`, the API type from `activate` and the name
+ * as a literal type (so `createHost({ modules: [it] })` knows it by name: see `Host` in `modhost`).
  *
  * @throws {@link ModhostError} `MANIFEST_INVALID` with `details.issues` listing every problem.
  *
@@ -21,8 +22,10 @@ import { validateDefinition } from './validate-definition.js';
  * })
  * ```
  */
-export function defineModule<S extends StandardSchemaV1 = NoConfig, TApi = void>(definition: ModuleDefinition<S, TApi>): Readonly<ModuleDefinition<S, TApi>> {
-  return assertValidDefinition(definition) as ModuleDefinition<S, TApi>;
+export function defineModule<S extends StandardSchemaV1 = NoConfig, TApi = void, N extends string = string>(
+  definition: ModuleDefinition<S, TApi> & { readonly name: N },
+): Readonly<ModuleDefinition<S, TApi>> & { readonly name: N } {
+  return assertValidDefinition(definition) as ModuleDefinition<S, TApi> & { readonly name: N };
 }
 
 /** Validates a definition from any source and returns a frozen copy; throws `MANIFEST_INVALID`. */

@@ -49,12 +49,37 @@ export interface ModuleContext<TConfig = unknown> {
   readonly config: Readonly<TConfig>;
   readonly logger: Logger;
   readonly storage: ModuleStorage;
-  /** Public APIs of the module's dependencies, by module name. */
+  /**
+   * Public APIs of the module's dependencies, by module name (`unknown`: a range string carries no type). For a typed
+   * API, use {@link ModuleContext.dep} with the dependency's definition: `ctx.dep<typeof tasks>('tasks')`.
+   */
   readonly deps: Readonly<Record<string, unknown>>;
-  /** Host services this module was granted, by service name. */
-  readonly services: Readonly<Record<string, unknown>>;
+  /**
+   * A dependency's public API, typed from its definition: `ctx.dep<typeof tasks>('tasks').add('x')`. The same value as
+   * `ctx.deps.tasks` (it follows hot swaps). Throws `DEPENDENCY_UNSATISFIED` when `name` is not a dependency that
+   * resolved (an optional one that did not, or a name the module does not declare).
+   */
+  dep<M extends AnyModuleDefinition = never>(name: string): [M] extends [never] ? unknown : ModuleApi<M>;
+  /**
+   * Host services this module was granted, by service name. `tenant` is the one hosts built by `createHost` always
+   * offer (see {@link TenantService}); the rest are the host application's own, `unknown` until you cast them.
+   */
+  readonly services: Readonly<Record<string, unknown>> & { readonly tenant?: TenantService<TConfig> };
+  /**
+   * The effective config (defaults → host → tenant) of a tenant, read now and typed by the module's schema:
+   * `await ctx.tenantConfig('acme')`. With no argument, `ctx.tenant`'s (host-wide when that is `undefined`). Use it
+   * where `ctx.config` is not that tenant's: jobs, activate, API calls from dependents. Sensitive values are included:
+   * never log them. Rejects when the host offers no `tenant` service (a bare activator without one).
+   */
+  tenantConfig(tenant?: string): Promise<Readonly<TConfig>>;
   /** Aborts when this version's context is revoked (see {@link StopSignal}). Absent in contexts built without one. */
   readonly signal?: StopSignal;
+}
+
+/** The built-in `tenant` host service (`ctx.services.tenant`): prefer `ctx.tenantConfig()`, which is the same call. */
+export interface TenantService<TConfig = unknown> {
+  /** The effective config of `tenant` (host-wide without one), as the module's schema outputs it. */
+  config(tenant?: string): Promise<Readonly<TConfig>>;
 }
 
 /** A framework-agnostic request as route handlers see it. */
@@ -253,6 +278,8 @@ export type AnyModuleDefinition = ModuleDefinition<any, any>;
 export type ModuleConfig<M> = M extends ModuleDefinition<infer S, unknown> ? InferSchemaOutput<S> : never;
 /** The public API a module's `activate` returns. */
 export type ModuleApi<M> = M extends { activate?: (ctx: never) => infer R } ? Awaited<R> : never;
+/** What one config layer (host-wide, or a tenant's) of a module may set: any part of its schema's input. */
+export type ModuleConfigLayer<M> = M extends ModuleDefinition<infer S, unknown> ? DeepPartial<InferSchemaInput<S>> : never;
 
 /** The top-level fields a definition may have; anything else is reported as unknown. */
 export const DEFINITION_FIELDS = [

@@ -11,7 +11,7 @@ import type {
   UpgradeReport,
 } from '@modhost/activation';
 import type { AnyModuleDefinition, Clock, Emitter, Logger, Registry, StorageAdapter, Telemetry } from '@modhost/core';
-import type { AuditLog, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
+import type { AuditLog, AuditRetention, PermissionPolicy, RestartPolicy, Sandbox, ServiceFactory, TrustedKeys } from '@modhost/sandbox';
 import type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 import type { IsolatedLimits } from './load-folder.js';
 import type { ModuleStatus } from './module-status.js';
@@ -27,10 +27,20 @@ export interface HostOptions {
   modules?: readonly AnyModuleDefinition[];
   /** A folder of module folders (`<dir>/<module>/modhost.json`), scanned at start. */
   modulesDir?: string;
-  /** Watch `modulesDir`: install new folders, hot-swap changed versions, deactivate removed ones. Default false. */
+  /** Watch `modulesDir`: install new folders, hot-swap changed versions, deactivate removed ones. Default false (true with `dev`). */
   watch?: boolean;
-  /** How long the watcher waits for a folder to settle, ms (default 300). */
+  /** How long the watcher waits for a folder to settle, ms (default 300; 50 in development mode). */
   debounceMs?: number;
+  /**
+   * Development mode (default false; never in production): the watcher is on (unless `watch: false`, debounce 50 ms),
+   * and a folder whose files change without a new version is reloaded in place through the health gate (a fresh
+   * instance of the edited code starts beside the old one and takes over; an edit that fails leaves the previous
+   * code serving, as a problem in `status()` and a `module:reload-failed` event). Integrity is recorded per reload
+   * marked as development (`dev: true`), and a host not in development mode refuses such a version with
+   * `INTEGRITY_MISMATCH` until it gets a new version or `forgetDevVersions(storage)` forgets it. `rollbackWindowMs`
+   * defaults to 0. See docs/development.md.
+   */
+  dev?: boolean;
   /** Which requested permissions are granted (default: none). */
   policy?: PermissionPolicy;
   /** Host services modules may use, each method behind a permission. */
@@ -83,6 +93,17 @@ export interface HostOptions {
    * state. See docs/fleet.md.
    */
   instanceId?: string;
+  /**
+   * The prefix of every key the host writes (default `modhost`): two apps sharing one database each take their own
+   * (`createHost({ namespace: 'billing-app' })`), and see nothing of the other's modules, tenants or audit trail.
+   * Letters, digits, `.`, `_` and `-`.
+   */
+  namespace?: string;
+  /**
+   * How long the permission audit trail in storage is kept, and how many records (default 90 days and 100,000;
+   * `false` keeps everything). Older records are deleted in the background, never on a request's path.
+   */
+  auditRetention?: AuditRetention | false;
   /** How long this instance's lease lasts without renewal, ms (default 30,000; renewed every third of it). */
   leaseMs?: number;
   /** How long a stopped or crashed instance stays in `fleet()` before a starting instance forgets it, ms (default a day). */
@@ -139,16 +160,25 @@ export interface HostEvents extends Record<string, unknown> {
   'module:health': ModuleHealthEvent;
   'folder:error': FolderProblem;
   'watch:error': { message: string };
+  /** Development mode: a version's edited files serve now, after `ms` (from the scan that saw them until the switch). */
+  'module:reloaded': { name: string; version: string; dir: string; ms: number };
+  /** Development mode: a version's edited files did not load or pass the gate; the previous code keeps serving. */
+  'module:reload-failed': { name: string; version: string; dir: string; code: string; message: string };
   /** `host.tenants.apply` (or `rollback`) finished a tenant: `done` of `total`, under snapshot `snapshotId`. */
   'tenants:progress': { snapshotId: string; tenant: string; done: number; total: number };
 }
 
-/** The batteries-included host. */
+/**
+ * The batteries-included host. `createHost({ modules })` returns a `TypedHost`: this, typed by the modules it was
+ * given as definitions.
+ */
 export interface Host {
   readonly registry: Registry;
   readonly sandbox: Sandbox;
   readonly audit: AuditLog;
   readonly router: Router<BoundHandler>;
+  /** The prefix of the keys it writes in its storage (its `namespace` option, default `modhost`). */
+  readonly namespace: string;
   /** The host's own logger (its `logger` option): `@modhost/http` logs request failures here, with the request id. */
   readonly log: Logger;
   /** What the host reports spans to (its `telemetry` option, combined): `@modhost/http` reports each request here. */
@@ -179,7 +209,8 @@ export interface Host {
    * host-wide access: it then serves only the tenants it is enabled for.
    */
   disable(name: string, options?: { tenant?: string }): Promise<void>;
-  configure(name: string, values: Record<string, unknown>, options?: { tenant?: string }): Promise<void>;
+  /** Sets a config layer: host-wide, or with `tenant` that tenant's; checked by the module's schema (`CONFIG_INVALID`). */
+  configure(name: string, values: Readonly<Record<string, unknown>>, options?: { tenant?: string }): Promise<void>;
   /** Hot-swaps a module to a registered version through the health gate. */
   upgrade(name: string, version: string, options?: HostUpgradeOptions): Promise<UpgradeReport>;
   /** Points a module back at the version it replaced, while that is warm. */
@@ -204,7 +235,7 @@ export interface Host {
   plan(): Promise<HostPlan>;
   /** Scans `modulesDir` now and applies what changed (the watcher calls this after its debounce). */
   rescan(): Promise<void>;
-  /** The public API of an active module. */
+  /** The public API of an active module (`undefined` when it is not active), as the type you name (default `unknown`). */
   api<T = unknown>(name: string): T | undefined;
   /**
    * Many tenants at once: `apply` sets the enabled modules and config of each tenant listed (checked first, with a

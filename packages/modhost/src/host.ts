@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { type BoundHandler, createActivator, createRouter } from '@modhost/activation';
 import {
+  type AnyModuleDefinition,
   childLogger,
   combineTelemetry,
   createEmitter,
@@ -14,7 +15,9 @@ import {
 import { createAuditLog, createSandbox, type ServiceFactory, storageAuditSink } from '@modhost/sandbox';
 import semver from 'semver';
 import { previewPlan } from './activation-policy.js';
+import { DEV_DEBOUNCE_MS } from './dev-mode.js';
 import { createFolderSync } from './folder-sync.js';
+import type { ModulesOf, TypedHost } from './host-modules.js';
 import type { Host, HostEvents, HostOptions } from './host-types.js';
 import { createInstalledFolders } from './installed-folders.js';
 import { createInstanceSync } from './instance-sync.js';
@@ -39,8 +42,14 @@ export type {
   StopReport,
 } from './host-types.js';
 
-/** Creates a host: registry, resolver, activation and sandbox wired with sensible defaults. */
-export function createHost(options: HostOptions): Host {
+/**
+ * Creates a host: registry, resolver, activation and sandbox wired with sensible defaults. Given `modules` as
+ * definitions, the host knows them by name and type: `configure('tasks', values)` checks `values` against the tasks
+ * schema and `api('tasks')` returns its API type (see {@link TypedHost}).
+ */
+export function createHost<const Ms extends readonly AnyModuleDefinition[] = readonly AnyModuleDefinition[]>(
+  options: HostOptions & { readonly modules?: Ms },
+): TypedHost<ModulesOf<Ms>> {
   if (!semver.valid(options.version))
     throw new ModhostError('INVALID_ARGUMENT', `createHost: version "${options.version}" is not semver; pass your app's version, e.g. "1.0.0"`, {
       details: { argument: 'version' },
@@ -55,8 +64,20 @@ export function createHost(options: HostOptions): Host {
   const events = createEmitter<HostEvents>();
   const instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   const satisfies = (v: string, r: string) => semver.satisfies(v, r, { includePrerelease: true });
-  const registry = createRegistry({ storage, clock, instanceId, satisfies });
-  const audit = createAuditLog({ clock, sink: storageAuditSink(storage) });
+  const namespace = options.namespace ?? 'modhost';
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(namespace))
+    throw new ModhostError(
+      'INVALID_ARGUMENT',
+      `createHost: namespace ${JSON.stringify(namespace)} is not one; use 1 to 64 letters, digits, ".", "_" or "-", e.g. "billing-app"`,
+      {
+        details: { argument: 'namespace' },
+      },
+    );
+  const registry = createRegistry({ storage, clock, instanceId, satisfies, namespace });
+  const audit = createAuditLog({
+    clock,
+    sink: storageAuditSink(storage, { namespace, ...(options.auditRetention !== undefined ? { retention: options.auditRetention } : {}) }),
+  });
   const tenantService: ServiceFactory = (caller) => ({
     config: async (tenant?: string) => (await registry.getConfig(caller.module, { ...(tenant ? { tenant } : {}), reveal: true })).values,
   });
@@ -64,10 +85,12 @@ export function createHost(options: HostOptions): Host {
     clock,
     audit,
     storage,
+    namespace,
     services: { tenant: tenantService, ...options.services },
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.trustedKeys ? { trustedKeys: options.trustedKeys } : {}),
     ...(options.requireSigned ? { requireSigned: true } : {}),
+    ...(options.dev ? { dev: true } : {}),
     telemetry,
   });
   const router = createRouter<BoundHandler>();
@@ -77,8 +100,9 @@ export function createHost(options: HostOptions): Host {
     storage,
     router,
     contextFactory: sandbox.contextFor,
+    namespace,
     telemetry,
-    rollbackWindowMs: options.rollbackWindowMs ?? 60_000,
+    rollbackWindowMs: options.rollbackWindowMs ?? (options.dev ? 0 : 60_000),
     ...(options.slots ? { slots: options.slots } : {}),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     ...(options.health ? { health: options.health } : {}),
@@ -102,15 +126,18 @@ export function createHost(options: HostOptions): Host {
       ),
     );
   const sync = createInstanceSync({
-    ...{ registry, storage, namespace: 'modhost', clock, activator, catalog, swap, emit: events.emit },
+    ...{ registry, storage, namespace, clock, activator, catalog, swap, emit: events.emit },
     leaseMs: options.leaseMs ?? 30_000,
     forgetAfterMs: options.forgetInstancesAfterMs ?? 86_400_000,
     health: healthNow,
   });
   const folders = createFolderSync({
     modulesDir: options.modulesDir,
-    watch: options.watch ?? false,
-    debounceMs: options.debounceMs ?? 300,
+    watch: options.watch ?? options.dev ?? false,
+    debounceMs: options.debounceMs ?? (options.dev ? DEV_DEBOUNCE_MS : 300),
+    dev: options.dev === true,
+    // A reload that fails keeps the old instance serving: no stop-then-start fallback.
+    restart: (name) => activator.restart(name, { fallback: 'none' }),
     clock,
     sandbox,
     load: {
@@ -121,7 +148,7 @@ export function createHost(options: HostOptions): Host {
     },
     catalog,
     registry,
-    installed: createInstalledFolders(storage, 'modhost'),
+    installed: createInstalledFolders(storage, namespace),
     activator,
     emit: events.emit,
     activateAll,
@@ -133,6 +160,7 @@ export function createHost(options: HostOptions): Host {
     sandbox,
     audit,
     router,
+    namespace,
     log,
     telemetry,
     events: { on: events.on, once: events.once, off: events.off, onAny: events.onAny },
@@ -211,11 +239,11 @@ export function createHost(options: HostOptions): Host {
     fleet: () => sync.fleet(),
     api: <T>(name: string) => activator.api(name) as T | undefined,
     tenants: createTenantMigration({
-      ...{ registry, storage, namespace: 'modhost', clock, satisfies, emit: events.emit },
+      ...{ registry, storage, namespace, clock, satisfies, emit: events.emit },
       changed: (name, tenant) => sync.changed(name, tenant),
       reconfigure: (name) => sync.reconfigure(name),
     }),
   };
 
-  return host;
+  return host as TypedHost<ModulesOf<Ms>>;
 }

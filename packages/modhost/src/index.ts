@@ -2,6 +2,7 @@ export { memoryStorage, recoveryHint } from '@modhost/core';
 export { createRequestListener } from '@modhost/http/node';
 // readManifest and contractIssues live in @modhost/manifest; re-exported here as before.
 export { contractIssues, readManifest } from '@modhost/manifest';
+export { DEV_DEBOUNCE_MS, type ForgetDevOptions, type ForgetDevReport, forgetDevVersions } from './dev-mode.js';
 export { type FileStorageOptions, fileStorage } from './file-storage.js';
 export {
   createHost,
@@ -16,6 +17,7 @@ export {
   type HostUpgradeOptions,
   type StopReport,
 } from './host.js';
+export type { ConfigValuesFor, HostModules, ModuleName, ModulesOf, TypedHost } from './host-modules.js';
 export type { IsolationTier, MinimumIsolation } from './isolation-policy.js';
 export { type FolderModule, type IsolatedLimits, type LoadFolderOptions, loadModuleFolder } from './load-folder.js';
 export type { ModuleStatus } from './module-status.js';

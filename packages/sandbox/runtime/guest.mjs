@@ -146,6 +146,28 @@ function buildContext(init, scope) {
     deps: sealed(Object.fromEntries(Object.entries(caps.deps).map(([name, names]) => [name, methods(`deps.${name}`, names, scope?.id)]))),
     services: sealed(Object.fromEntries(Object.entries(caps.services).map(([name, names]) => [name, methods(`services.${name}`, names, scope?.id)]))),
   };
+  // `ctx.dep(name)` and `ctx.tenantConfig(tenant?)`, as in process: the latter is the host's `tenant` service, so it
+  // crosses as `services.tenant.config` and the host checks it like any other service call.
+  entries.dep = (name) => {
+    if (!Object.hasOwn(entries.deps, name)) {
+      const e = new Error(
+        `${init.module}: ctx.dep("${name}") names no dependency it has: declare it in "dependencies" (an optional one that did not resolve is absent; read ctx.deps["${name}"] for those)`,
+      );
+      e.code = 'DEPENDENCY_UNSATISFIED';
+      throw e;
+    }
+    return entries.deps[name];
+  };
+  const tenant = entries.tenant;
+  const tenantService = Array.isArray(caps.services.tenant) && caps.services.tenant.includes('config');
+  entries.tenantConfig = (t) =>
+    tenantService
+      ? ctxCall('services.tenant.config', [t ?? tenant], scope?.id)
+      : Promise.reject(
+          Object.assign(new Error(`${init.module}: ctx.tenantConfig() needs the host's "tenant" service, and this host offers none (createHost offers it)`), {
+            code: 'INVALID_ARGUMENT',
+          }),
+        );
   if (caps.storage) entries.storage = methods('storage', ['get', 'set', 'delete', 'keys'], scope?.id);
   if (caps.net) entries.net = sealed({ fetch: (url, init) => ctxCall('net.fetch', [String(url), init ?? {}], scope?.id) });
   if (caps.fs) entries.fs = methods('fs', ['readFile', 'readdir', 'writeFile'], scope?.id);

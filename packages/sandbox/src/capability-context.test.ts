@@ -19,7 +19,7 @@ describe('capability context', () => {
     const tasks = () => ({ list: { permission: 'tasks:read', call: () => ['t1'] }, add: { permission: 'tasks:write', call: (t: string) => t } });
     const s2 = setup({ grant: { notes: ['storage:module', 'tasks:read'] } }, { services: { tasks } });
     const { ctx } = s2.sandbox.contextFor(s2.input('notes'), mod('notes', ['storage:module', 'tasks:read', 'tasks:write', 'net:fetch:api.example.com']));
-    expect(Object.keys(ctx).sort()).toEqual(['config', 'deps', 'logger', 'module', 'services', 'storage', 'tenant']);
+    expect(Object.keys(ctx).sort()).toEqual(['config', 'dep', 'deps', 'logger', 'module', 'services', 'storage', 'tenant', 'tenantConfig']);
     expect(Object.keys(ctx.services)).toEqual(['tasks']);
     expect(Object.keys(ctx.services.tasks as object)).toEqual(['list']);
     expect('net' in ctx).toBe(false);

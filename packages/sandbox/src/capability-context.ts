@@ -178,6 +178,16 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
     Object.defineProperty(deps, name, { enumerable: true, get: () => view(name, get()) });
   }
   ctx.deps = Object.freeze(deps);
+  // `ctx.dep(name)`: the same view, typed by the caller from the dependency's definition.
+  ctx.dep = (name: string) => {
+    if (!Object.hasOwn(deps, name))
+      throw new ModhostError(
+        'DEPENDENCY_UNSATISFIED',
+        `${module}: ctx.dep("${name}") names no dependency it has: declare it in "dependencies" (an optional one that did not resolve is absent; read ctx.deps["${name}"] for those)`,
+        { details: { module } },
+      );
+    return deps[name];
+  };
 
   const caller: Caller = Object.freeze({ module, version: input.version, tenant });
   const services: Record<string, unknown> = {};
@@ -194,6 +204,19 @@ export function createCapabilityContext(input: CapabilityContextInput, options: 
     if (Object.keys(methods).length > 0) services[name] = sealed(methods);
   }
   ctx.services = sealed(services);
+  // `ctx.tenantConfig(tenant?)`: the host's `tenant` service (guarded like every method), `ctx.tenant`'s by default.
+  const tenantConfig = (services.tenant as { config?: AnyFn } | undefined)?.config;
+  ctx.tenantConfig = async (t?: string) => {
+    if (tenantConfig === undefined)
+      throw new ModhostError(
+        'INVALID_ARGUMENT',
+        `${module}: ctx.tenantConfig() needs the host's "tenant" service, and this host offers none (createHost offers it)`,
+        {
+          details: { module },
+        },
+      );
+    return tenantConfig(t ?? tenant);
+  };
 
   const netCells = cells.filter((c) => c.permission.domain === 'net' && c.permission.action === 'fetch' && c.active);
   if (netCells.length > 0) {

@@ -94,7 +94,7 @@ describe('worker tier', () => {
     const res = await router.handle('GET', '/notes/notes/n1', (d) => d.handler({ method: 'GET', path: '/notes/n1', params: d.params, query: {}, headers: {} }));
     expect(res?.body).toEqual({ id: 'n1', note: 'first note' });
     // Granted storage and routes; tasks:read was requested but not granted, so services.tasks is absent in the guest too.
-    expect(await api.has?.()).toEqual(['config', 'deps', 'logger', 'module', 'services', 'storage', 'tenant']);
+    expect(await api.has?.()).toEqual(['config', 'dep', 'deps', 'logger', 'module', 'services', 'storage', 'tenant', 'tenantConfig']);
     await expect(api.tasks?.()).rejects.toThrow(/Cannot read properties of undefined/);
     expect(await api.escape?.()).toBe('undefined');
     await activator.deactivate(['notes']);
