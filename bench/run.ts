@@ -2,6 +2,7 @@
 // writes bench/results/<name>.json.
 import { benchActivation } from './activation.js';
 import { benchCoreRegistry } from './core-registry.js';
+import { benchDevReload } from './dev-reload.js';
 import { benchFleet } from './fleet.js';
 import { benchHealthProbing } from './health-probing.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
@@ -47,6 +48,10 @@ if (!only || only === 'reload') {
 if (!only || only === 'rescan') {
   const { rows, facts } = await benchRescan();
   report('rescan', 'modhost: a rescan that finds nothing changed, against hashing every folder once', rows, facts);
+}
+if (!only || only === 'dev') {
+  const { rows, facts } = await benchDevReload();
+  report('dev-reload', 'modhost dev: from saving a worker module until its new code answers over HTTP', rows, facts);
 }
 if (!only || only === 'storage') {
   const { rows, facts } = await benchStoragePostgres();

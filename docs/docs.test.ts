@@ -56,6 +56,7 @@ describe('README examples run', () => {
     'docs/http.md',
     'docs/management-api.md',
     'docs/operations.md',
+    'docs/development.md',
     ...packages.map((p) => `packages/${p}/README.md`),
   ]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {

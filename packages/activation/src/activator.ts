@@ -42,7 +42,7 @@ export function createActivator(options: ActivatorOptions): Activator {
   // The health monitor learns what runs after each call that changes it (and after automatic rollbacks).
   const synced = <T>(work: Promise<T>): Promise<T> => work.finally(() => monitor.sync());
   const rollback = (name: string) => synced(rollbackModule(runner, name));
-  const restart = (name: string) => synced(restartModule(runner, name));
+  const restart: Activator['restart'] = (name, opts) => synced(restartModule(runner, name, undefined, opts));
   const monitor = createHealthMonitor({
     runner,
     options: options.healthMonitor,

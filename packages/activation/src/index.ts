@@ -25,6 +25,7 @@ export type {
   ModuleOutcome,
   PhaseTimeouts,
   ReconfigureReport,
+  RestartOptions,
   RestartReport,
   UpgradeOptions,
   UpgradeReport,

@@ -5,14 +5,14 @@ import { ModhostError, summarizeCause } from '@modhost/core';
 import { unhealthyTable } from './health-monitor-unroute.js';
 import { recordIfAllowed } from './record-state.js';
 import { handOver } from './state-handoff.js';
-import type { RestartReport } from './types.js';
+import type { RestartOptions, RestartReport } from './types.js';
 import type { Running, VersionRunner } from './version-runner.js';
 
 // One restart per module at a time: a second ask shares the first one's outcome.
 const underWay = new WeakMap<VersionRunner, Map<string, Promise<RestartReport>>>();
 
 /** @internal See `Activator.restart`. */
-export function restartModule(e: VersionRunner, name: string, reason = 'restarted by the host'): Promise<RestartReport> {
+export function restartModule(e: VersionRunner, name: string, reason = 'restarted by the host', options: RestartOptions = {}): Promise<RestartReport> {
   const current = e.running.get(name);
   if (!current)
     return Promise.reject(
@@ -22,12 +22,12 @@ export function restartModule(e: VersionRunner, name: string, reason = 'restarte
   underWay.set(e, mine);
   const pending = mine.get(name);
   if (pending) return pending;
-  const run = restart(e, current, reason).finally(() => mine.delete(name));
+  const run = restart(e, current, reason, options.fallback ?? 'stop-start').finally(() => mine.delete(name));
   mine.set(name, run);
   return run;
 }
 
-async function restart(e: VersionRunner, current: Running, reason: string): Promise<RestartReport> {
+async function restart(e: VersionRunner, current: Running, reason: string, fallback: 'stop-start' | 'none'): Promise<RestartReport> {
   const { name, version } = current;
   const base = { module: name, version };
   if (e.warm.has(name)) {
@@ -69,7 +69,9 @@ async function restart(e: VersionRunner, current: Running, reason: string): Prom
   }
   // The fresh instance failed beside the old one (the registry records it failed). A module whose state lives in the
   // process keeps its old instance: stopping it would lose that state.
-  if ((current.def.stateMode ?? 'stateless') !== 'stateless') return { ...base, ok: false, outcome: 'failed', mode: 'beside', error: started.failure.summary };
+  // Asked not to fall back (a development reload), any module keeps its old instance too.
+  if ((current.def.stateMode ?? 'stateless') !== 'stateless' || fallback === 'none')
+    return { ...base, ok: false, outcome: 'failed', mode: 'beside', error: started.failure.summary };
   return stopThenStart(e, current, deps, reason);
 }
 

@@ -174,9 +174,10 @@ export interface Activator {
   /**
    * Restarts the version of `name` that serves now: a fresh instance starts beside it through the health gate and
    * takes over (state handed over for `snapshot`/`quiesce` modules); if the fresh one fails, a stateless module falls
-   * back to stop then start. Rejects with `MODULE_NOT_FOUND` when it does not run. See {@link RestartReport}.
+   * back to stop then start (unless `options.fallback` is `'none'`: the old instance then serves on). Rejects with
+   * `MODULE_NOT_FOUND` when it does not run. See {@link RestartReport}.
    */
-  restart(name: string): Promise<RestartReport>;
+  restart(name: string, options?: RestartOptions): Promise<RestartReport>;
   /** What the health monitor says of an active module now (`undefined` when it is not monitored: not started, not active). */
   health(name: string): ModuleHealth | undefined;
   /** The health monitor: probes every active module's `health(ctx)` on one timer while started. */
@@ -312,6 +313,16 @@ export interface HealthMonitor {
   /** Every monitored module, by name. */
   all(): ModuleHealth[];
   stats(): HealthMonitorStats;
+}
+
+/** Options for `activator.restart`. */
+export interface RestartOptions {
+  /**
+   * What a stateless module does when the fresh instance fails beside the old one: `'stop-start'` (default) stops
+   * the old one and starts a fresh one once more; `'none'` keeps the old instance serving (a development reload of
+   * edited code that fails must not take down the code that works).
+   */
+  readonly fallback?: 'stop-start' | 'none';
 }
 
 /** What `activator.restart` did. */

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { Activator, UpgradeReport } from '@modhost/activation';
+import type { Activator, RestartReport, UpgradeReport } from '@modhost/activation';
 import { type Clock, ModhostError, type Registry, recoveryHint } from '@modhost/core';
 import { readManifest } from '@modhost/manifest';
 import type { CatalogEntry } from '@modhost/resolver';
@@ -32,6 +32,13 @@ export interface FolderSyncOptions {
   readonly activateAll: () => Promise<unknown>;
   /** Hot-swaps a serving module to a registered version. */
   readonly swap: (name: string, version: string) => Promise<UpgradeReport>;
+  /**
+   * Development mode: a serving version whose files changed is loaded again and restarted in place through
+   * `restart` (which must keep the old instance serving when the fresh one fails), instead of being refused.
+   */
+  readonly dev?: boolean;
+  /** Starts the registered code of a serving module beside the old instance and switches to it (development mode). */
+  readonly restart?: (name: string) => Promise<RestartReport>;
 }
 
 /** Module folders kept in line with what the host runs: scan, rescan, watch, problems. */
@@ -117,13 +124,73 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
     }
   };
 
+  /** Development mode: the same version with the same files is kept; with other files, it is reloaded in place. */
+  const keepOrReload = async (dir: string, known: FolderModule, files: string | undefined) => {
+    if (files === known.integrity) {
+      problems.delete(dir);
+      return;
+    }
+    return reloadInPlace(dir, known, files);
+  };
+
+  /**
+   * Development mode: loads the edited files of the version a folder holds, and restarts a serving module on them
+   * through the health gate (a fresh instance beside the old one takes over). A failing edit leaves the previous
+   * code serving, and is a problem until the files change again.
+   */
+  const reloadInPlace = async (dir: string, known: FolderModule, files: string | undefined) => {
+    const { name, version } = known.manifest;
+    const began = options.clock.now();
+    const failed = (code: string, message: string) => {
+      problemOf(dir, code, message);
+      if (files !== undefined) failedLoads.set(dir, files);
+      emit('module:reload-failed', { name, version, dir, code, message });
+    };
+    const keeps = (why: string) => `${name}@${version}: the edited files were not reloaded (${why}); the previous code keeps serving`;
+    let loaded: FolderModule | undefined;
+    try {
+      loaded = await loadFolder(dir);
+      await catalog.register(loaded.definition);
+    } catch (e) {
+      await loaded?.dispose().catch(() => {});
+      // A registration that got half way may have left its definition behind: the working code is the one to start.
+      await catalog.register(known.definition).catch(() => {});
+      return failed(errorSummary(e).code, keeps(errorSummary(e).message));
+    }
+    if (activator.versionOf(name) !== version || !options.restart) {
+      // Not serving here (it failed to start, or another version serves): the edited code replaces it as it is.
+      folders.set(dir, loaded);
+      problems.delete(dir);
+      await known.dispose().catch(() => {});
+      if (activator.versionOf(name) === undefined) await options.activateAll();
+      return;
+    }
+    const report = await options.restart(name);
+    if (report.ok) {
+      const ms = options.clock.now() - began;
+      folders.set(dir, loaded);
+      problems.delete(dir);
+      // The replaced instance drained; its guest and its private copy of the files go now.
+      await known.dispose().catch(() => {});
+      emit('module:reloaded', { name, version, dir, ms });
+      return;
+    }
+    await loaded.dispose().catch(() => {});
+    // What restarts after a crash, or a health policy's restart, is the code that serves.
+    await catalog.register(known.definition).catch(() => {});
+    failed(report.error?.code ?? 'HEALTH_CHECK_FAILED', keeps(report.error?.message ?? report.outcome));
+  };
+
   /** Brings one folder in line with what the host runs: install, swap, or nothing. */
   const syncFolder = async (dir: string) => {
     const known = folders.get(dir);
     // The common rescan (nothing changed) hashes a folder once, in `verify`, not also for a fingerprint.
     if (known && !failedLoads.has(dir)) {
       const manifest = await readManifest(dir).catch(() => undefined);
-      if (holdsSame(known, manifest) && holderOf(known.manifest.name, dir) === undefined) return verifyKept(dir, known.manifest);
+      if (holdsSame(known, manifest) && holderOf(known.manifest.name, dir) === undefined) {
+        if (!options.dev) return verifyKept(dir, known.manifest);
+        return keepOrReload(dir, known, await fingerprint(dir));
+      }
     }
     const files = await fingerprint(dir);
     // The same files that failed before fail again: no guest is spawned for them until the folder changes.
@@ -147,7 +214,7 @@ export function createFolderSync(options: FolderSyncOptions): FolderSync {
         }),
       );
     }
-    if (known && holdsSame(known, manifest)) return verifyKept(dir, known.manifest);
+    if (known && holdsSame(known, manifest)) return options.dev ? keepOrReload(dir, known, files) : verifyKept(dir, known.manifest);
     let loaded: FolderModule;
     try {
       loaded = await loadFolder(dir);

@@ -113,7 +113,9 @@ export async function loadModuleFolder(dir: string, options: LoadFolderOptions):
     return await loadAdmitted(dir, manifest, entry, record, options);
   } catch (e) {
     // A version that never loaded has not fixed its content yet: fixed files under the same version may come.
-    if (record.recorded) await options.sandbox.withdraw({ name: manifest.name, version: manifest.version, integrity: record.integrity }).catch(() => {});
+    // A development record stays: withdrawn, its edited files could be admitted as they are outside development mode.
+    if (record.recorded && !record.dev)
+      await options.sandbox.withdraw({ name: manifest.name, version: manifest.version, integrity: record.integrity }).catch(() => {});
     throw e;
   }
 }
@@ -122,7 +124,7 @@ async function loadAdmitted(
   dir: string,
   manifest: Manifest,
   entry: string,
-  record: { readonly integrity: string; readonly signedBy?: string },
+  record: { readonly integrity: string; readonly signedBy?: string; readonly dev?: boolean },
   options: LoadFolderOptions,
 ): Promise<FolderModule> {
   const request = { name: manifest.name, asked: manifest.isolation, signedBy: record.signedBy };
@@ -154,7 +156,7 @@ async function loadAdmitted(
     const checked = validateDefinition(definition);
     if (!checked.ok)
       throw invalid(dir, `its module is not valid:\n  - ${checked.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  - ')}`, checked.issues);
-    return { dir, manifest, definition: byFiles(checked.value, record.integrity), isolation, integrity: record.integrity, dispose: async () => {} };
+    return { dir, manifest, definition: byFiles(checked.value, record), isolation, integrity: record.integrity, dispose: async () => {} };
   }
 
   // The guest runs from a private copy of this version's files: when a newer version overwrites the folder (and
@@ -194,7 +196,7 @@ async function loadAdmitted(
   return {
     dir,
     manifest,
-    definition: byFiles(definition as AnyModuleDefinition, record.integrity),
+    definition: byFiles(definition as AnyModuleDefinition, record),
     isolation,
     integrity: record.integrity,
     dispose: async () => {
@@ -212,7 +214,10 @@ async function snapshotFolder(dir: string, name: string, version: string): Promi
   return { root, remove: () => rm(root, { recursive: true, force: true }) };
 }
 
-/** A folder module is identified by its files' integrity, not by the text of modhost's own loader code. */
-function byFiles(definition: AnyModuleDefinition, integrity: string): AnyModuleDefinition {
-  return Object.assign(definition, { [CODE_FINGERPRINT]: integrity });
+/**
+ * A folder module is identified by its files' integrity, not by the text of modhost's own loader code. A version
+ * recorded in development mode is identified by its name@version alone (marked `dev:`): its files change in place.
+ */
+function byFiles(definition: AnyModuleDefinition, record: { readonly integrity: string; readonly dev?: boolean }): AnyModuleDefinition {
+  return Object.assign(definition, { [CODE_FINGERPRINT]: record.dev ? `dev:${definition.name}@${definition.version}` : record.integrity });
 }

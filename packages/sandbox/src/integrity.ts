@@ -95,6 +95,24 @@ export async function assertLinksInside(root: string, record: IntegrityRecord, m
   }
 }
 
+/**
+ * What `sandbox.admit()` stores per name@version: the folder's integrity, who signed it, and `dev: true` when a
+ * sandbox in development mode recorded it (its files may be edited in place, so only development mode loads it).
+ */
+export interface StoredIntegrity extends IntegrityRecord {
+  readonly signedBy?: string;
+  readonly dev?: true;
+}
+
+/** The `INTEGRITY_MISMATCH` a sandbox not in development mode throws for a version recorded in development mode. */
+export function devRecordRefused(name: string, version: string): ModhostError {
+  return new ModhostError(
+    'INTEGRITY_MISMATCH',
+    `${name}@${version} was recorded in development mode (createHost({ dev: true }) or modhost dev), where its files may change without a new version, so a host not in development mode does not load it. Bump its version to publish the change, or forget the development records with forgetDevVersions(storage) from modhost (or: modhost dev --forget --storage <file>) and load it again`,
+    { details: { module: name, version, dev: true } },
+  );
+}
+
 /** Where `sandbox.admit()` records a module version's integrity in the storage port. */
 export function integrityKey(name: string, version: string, namespace = 'modhost'): string {
   return `${encodeURIComponent(namespace)}:integrity:${encodeURIComponent(name)}@${encodeURIComponent(version)}`;

@@ -9,16 +9,18 @@ import {
   systemClock,
   type Telemetry,
 } from '@modhost/core';
-import { createStore } from '@modhost/core/internal';
+import { createStore, KEEP } from '@modhost/core/internal';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { type BuiltContext, type CapabilityContextInput, createCapabilityContext, type ServiceFactory } from './capability-context.js';
 import { createGrants, type GrantScope, type Grants, type PermissionPolicy, permissionDenied } from './grants.js';
 import {
   assertLinksInside,
   computeIntegrity,
+  devRecordRefused,
   type IntegrityOptions,
   type IntegrityRecord,
   integrityKey,
+  type StoredIntegrity,
   type TrustedKeys,
   verifyIntegrity,
   verifySignature,
@@ -47,6 +49,13 @@ export interface SandboxOptions {
   integrity?: IntegrityOptions;
   /** Told about each call that crosses to a worker or a process guest (default: nothing is recorded). */
   telemetry?: Telemetry;
+  /**
+   * Development mode (default false): `admit` marks what it records `dev: true`, and replaces an earlier development
+   * record of the same name@version whose files changed (a record made outside development mode is never replaced).
+   * A sandbox not in development mode refuses every version recorded in development mode (`INTEGRITY_MISMATCH` with
+   * `details.dev: true`) until it gets a new version or {@link Sandbox.forgetDev} forgets the record.
+   */
+  dev?: boolean;
 }
 
 /** What {@link Sandbox.admit} takes. */
@@ -78,7 +87,13 @@ export interface Sandbox {
    * Records the integrity of a module folder at install time (and checks its signature when there is one or the policy requires one).
    * Throws `LINK_OUTSIDE_MODULE` when the folder ships a link that leads outside it, dangling or not.
    */
-  admit(input: AdmitInput): Promise<IntegrityRecord & { signedBy?: string; recorded: boolean }>;
+  admit(input: AdmitInput): Promise<IntegrityRecord & { signedBy?: string; recorded: boolean; dev?: boolean }>;
+  /**
+   * Forgets the integrity records made in development mode (of one module, or one version, with `filter`), so a host
+   * not in development mode admits those files afresh. Records made outside development mode are kept. Returns
+   * what it forgot.
+   */
+  forgetDev(filter?: { readonly name?: string; readonly version?: string }): Promise<{ name: string; version: string }[]>;
   /**
    * Forgets the integrity recorded for a version, if it still is `integrity`: for a version whose load failed right
    * after `admit` recorded it (`recorded: true`), so fixed files under the same version can be admitted. A version
@@ -160,36 +175,80 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
           throw e;
         }
       }
-      const stored = JSON.stringify({ integrity: record.integrity, files: record.files, ...(signedBy ? { signedBy } : {}) });
+      const stored: StoredIntegrity = {
+        integrity: record.integrity,
+        files: record.files,
+        ...(signedBy ? { signedBy } : {}),
+        ...(options.dev ? { dev: true as const } : {}),
+      };
       const key = keyOf(input.name, input.version);
-      const created = await store.swap(key, null, stored);
-      if (!created) {
-        const previous = JSON.parse((await store.readText(key)) ?? '{}') as IntegrityRecord;
-        if (previous.integrity !== record.integrity) {
-          audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: `${who} was installed before with other files` });
+      let created = false;
+      let dev = options.dev === true;
+      try {
+        await store.updateText(key, (raw) => {
+          created = raw === undefined;
+          if (raw === undefined) return JSON.stringify(stored);
+          const previous = JSON.parse(raw) as StoredIntegrity;
+          // Whatever its files, a version recorded in development mode may have been edited in place.
+          if (previous.dev && !options.dev) throw devRecordRefused(input.name, input.version);
+          if (previous.integrity === record.integrity) {
+            dev = previous.dev === true;
+            return KEEP;
+          }
+          // Development mode: the edited files replace the earlier development record.
+          if (previous.dev && options.dev) {
+            created = true;
+            return JSON.stringify(stored);
+          }
           throw new ModhostError(
             'INTEGRITY_MISMATCH',
-            `${who} was installed before with different files; a version's content never changes. Publish the change as a new version`,
-            {
-              details: { module: input.name, version: input.version, recorded: previous.integrity, now: record.integrity },
-            },
+            options.dev
+              ? `${who} was installed before (not in development mode) with different files, and development mode never replaces such a record. Bump the version (e.g. to a prerelease) while you develop it`
+              : `${who} was installed before with different files; a version's content never changes. Publish the change as a new version`,
+            { details: { module: input.name, version: input.version, recorded: previous.integrity, now: record.integrity } },
           );
+        });
+      } catch (e) {
+        if (e instanceof ModhostError && e.code === 'INTEGRITY_MISMATCH') {
+          const detail = e.details.dev ? `${who} was recorded in development mode` : `${who} was installed before with other files`;
+          audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail });
         }
+        throw e;
       }
       roots.set(input.name, input.root);
       audit.record({
         kind: 'integrity',
         module: input.name,
         decision: 'allow',
-        detail: `${who} recorded as ${record.integrity.slice(0, 20)}…${signedBy ? `, signed by ${signedBy}` : ''}`,
+        detail: `${who} recorded as ${record.integrity.slice(0, 20)}…${signedBy ? `, signed by ${signedBy}` : ''}${dev ? ' (development mode)' : ''}`,
       });
-      return { ...record, ...(signedBy ? { signedBy } : {}), recorded: created };
+      return { ...record, ...(signedBy ? { signedBy } : {}), recorded: created, ...(dev ? { dev: true } : {}) };
     },
     async withdraw(input) {
       const key = keyOf(input.name, input.version);
       const raw = await store.readText(key);
       if (typeof raw !== 'string' || (JSON.parse(raw) as IntegrityRecord).integrity !== input.integrity) return false;
       return store.swap(key, raw, null);
+    },
+    async forgetDev(filter = {}) {
+      const forgotten: { name: string; version: string }[] = [];
+      for (const key of await store.keys('integrity')) {
+        // `<ns>:integrity:<name>@<version>`, each part URI-encoded (so a scope's `@` is not the separator).
+        const last = key.slice(key.lastIndexOf(':') + 1);
+        const at = last.lastIndexOf('@');
+        const name = decodeURIComponent(last.slice(0, at));
+        const version = decodeURIComponent(last.slice(at + 1));
+        if ((filter.name !== undefined && filter.name !== name) || (filter.version !== undefined && filter.version !== version)) continue;
+        const raw = await store.readText(key);
+        let dev = false;
+        try {
+          dev = raw !== undefined && (JSON.parse(raw) as StoredIntegrity).dev === true;
+        } catch {}
+        if (!dev || !(await store.swap(key, raw ?? null, null))) continue;
+        forgotten.push({ name, version });
+        audit.record({ kind: 'integrity', module: name, decision: 'allow', detail: `${name}@${version}: its development record was forgotten` });
+      }
+      return forgotten;
     },
     async verify(input) {
       const who = `${input.name}@${input.version}`;
@@ -204,7 +263,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         );
       }
       try {
-        await verifyIntegrity(input.root, JSON.parse(raw) as IntegrityRecord, who, options.integrity);
+        const recorded = JSON.parse(raw) as StoredIntegrity;
+        if (recorded.dev && !options.dev) throw devRecordRefused(input.name, input.version);
+        await verifyIntegrity(input.root, recorded, who, options.integrity);
       } catch (e) {
         audit.record({ kind: 'integrity', module: input.name, decision: 'deny', detail: summarizeCause(e) });
         throw e;
