@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from '@modhost/cli';
 import { fileStorage } from 'modhost';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,12 +76,21 @@ describe('the example app', () => {
     expect(text.status).toBe(415);
   });
 
-  it("modhost create → validate → copy into the app's modules folder: installed and served", async () => {
+  it("modhost create into the app's modules folder → its own test → validate: installed and served", async () => {
+    // The app installed modhost: its node_modules (here, the workspace's) has @modhost/manifest and the CLI.
+    symlinkSync(fileURLToPath(new URL('../../../node_modules', import.meta.url)), join(work, 'node_modules'));
     const io = { stdout: () => {}, stderr: () => {}, cwd: work };
-    expect(await run(['create', 'greeter'], io)).toBe(0);
-    expect(await run(['validate', 'greeter'], io)).toBe(0);
-    const { cpSync } = await import('node:fs');
-    cpSync(join(work, 'greeter'), join(work, 'modules', 'greeter'), { recursive: true });
+    expect(await run(['create', 'greeter', '--dir', 'modules'], io)).toBe(0);
+    const dir = join(work, 'modules', 'greeter');
+    // The editor's schema is the app's, found from the module folder.
+    const { $schema } = JSON.parse(readFileSync(join(dir, 'modhost.json'), 'utf8')) as { $schema: string };
+    expect($schema).toBe('../../node_modules/@modhost/manifest/schema.json');
+    expect(existsSync(join(dir, $schema))).toBe(true);
+    // Its own tests need no install of their own: npm and Node only.
+    const tested = spawnSync('npm', ['test'], { cwd: dir, encoding: 'utf8', env: { PATH: dirname(process.execPath), HOME: process.env.HOME ?? work } });
+    expect(`${tested.stdout}${tested.stderr}`).toMatch(/# pass 2/);
+    expect(tested.status).toBe(0);
+    expect(await run(['validate', dir], io)).toBe(0);
     await app?.host.rescan();
     await app?.host.enable('greeter', { tenant: 'acme' });
     expect(await call('/greeter/hello', 'acme')).toEqual({ status: 200, body: { message: 'hello from greeter', visits: 1 } });

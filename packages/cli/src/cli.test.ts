@@ -1,8 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createFakeClock, silentLogger } from '@modhost/testkit';
+import { build } from 'esbuild';
 import { createHost, createRequestListener } from 'modhost';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -33,43 +35,165 @@ function writeModule(parent: string, dir: string, manifest: Record<string, unkno
   writeFileSync(join(parent, dir, 'index.mjs'), entry);
 }
 
-describe('modhost create → validate → its own test → drop into a host', () => {
-  it('works end to end', async () => {
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const cliVersion = (JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
+
+/** Runs a real npm (or any command) with only Node's own folder on PATH, unless told otherwise. */
+function sh(command: string, args: string[], cwd: string, path = dirname(process.execPath)) {
+  const r = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: path, HOME: process.env.HOME ?? tmpdir(), npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+const typecheck = (cwd: string, files: string[]) => sh(process.execPath, [tsc, '--noEmit', '--allowJs', '--checkJs', ...files], cwd);
+
+/** An app that installed modhost (every package linked into node_modules, as npm installs it) and TypeScript. */
+function appWithModhost(): string {
+  const app = temp();
+  for (const dir of readdirSync(join(root, 'packages'))) {
+    const pkg = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as { name: string };
+    mkdirSync(dirname(join(app, 'node_modules', pkg.name)), { recursive: true });
+    symlinkSync(join(root, 'packages', dir), join(app, 'node_modules', pkg.name));
+  }
+  symlinkSync(join(root, 'node_modules/typescript'), join(app, 'node_modules/typescript'));
+  mkdirSync(join(app, 'node_modules/.bin'));
+  symlinkSync('../typescript/bin/tsc', join(app, 'node_modules/.bin/tsc'));
+  mkdirSync(join(app, 'modules'));
+  return app;
+}
+
+/** A host over `modules` that serves GET /<name>/hello, as the app would. */
+async function serveHello(modules: string, names: string[]) {
+  const host = createHost({
+    version: '1.0.0',
+    modulesDir: modules,
+    clock: createFakeClock(),
+    logger: silentLogger,
+    policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
+  });
+  await host.start();
+  await host.rescan();
+  const { createServer } = await import('node:http');
+  const server = createServer(createRequestListener(host));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  try {
+    const bodies: unknown[] = [];
+    for (const name of names) bodies.push(await (await fetch(`http://127.0.0.1:${port}/${name}/hello`)).json());
+    return bodies;
+  } finally {
+    await new Promise((r) => server.close(r));
+    await host.stop();
+  }
+}
+
+describe('modhost create → validate → its own test → a host serves it', () => {
+  it('standalone (a folder of its own): validates, passes npm test with nothing but Node, and a host serves it', async () => {
     const work = temp();
     const created = await cli(['create', 'greeter'], work);
     expect(created.code).toBe(0);
     const dir = join(work, 'greeter');
     expect(created.out).toContain(`created ${dir}`);
+    expect(created.out).toContain('npm install');
 
-    const validated = await cli(['validate', 'greeter'], work);
-    expect(validated).toMatchObject({ code: 0, out: '✓ greeter@0.1.0 is valid' });
+    expect(await cli(['validate', 'greeter'], work)).toMatchObject({ code: 0, out: '✓ greeter@0.1.0 is valid' });
+    const manifest = JSON.parse(readFileSync(join(dir, 'modhost.json'), 'utf8'));
+    // Nothing to find from here: the module's own npm install brings the schema.
+    expect(manifest).toMatchObject({ $schema: './node_modules/@modhost/manifest/schema.json', main: 'index.mjs', version: '0.1.0' });
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    expect(pkg).toMatchObject({
+      version: '0.1.0',
+      scripts: { test: 'node --test', typecheck: 'tsc -p .', types: 'modhost types .', validate: 'modhost validate .' },
+    });
+    // The versions of the CLI that made it, never "*" (which installs nothing outside this repository).
+    expect(pkg.devDependencies).toEqual({ '@modhost/cli': `^${cliVersion}`, '@modhost/manifest': `^${cliVersion}`, typescript: '^5.0.0' });
 
-    // The generated test passes with nothing but Node.
-    const testRun = execFileSync(process.execPath, ['--test'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
-    expect(testRun).toMatch(/# pass 2/);
-    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts).toEqual({ build: 'modhost validate .', test: 'node --test' });
+    const tested = sh('npm', ['test'], dir);
+    expect(tested.out).toMatch(/# pass 2/);
+    expect(tested.code).toBe(0);
+    expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).toMatch(/^\/\/ @ts-check\n/);
+    expect(typecheck(dir, ['index.mjs'])).toEqual({ code: 0, out: '' });
 
-    // Dropped into a host's modules folder, it is installed on the next scan and serves its route.
     const modules = join(work, 'modules');
     mkdirSync(modules);
-    const host = createHost({
-      version: '1.0.0',
-      modulesDir: modules,
-      clock: createFakeClock(),
-      logger: silentLogger,
-      policy: { grant: { '*': ['routes:mount', 'storage:module'] } },
-    });
-    await host.start();
     cpSync(dir, join(modules, 'greeter'), { recursive: true });
-    await host.rescan();
-    const { createServer } = await import('node:http');
-    const server = createServer(createRequestListener(host));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as { port: number };
-    const res = await fetch(`http://127.0.0.1:${port}/greeter/hello`);
-    expect(await res.json()).toEqual({ message: 'hello from greeter', visits: 1 });
-    await new Promise((r) => server.close(r));
-    await host.stop();
+    expect(await serveHello(modules, ['greeter'])).toEqual([{ message: 'hello from greeter', visits: 1 }]);
+  });
+
+  it("inside an app's modules folder (JavaScript and --ts): the app's schema, no install of its own, the app's host serves both", async () => {
+    const app = appWithModhost();
+    const modules = join(app, 'modules');
+    expect((await cli(['create', 'greeter', '--dir', 'modules'], app)).code).toBe(0);
+    const ts = await cli(['create', 'typed', '--ts', '--dir', 'modules'], app);
+    expect(ts.code).toBe(0);
+    expect(ts.out).not.toContain('npm install');
+    for (const name of ['greeter', 'typed']) {
+      const dir = join(modules, name);
+      const { $schema } = JSON.parse(readFileSync(join(dir, 'modhost.json'), 'utf8'));
+      expect($schema).toBe('../../node_modules/@modhost/manifest/schema.json');
+      expect(existsSync(join(dir, $schema))).toBe(true);
+      // Only Node on PATH: npm run finds tsc in the app's node_modules/.bin.
+      const tested = sh('npm', ['test'], dir);
+      expect(tested.out).toMatch(/# pass 2/);
+      expect(tested.code).toBe(0);
+      expect(sh('npm', ['run', 'typecheck'], dir).code).toBe(0);
+      // No advice either: the schema is found, the types are current.
+      expect(await cli(['validate', dir], app)).toMatchObject({ code: 0, out: `✓ ${name}@0.1.0 is valid` });
+    }
+    expect(JSON.parse(readFileSync(join(modules, 'typed/modhost.json'), 'utf8')).main).toBe('dist/index.mjs');
+    expect(existsSync(join(modules, 'typed/dist/index.mjs'))).toBe(true);
+    expect(await serveHello(modules, ['greeter', 'typed'])).toEqual([
+      { message: 'hello from greeter', visits: 1 },
+      { message: 'hello from typed', visits: 1 },
+    ]);
+  });
+
+  it('--ts standalone: validate asks for the build; npm test builds src/index.mts with tsc and tests dist/index.mjs', async () => {
+    const work = temp();
+    expect((await cli(['create', 'typed', '--ts'], work)).code).toBe(0);
+    const dir = join(work, 'typed');
+    expect(existsSync(join(dir, 'src/index.mts'))).toBe(true);
+    const unbuilt = await cli(['validate', 'typed'], work);
+    expect(unbuilt.code).toBe(1);
+    expect(unbuilt.out).toContain('the entry "dist/index.mjs" does not exist');
+    expect(unbuilt.out).toContain('→ build the module first (npm run build)');
+    // TypeScript on PATH stands for the module's own npm install.
+    const tested = sh('npm', ['test'], dir, `${join(root, 'node_modules/.bin')}:${dirname(process.execPath)}`);
+    expect(tested.out).toMatch(/# pass 2/);
+    expect(tested.code).toBe(0);
+    expect(await cli(['validate', 'typed'], work)).toMatchObject({ code: 0, out: '✓ typed@0.1.0 is valid' });
+    // A type error in the source fails the build, and so the tests.
+    const src = join(dir, 'src/index.mts');
+    writeFileSync(src, readFileSync(src, 'utf8').replace('ctx.config.greeting', 'ctx.config.greting'));
+    const broken = sh('npm', ['test'], dir, `${join(root, 'node_modules/.bin')}:${dirname(process.execPath)}`);
+    expect(broken.code).not.toBe(0);
+    expect(broken.out).toContain("error TS2551: Property 'greting' does not exist on type 'Readonly<Config>'. Did you mean 'greeting'?");
+  });
+
+  it('the JavaScript module is typed from its manifest: tsc --noEmit --allowJs --checkJs passes, and catches mistakes', async () => {
+    const work = temp();
+    await cli(['create', 'greeter'], work);
+    const dir = join(work, 'greeter');
+    const entry = readFileSync(join(dir, 'index.mjs'), 'utf8');
+    expect(typecheck(dir, ['index.mjs']).code).toBe(0);
+    const broken = (name: string, from: string, to: string) => {
+      expect(entry).toContain(from);
+      writeFileSync(join(dir, name), entry.replace(from, to));
+      return typecheck(dir, [name]);
+    };
+    // A config key the schema does not have.
+    expect(broken('typo.mjs', 'ctx.config.greeting', 'ctx.config.greting').out).toContain(
+      "typo.mjs(15,49): error TS2551: Property 'greting' does not exist on type 'Readonly<Config>'. Did you mean 'greeting'?",
+    );
+    // A route modhost.json does not declare.
+    expect(broken('route.mjs', "path: '/hello'", "path: '/hullo'").out).toMatch(
+      /route\.mjs\(\d+,\d+\): error TS2322: .*\n[\s\S]*Types of property 'path' are incompatible/,
+    );
+    // A hook that does not exist.
+    expect(broken('hook.mjs', 'async health(ctx)', 'async healthy(ctx)').out).toContain("'healthy' does not exist in type 'Module'");
   });
 
   it('refuses a bad name and an existing folder (exit 2)', async () => {
@@ -79,6 +203,91 @@ describe('modhost create → validate → its own test → drop into a host', ()
     const again = await cli(['create', 'x'], work);
     expect(again.code).toBe(2);
     expect(again.err).toContain('exists and is not empty');
+  });
+});
+
+describe('modhost types', () => {
+  it('regenerates modhost-env.d.ts when the manifest changes (validate advises it), --check for CI, and re-points $schema after a move', async () => {
+    const work = temp();
+    await cli(['create', 'greeter'], work);
+    const dir = join(work, 'greeter');
+    expect(await cli(['types', 'greeter', '--check'], work)).toMatchObject({ code: 0 });
+    const manifest = JSON.parse(readFileSync(join(dir, 'modhost.json'), 'utf8'));
+    manifest.config.schema.properties.shout = { type: 'boolean', description: 'upper-case the greeting' };
+    manifest.config.schema.properties.style = { enum: ['plain', 'fancy'] };
+    manifest.dependencies = { tasks: '^1.0.0' };
+    manifest.permissions.push('net:fetch:api.example.com');
+    manifest.routes.push({ method: 'GET', path: '/hello/:who' });
+    writeFileSync(join(dir, 'modhost.json'), JSON.stringify(manifest, null, 2));
+
+    const advised = await cli(['validate', 'greeter'], work);
+    expect(advised.out).toContain('• modhost-env.d.ts: is older than modhost.json');
+    expect(await cli(['types', 'greeter', '--check'], work)).toMatchObject({ code: 1, out: expect.stringContaining('is missing or older than modhost.json') });
+    expect(await cli(['types'], dir)).toMatchObject({ code: 0, out: `✓ wrote ${join(dir, 'modhost-env.d.ts')}` });
+    expect(await cli(['types', 'greeter', '--check'], work)).toMatchObject({ code: 0 });
+    const types = readFileSync(join(dir, 'modhost-env.d.ts'), 'utf8');
+    expect(types).toContain(
+      '  readonly greeting: string;\n  /** upper-case the greeting */\n  readonly shout?: boolean;\n  readonly style?: "plain" | "fancy";\n};',
+    );
+    expect(types).toContain('export type Deps = {\n  readonly tasks: unknown;\n}');
+    expect(types).toContain('  readonly net: Net;');
+    expect(types).toContain('readonly handler: (req: RouteRequest<{ readonly who: string }>, ctx: Context)');
+
+    // The code now uses what the new manifest gives it; a stale use is caught.
+    const entry = readFileSync(join(dir, 'index.mjs'), 'utf8').replace(
+      '  ],\n  async activate',
+      `    {
+      method: 'GET',
+      path: '/hello/:who',
+      handler: async (req, ctx) => ({ body: { message: \`\${ctx.config.greeting} \${req.params.who}\`, loud: ctx.config.shout === true } }),
+    },
+  ],
+  async activate`,
+    );
+    writeFileSync(join(dir, 'index.mjs'), entry);
+    expect(typecheck(dir, ['index.mjs'])).toEqual({ code: 0, out: '' });
+    writeFileSync(join(dir, 'index.mjs'), entry.replace('req.params.who', 'req.params.whom'));
+    expect(typecheck(dir, ['index.mjs']).out).toContain("Property 'whom' does not exist on type '{ readonly who: string; }'");
+
+    // Moved into an app: "$schema" leads nowhere; validate advises, types re-points it and keeps the rest of the file.
+    const app = appWithModhost();
+    cpSync(dir, join(app, 'modules/greeter'), { recursive: true });
+    const moved = join(app, 'modules/greeter');
+    expect((await cli(['validate', moved], app)).out).toContain(
+      '• modhost.json: $schema: "./node_modules/@modhost/manifest/schema.json" leads nowhere from this folder (it moved?)',
+    );
+    const before = readFileSync(join(moved, 'modhost.json'), 'utf8');
+    expect(await cli(['types', 'modules/greeter'], app)).toMatchObject({
+      code: 0,
+      out: expect.stringContaining(
+        '✓ pointed "$schema" at ../../node_modules/@modhost/manifest/schema.json (it was ./node_modules/@modhost/manifest/schema.json)',
+      ),
+    });
+    expect(readFileSync(join(moved, 'modhost.json'), 'utf8')).toBe(
+      before.replace('"./node_modules/@modhost/manifest/schema.json"', '"../../node_modules/@modhost/manifest/schema.json"'),
+    );
+    expect(await cli(['types', 'modules/greeter', '--check'], app)).toMatchObject({ code: 0 });
+    // An invalid manifest: exit 1 with its problems.
+    writeFileSync(join(moved, 'modhost.json'), '{ "name": "greeter" }');
+    expect(await cli(['types', 'modules/greeter'], app)).toMatchObject({ code: 1, out: expect.stringContaining('version') });
+  });
+});
+
+describe('modhost validate: package.json and modhost.json versions', () => {
+  it('fails with both values and what to do when they differ', async () => {
+    const work = temp();
+    await cli(['create', 'greeter'], work);
+    const pkgFile = join(work, 'greeter/package.json');
+    writeFileSync(pkgFile, readFileSync(pkgFile, 'utf8').replace('"version": "0.1.0"', '"version": "0.2.0"'));
+    const r = await cli(['validate', 'greeter'], work);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('✗ package.json: version: package.json says "0.2.0" but modhost.json says "0.1.0"; hosts install modhost.json\'s version');
+    expect(r.out).toContain('→ set the same version in both files (npm version bumps only package.json), or remove "version" from package.json');
+    const json = JSON.parse((await cli(['validate', 'greeter', '--json'], work)).out);
+    expect(json.problems).toContainEqual(expect.objectContaining({ where: 'package.json: version' }));
+    // Without a version in package.json there is nothing to disagree with.
+    writeFileSync(pkgFile, JSON.stringify({ name: 'modhost-module-greeter', private: true, type: 'module' }));
+    expect((await cli(['validate', 'greeter'], work)).code).toBe(0);
   });
 });
 
@@ -265,6 +474,70 @@ export default () => {
   });
 });
 
+describe('modhost doctor --storage with a TypeScript adapter', () => {
+  it("loads it through the app's tsx; without tsx, says how to load it (node --import tsx, or compile it)", async () => {
+    // The CLI as users run it: plain Node, no loader (vitest would compile the .ts itself).
+    const work = temp();
+    const bundle = join(work, 'cli.mjs');
+    await build({
+      entryPoints: [join(root, 'packages/cli/src/index.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      tsconfig: join(root, 'tsconfig.json'),
+      logLevel: 'silent',
+      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    });
+    const launcher = join(work, 'modhost.mjs');
+    writeFileSync(
+      launcher,
+      `const { run } = await import(${JSON.stringify(pathToFileURL(bundle).href)});
+process.exitCode = await run(process.argv.slice(2), { stdout: (t) => console.log(t), stderr: (t) => console.error(t), cwd: process.cwd() });`,
+    );
+    const app = temp();
+    mkdirSync(join(app, 'modules'));
+    writeModule(join(app, 'modules'), 'a', { name: 'a', version: '1.0.0' });
+    writeFileSync(
+      join(app, 'storage.ts'),
+      `import type { StorageAdapter } from '@modhost/core';
+const map: Map<string, string> = new Map();
+const adapter = {
+  get: (k: string) => map.get(k),
+  set: (k: string, v: string) => void map.set(k, v),
+  delete: (k: string) => void map.delete(k),
+  keys: (p: string) => [...map.keys()].filter((k) => k.startsWith(p)),
+  compareAndSet: (k: string, expected: string | null, next: string | null): boolean => {
+    if ((map.get(k) ?? null) !== expected) return false;
+    if (next === null) map.delete(k);
+    else map.set(k, next);
+    return true;
+  },
+} as unknown as StorageAdapter;
+export default () => adapter;
+`,
+    );
+    const doctorRun = () => sh(process.execPath, [launcher, 'doctor', 'modules', '--storage', 'storage.ts'], app);
+    const stripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
+    const without = doctorRun();
+    if (stripsTypes) expect(without.code).toBe(1);
+    else {
+      expect(without.code).toBe(2);
+      expect(without.out).toContain('storage.ts is TypeScript, which this Node cannot import by itself (Unknown file extension ".ts"');
+      expect(without.out).toContain('npm install --save-dev tsx');
+      expect(without.out).toContain('node --import tsx ./node_modules/.bin/modhost');
+      expect(without.out).toContain('compile the adapter to JavaScript (tsc)');
+    }
+    // The app installs tsx: the CLI loads the adapter through it. "a" is in no storage yet: one problem, found.
+    mkdirSync(join(app, 'node_modules'));
+    symlinkSync(join(root, 'node_modules/tsx'), join(app, 'node_modules/tsx'));
+    const withTsx = doctorRun();
+    expect(withTsx.out).toContain('a: has a folder but is not in storage');
+    expect(withTsx.code).toBe(1);
+  });
+});
+
 describe('modhost tenants', () => {
   /** A storage module over a Map this test holds: what the CLI writes, the test reads back. */
   function sharedStorage(work: string) {
@@ -391,7 +664,7 @@ describe('modhost tenants', () => {
 
 describe('help and usage', () => {
   it('every command has --help; unknown commands and missing arguments exit 2', async () => {
-    for (const c of ['create', 'validate', 'graph', 'doctor', 'tenants']) {
+    for (const c of ['create', 'validate', 'types', 'graph', 'doctor', 'tenants']) {
       const r = await cli([c, '--help'], temp());
       expect(r.code, c).toBe(0);
       expect(r.out, c).toMatch(new RegExp(`^Usage: modhost ${c}`));

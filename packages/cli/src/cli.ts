@@ -1,6 +1,9 @@
-import { resolve as resolvePath } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { doctor, graphOf, isError, loadStorage, type Problem, readFolders, toDot, validateFolder } from './commands.js';
+import { DEV_HELP, devCommand } from './dev.js';
+import { writeTypes } from './module-files.js';
 import { scaffold } from './scaffold.js';
 import { applyFile, hostTenants, rollbackSnapshot } from './tenants.js';
 
@@ -20,30 +23,55 @@ const HELP: Record<string, string> = {
 Usage: modhost <command> [options]
 
 Commands:
-  create <name>      scaffold a module folder that validates and passes its own test
-  validate <dir>     check a module folder: manifest, entry, contract, permissions
+  create <name>      scaffold a module folder (JavaScript with JSDoc types, or --ts) that validates and passes its tests
+  validate <dir>     check a module folder: manifest, entry, contract, permissions, package.json's version
+  types [dir]        regenerate modhost-env.d.ts (the module's ctx, routes and hooks) from modhost.json
   graph <dir>        print the activation plan (waves) of a modules folder, or why there is none
   doctor [dir]       diagnose a modules folder and (with --storage) a host's storage
   tenants <action>   set many tenants' modules from a file (with a snapshot), export them, roll back
+  dev <dir>          serve a modules folder in development mode: a saved file reloads its module in place
 
 Run "modhost <command> --help" for a command's options.
 Exit codes: 0 fine, 1 problems found, 2 usage error.`,
-  create: `Usage: modhost create <name> [--dir <parent>] [--isolation worker|process|in-process]
+  create: `Usage: modhost create <name> [--dir <parent>] [--ts] [--isolation worker|process|in-process]
 
-Writes <parent>/<name>/ with modhost.json, index.mjs (a route, a health check),
-index.test.mjs (node --test) and package.json ("npm test", "npm run build").
+Writes <parent>/<name>/ with modhost.json, the code (a route, a health check),
+index.test.mjs (node --test), modhost-env.d.ts (the types of its ctx, from
+modhost.json), tsconfig.json and package.json (npm test, typecheck, types, validate).
+JavaScript: index.mjs, // @ts-check with JSDoc types. --ts: src/index.mts, which
+"npm run build" (tsc) compiles to dist/index.mjs, the manifest's "main".
+
+modhost.json's "$schema" is the path to node_modules/@modhost/manifest/schema.json
+found from the new folder (an app's, for <app>/modules/<name>), else the module's own.
+package.json asks for this CLI's version (^x.y.z), not "*".
 
 Options:
   --dir <parent>      where to create the folder (default: the current directory)
+  --ts                a TypeScript module, built by tsc
   --isolation <tier>  the isolation tier written to modhost.json (default worker)
 
 Exit codes: 0 created, 2 bad name or the folder exists.`,
+  types: `Usage: modhost types [dir] [--check]
+
+Writes <dir>/modhost-env.d.ts (default dir: .) from <dir>/modhost.json: ctx.config
+from config.schema, ctx.deps from the dependencies, ctx.storage, ctx.net and ctx.fs
+from the permissions, the declared routes and jobs, and the hooks, as a Module
+type for the entry. Run it after changing modhost.json. When the manifest's
+"$schema" leads nowhere from the folder (it moved into an app), it is pointed at
+the @modhost/manifest/schema.json found from there.
+
+Options:
+  --check   write nothing; exit 1 when modhost-env.d.ts is missing or stale (for CI)
+
+Exit codes: 0 written (or up to date), 1 stale (--check) or the manifest is invalid, 2 usage error.`,
   validate: `Usage: modhost validate <dir> [--json]
 
 Checks a module folder and lists every problem: modhost.json against its schema,
 the entry file, the entry's routes and jobs against the manifest (the contract),
-and the permissions' grammar and scopes. The code is loaded in a child process
-under Node's permission model with no grants: it may read only its own folder.
+the permissions' grammar and scopes, and package.json's "version" against the
+manifest's. Advice (does not fail): a "$schema" that leads nowhere, a stale
+modhost-env.d.ts, no health() hook. The code is loaded in a child process under
+Node's permission model with no grants: it may read only its own folder.
 
 Options:
   --json   print { ok, module, problems } for machines
@@ -61,19 +89,23 @@ Options:
 Exit codes: 0 a plan exists, 1 no plan (or broken manifests), 2 usage error.`,
   doctor: `Usage: modhost doctor [dir] [--storage <file>] [--namespace <ns>] [--host <version>] [--json]
 
-Diagnoses a modules folder (default: ./modules): broken manifests and unmet
-dependencies. With --storage, also the host's storage: modules in error states
-with their recovery steps, drift between storage and folder, and files that
-changed since they were installed.
+Diagnoses a modules folder (default: ./modules) from the manifests alone (no
+code runs): broken manifests and unmet dependencies. With --storage, also the
+host's storage: modules failed, blocked or rolled back (on any instance) with
+their recovery steps, instances whose lease expired, modules in storage with no
+folder, folders not in storage, folders holding a version storage never saw, and
+files changed since they were installed.
 
 Options:
   --storage <file>   a module whose default export is the host's storage adapter
-                     (or a function returning it)
+                     (or a function returning it); .mjs/.js, or .ts/.mts with tsx
+                     installed (or the CLI run under node --import tsx)
   --namespace <ns>   the host's key namespace (default modhost)
   --host <version>   check engines.host against this host version
   --json             print { ok, problems } for machines
 
 Exit codes: 0 healthy, 1 problems found, 2 usage error.`,
+  dev: DEV_HELP,
   tenants: `Usage: modhost tenants apply <file.json> --storage <file> [--dry-run] [--on-failure rollback|stop] [--json]
        modhost tenants export [tenant...] --storage <file>
        modhost tenants rollback <snapshot-id> --storage <file> [--json]
@@ -123,6 +155,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       options: {
         help: { type: 'boolean', short: 'h' },
         json: { type: 'boolean' },
+        ts: { type: 'boolean' },
+        check: { type: 'boolean' },
         dir: { type: 'string' },
         isolation: { type: 'string' },
         format: { type: 'string' },
@@ -131,6 +165,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         namespace: { type: 'string' },
         'dry-run': { type: 'boolean' },
         'on-failure': { type: 'string' },
+        port: { type: 'string' },
+        forget: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -155,9 +191,24 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       const isolation = str(values.isolation) ?? 'worker';
       if (!['worker', 'process', 'in-process'].includes(isolation)) return usage(`--isolation must be worker, process or in-process, not "${isolation}"`);
       try {
-        const dir = await scaffold(resolvePath(io.cwd, str(values.dir) ?? '.'), name, isolation as 'worker');
+        const typescript = values.ts === true;
+        const dir = await scaffold(resolvePath(io.cwd, str(values.dir) ?? '.'), name, { isolation: isolation as 'worker', typescript });
+        // Standalone, its own npm install brings modhost and TypeScript; inside an app, the app's node_modules has them.
+        const standalone = (JSON.parse(await readFile(join(dir, 'modhost.json'), 'utf8')) as { $schema: string }).$schema.startsWith('./');
         io.stdout(
-          `created ${dir}\n\nnext:\n  cd ${dir}\n  npm test                 # its own tests\n  npx modhost validate .   # the checks a host makes\n  then copy the folder into your host's modules folder`,
+          [
+            `created ${dir}${typescript ? ' (TypeScript)' : ''}`,
+            '',
+            'next:',
+            `  cd ${dir}`,
+            ...(standalone ? ['  npm install              # modhost and TypeScript, for the scripts below'] : []),
+            `  npm test                 # ${typescript ? 'builds it (tsc), then runs ' : ''}its own tests`,
+            '  npm run typecheck        # the code against modhost-env.d.ts (npm run types after changing modhost.json)',
+            '  npm run validate         # the checks a host makes',
+            standalone
+              ? "  then copy the folder (without node_modules) into your host's modules folder, and run npx modhost types there"
+              : '  the host installs it on its next scan of this modules folder',
+          ].join('\n'),
         );
         return EXIT.OK;
       } catch (e) {
@@ -179,6 +230,27 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         printProblems(io, problems);
       }
       return ok ? EXIT.OK : EXIT.PROBLEMS;
+    }
+    case 'types': {
+      const dir = resolvePath(io.cwd, positionals[0] ?? '.');
+      let outcome: Awaited<ReturnType<typeof writeTypes>>;
+      try {
+        outcome = await writeTypes(dir, { check: values.check === true });
+      } catch (e) {
+        io.stdout(`✗ ${(e as Error).message}`);
+        return EXIT.PROBLEMS;
+      }
+      if (values.check) {
+        const due = [
+          outcome.stale ? `${outcome.file} is missing or older than modhost.json` : '',
+          outcome.schema ? `"$schema" leads nowhere; it should be ${outcome.schema.to}` : '',
+        ].filter(Boolean);
+        io.stdout(due.length === 0 ? `✓ ${outcome.file} is up to date` : `✗ ${due.join('; ')}: run modhost types`);
+        return due.length === 0 ? EXIT.OK : EXIT.PROBLEMS;
+      }
+      io.stdout(outcome.stale ? `✓ wrote ${outcome.file}` : `✓ ${outcome.file} is up to date`);
+      if (outcome.schema) io.stdout(`✓ pointed "$schema" at ${outcome.schema.to} (it was ${outcome.schema.from})`);
+      return EXIT.OK;
     }
     case 'graph': {
       const dir = positionals[0];
@@ -238,6 +310,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         printProblems(io, problems);
       }
       return problems.length === 0 ? EXIT.OK : EXIT.PROBLEMS;
+    }
+    case 'dev': {
+      const outcome = await devCommand(io, values, positionals);
+      return typeof outcome === 'number' ? outcome : usage(outcome.usage);
     }
     case 'tenants': {
       const [action, ...targets] = positionals;

@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRegistry, type Issue, isModhostError, recoveryHint, type StorageAdapter } from '@modhost/core';
 import { contractIssues, type Manifest, readManifest } from '@modhost/manifest';
 import { resolve } from '@modhost/resolver';
 import { computeIntegrity, createSandbox, loadIsolatedModule, parsePermission } from '@modhost/sandbox';
 import { integrityKey } from '@modhost/sandbox/internal';
+import { folderFileProblems } from './module-files.js';
 
 /** A problem a command found, with where and what to do. */
 export interface Problem {
@@ -28,7 +31,8 @@ export async function validateFolder(dir: string): Promise<{ manifest?: Manifest
     const issues = isModhostError(e) ? ((e.details.issues as Issue[] | undefined) ?? []) : [];
     return { problems: issues.length > 0 ? issueProblems('modhost.json', issues) : [{ where: dir, message: (e as Error).message }] };
   }
-  const problems: Problem[] = [];
+  // package.json's version against the manifest's; a $schema that leads nowhere; a stale modhost-env.d.ts.
+  const problems: Problem[] = await folderFileProblems(dir, manifest);
   for (const [i, p] of (manifest.permissions ?? []).entries()) {
     try {
       parsePermission(p);
@@ -40,7 +44,13 @@ export async function validateFolder(dir: string): Promise<{ manifest?: Manifest
   const root = await realpath(dir).catch(() => dir);
   const entry = join(root, manifest.main);
   if (!(await stat(entry).catch(() => undefined))?.isFile()) {
-    problems.push({ where: 'modhost.json: main', message: `the entry "${manifest.main}" does not exist` });
+    // A TypeScript module's entry is its build output.
+    const built = (await stat(join(root, 'tsconfig.json')).catch(() => undefined)) !== undefined;
+    problems.push({
+      where: 'modhost.json: main',
+      message: `the entry "${manifest.main}" does not exist`,
+      ...(built ? { hint: 'build the module first (npm run build)' } : {}),
+    });
     return { manifest, problems };
   }
   // A link out of the folder would let its code read outside it (the OS follows links inside an allowed folder):
@@ -128,11 +138,57 @@ export function toDot(manifests: readonly { manifest: Manifest }[], waves: reado
   return lines.join('\n');
 }
 
-/** Loads a storage adapter from a module file (its default export: an adapter, or a function returning one). */
+const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
+/** `tsx/esm/api` (its ESM file) as the app, or the adapter's folder, has tsx installed; never the CLI's own dependency. */
+function findTsx(from: readonly string[]): string | undefined {
+  for (const dir of from) {
+    try {
+      const pkgFile = createRequire(join(dir, 'noop.js')).resolve('tsx/package.json');
+      const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, { import?: string | { default?: string } }> };
+      const entry = pkg.exports?.['./esm/api']?.import;
+      const file = typeof entry === 'string' ? entry : entry?.default;
+      if (file) return join(dirname(pkgFile), file);
+    } catch {}
+  }
+  return undefined;
+}
+
+/**
+ * Imports a storage adapter module. A TypeScript file goes through tsx's API when the app has tsx installed;
+ * else Node imports it (which works under `node --import tsx`, or a Node that strips types) or fails, and the
+ * error says how to make it load.
+ */
+async function importAdapter(path: string, file: string, cwd: string): Promise<{ default?: unknown }> {
+  const url = pathToFileURL(path).href;
+  if (!TYPESCRIPT_FILE.test(path)) return import(url);
+  const tsx = findTsx([cwd, dirname(path)]);
+  if (tsx) {
+    const api = (await import(pathToFileURL(tsx).href)) as { tsImport: (specifier: string, parentURL: string) => Promise<{ default?: unknown }> };
+    return api.tsImport(url, pathToFileURL(join(cwd, 'noop.js')).href);
+  }
+  try {
+    return await import(url);
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+    throw new Error(
+      `${file} is TypeScript, which this Node cannot import by itself (${(e as Error).message}). Either install tsx in your app ` +
+        `(npm install --save-dev tsx: the CLI then loads it), run the CLI under it (node --import tsx ./node_modules/.bin/modhost ...), ` +
+        `or compile the adapter to JavaScript (tsc) and pass the .js/.mjs file`,
+    );
+  }
+}
+
+/**
+ * Loads a storage adapter from a module file (its default export: an adapter, or a function returning one). A
+ * `.ts`/`.mts` file loads through tsx when the app has it installed.
+ */
 export async function loadStorage(file: string, cwd: string): Promise<StorageAdapter> {
   const path = isAbsolute(file) ? file : resolvePath(cwd, file);
-  const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
-  const value = typeof mod.default === 'function' ? await (mod.default as () => unknown)() : mod.default;
+  const mod = await importAdapter(path, file, cwd);
+  let exported = mod.default;
+  // A TypeScript file in a folder without "type": "module" loads as CommonJS: its default export is one level down.
+  if (exported !== null && typeof exported === 'object' && 'default' in exported && !('get' in exported)) exported = (exported as { default: unknown }).default;
+  const value = typeof exported === 'function' ? await (exported as () => unknown)() : exported;
   const a = value as Partial<StorageAdapter> | undefined;
   if (!a || typeof a.get !== 'function' || typeof a.keys !== 'function' || typeof a.compareAndSet !== 'function') {
     throw new Error(`${file} must export (default) a storage adapter, or a function returning one`);
