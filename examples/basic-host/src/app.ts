@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Clock, type Logger, memoryStorage, type StorageAdapter } from '@modhost/core';
 import type { HttpHandlerOptions } from '@modhost/http';
+import { createAdminConsole } from '@modhost/http/admin';
 import { createHealthEndpoints } from '@modhost/http/health';
 import { createManagementApi } from '@modhost/http/management';
 import { createMetrics } from '@modhost/http/metrics';
 import { createRequestListener } from '@modhost/http/node';
 import { createHost, type Host, type HostOptions } from 'modhost';
-import { exampleAuth, exampleManagementRoles, type User } from './auth.js';
+import { DEV_LOGIN_COOKIE, exampleAuth, exampleConsoleAuth, exampleManagementRoles, type User } from './auth.js';
 
 /** The example's own module folders (tracked in git) and the versions the tour copies in. */
 const EXAMPLE_MODULES = fileURLToPath(new URL('../modules', import.meta.url));
@@ -97,6 +98,25 @@ export async function startApp(options: AppOptions): Promise<App> {
       auditStorage: storage,
     }),
   );
+  // The admin console at /admin (docs/admin-console.md): the management API's roles, signed in by the development
+  // login's cookie (see auth.ts) since a browser page sends no bearer token.
+  const consoleAuth = options.auth ?? exampleConsoleAuth;
+  const adminConsole = createAdminConsole(host, {
+    ...(consoleAuth.resolveTenant ? { resolveTenant: consoleAuth.resolveTenant } : {}),
+    ...(consoleAuth.authenticate ? { authenticate: consoleAuth.authenticate } : {}),
+    roles: exampleManagementRoles,
+    auditStorage: storage,
+  });
+  const admin = createRequestListener(adminConsole);
+  // Development only: `/dev-login?token=ops-token` signs this browser in to the console (a cookie for /admin).
+  const devLogin = (req: Parameters<typeof modules>[0], res: Parameters<typeof modules>[1]) => {
+    const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(token)) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('give ?token=ops-token (see src/auth.ts)');
+      return;
+    }
+    res.writeHead(303, { location: '/admin/', 'set-cookie': `${DEV_LOGIN_COOKIE}=${token}; Path=/admin; HttpOnly; SameSite=Strict` }).end();
+  };
   // Probes and metrics for load balancers and Prometheus (docs/operations.md); a real app keeps /metrics private.
   const health = createHealthEndpoints(host);
   const ops: Record<string, (req: Parameters<typeof modules>[0], res: Parameters<typeof modules>[1]) => unknown> = {
@@ -108,7 +128,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     const url = req.url ?? '/';
     const op = ops[url.split('?')[0] as string];
     if (op) void op(req, res);
-    else if (url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')) {
+    else if (url.startsWith('/dev-login')) devLogin(req, res);
+    else if (url === '/admin' || url.startsWith('/admin/') || url.startsWith('/admin?')) {
+      req.url = url.slice('/admin'.length) || '/';
+      void admin(req, res);
+    } else if (url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')) {
       req.url = url.slice('/api/v1'.length) || '/';
       void api(req, res);
     } else void modules(req, res);
@@ -123,6 +147,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     server,
     url,
     async stop() {
+      // Held live-view requests end now, so the server can close.
+      adminConsole.close();
+      server.closeIdleConnections();
       await new Promise((r) => server.close(r));
       health.close();
       stopObserving();

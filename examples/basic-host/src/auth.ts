@@ -37,6 +37,9 @@ const ROLES_FOR: Readonly<Record<string, readonly string[]>> = {
   'reports:read': ['admin'],
 };
 
+/** The cookie the development login sets: the admin console (a browser page) signs in with it. */
+export const DEV_LOGIN_COOKIE = 'modhost-dev-token';
+
 const userOf = (request: HttpRequest): User | undefined => {
   const header = request.headers.authorization;
   const value = typeof header === 'string' ? header : undefined;
@@ -54,3 +57,21 @@ export const exampleAuth: HttpHandlerOptions<User> = {
   authorize: ({ principal, tenant, permission }) =>
     principal !== undefined && principal.tenant === tenant && (ROLES_FOR[permission] ?? []).some((role) => principal.roles.includes(role)),
 };
+
+/**
+ * The admin console's hooks: the same users, from the bearer token or (a browser page sends no such header) from the
+ * development login's cookie, set by `/dev-login?token=ops-token`. Module routes never read that cookie. A real app
+ * checks its own session cookie here.
+ */
+export const exampleConsoleAuth: Pick<HttpHandlerOptions<User>, 'resolveTenant' | 'authenticate'> = {
+  resolveTenant: (request) => consoleUserOf(request)?.tenant || undefined,
+  authenticate: consoleUserOf,
+};
+
+function consoleUserOf(request: HttpRequest): User | undefined {
+  const bearer = userOf(request);
+  if (bearer) return bearer;
+  const cookie = request.headers.cookie;
+  const token = new RegExp(`(?:^|;\\s*)${DEV_LOGIN_COOKIE}=([A-Za-z0-9-]+)`).exec(typeof cookie === 'string' ? cookie : '')?.[1];
+  return token !== undefined && Object.hasOwn(USERS, token) ? USERS[token] : undefined;
+}

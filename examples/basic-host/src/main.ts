@@ -52,6 +52,9 @@ The management API (docs/management-api.md), with two roles: ops-token operates 
   curl -s ${url}/api/v1/audit -H 'authorization: Bearer ops-token'
   curl -s ${url}/api/v1/openapi.json
 
+The admin console (docs/admin-console.md): open ${url}/dev-login?token=ops-token in a browser (a development
+login: it sets a cookie for /admin and opens ${url}/admin/). acme-admin or acme-viewer there show acme's view only.
+
 Health, readiness and metrics (docs/operations.md):
 
   curl -s ${url}/livez                                   # the process and its event loop answer

@@ -161,6 +161,7 @@ export function createManagementApi<P = unknown>(host: ManagementHost, options: 
         uploadRoot: options.uploadRoot,
         canSee: (m: string, permission: string) => options.canSee?.({ principal: who.principal, tenant: scope, module: m, permission }) === true,
         upload,
+        storage: options.storage ?? options.auditStorage,
       };
       if (!e.changes) return json(200, (await e.run(call)).body, requestId);
 

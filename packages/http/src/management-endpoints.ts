@@ -1,10 +1,13 @@
-import { ErrorCode, ModhostError } from '@modhost/core';
+import { ErrorCode, ModhostError, type StorageAdapter } from '@modhost/core';
 import { parseManifest } from '@modhost/manifest';
 import type { z } from 'zod';
 import type { AuditQuery } from './management-audit.js';
+import { dependencyGraph } from './management-graph.js';
+import { inspectModule } from './management-inspect.js';
 import { installFolder, installUpload, removeUploads, type UploadedPackage } from './management-install.js';
 import { configBody, configRollbackBody, installBody, responses, statusBody, tenantsApplyBody, upgradeBody, validateBody } from './management-schemas.js';
 import { registryStatus } from './management-status.js';
+import { listTenants } from './management-tenants.js';
 import type { ChangeReport, ManagementHost, ManagementRole } from './management-types.js';
 import { enablement, find, servesView, summary } from './management-view.js';
 
@@ -25,6 +28,8 @@ interface EndpointCall {
   readonly canSee: (module: string, permission: string) => boolean;
   /** The package uploaded instead of a JSON body (an endpoint with `uploadTypes`, called with one of them). */
   readonly upload: UploadedPackage | undefined;
+  /** The host's storage, when the API was given it (migrations applied are read there). */
+  readonly storage?: StorageAdapter | undefined;
 }
 
 /** What a changing endpoint gives back: the response, and what the audit record says changed. */
@@ -124,6 +129,40 @@ export const ENDPOINTS: readonly Endpoint[] = [
         },
       };
     },
+  },
+  {
+    method: 'GET',
+    path: '/modules/:name/inspect',
+    summary:
+      "One module's contributions and rights: routes, jobs, migrations (declared and applied), permissions (requested, granted, denied), config JSON Schema, what each version changed",
+    role: 'viewer',
+    action: 'modules.inspect',
+    changes: false,
+    response: responses.inspect,
+    scope: queryTenant,
+    run: async ({ host, params, query, storage }) => ({ body: await inspectModule(host, params.name as string, query.tenant, storage) }),
+  },
+  {
+    method: 'GET',
+    path: '/graph',
+    summary: "The dependency graph: modules in activation waves, edges with their ranges, and the resolver's explanation when the plan does not resolve",
+    role: 'viewer',
+    action: 'graph',
+    changes: false,
+    response: responses.graph,
+    scope: queryTenant,
+    run: async ({ host, query, busy }) => ({ body: await dependencyGraph(host, query.tenant, busy) }),
+  },
+  {
+    method: 'GET',
+    path: '/tenants',
+    summary: 'Every tenant with the modules it has enabled and its config overrides (sensitive values masked); ?tenant= for one',
+    role: 'viewer',
+    action: 'tenants.list',
+    changes: false,
+    response: responses.tenants,
+    scope: queryTenant,
+    run: async ({ host, query }) => ({ body: await listTenants(host, query.tenant) }),
   },
   {
     method: 'PUT',

@@ -102,6 +102,58 @@ export const responses = {
     entries: z.array(z.object({ module: z.string(), label: z.string(), path: z.string(), order: z.number().optional(), icon: z.string().optional() })),
   }),
   tenantsApply: z.unknown(),
+  inspect: z.object({
+    name: z.string(),
+    version: z.string(),
+    displayName: z.string().optional(),
+    description: z.string().optional(),
+    stateMode: z.string(),
+    dependencies: z.record(z.string(), z.string()),
+    dependents: z.array(z.object({ name: z.string(), range: z.string() })),
+    routes: z.array(z.object({ method: z.string(), path: z.string(), permission: z.string().optional() })),
+    jobs: z.array(z.object({ name: z.string(), schedule: z.string() })),
+    migrations: z.object({
+      declared: z.array(z.object({ name: z.string(), reversible: z.boolean() })),
+      applied: z
+        .array(z.object({ name: z.string(), batch: z.number(), version: z.string(), at: z.number() }))
+        .nullable()
+        .describe('null: the API has no storage to read'),
+    }),
+    permissions: z.object({
+      requested: z.number(),
+      granted: z.number(),
+      denied: z.number(),
+      list: z.array(z.object({ permission: z.string(), granted: z.boolean(), uses: z.number() })),
+    }),
+    config: z.object({
+      schema: z.record(z.string(), z.unknown()).nullable().describe('The JSON Schema of the config (input), when the schema library can say'),
+      sensitive: z.array(z.string()),
+      presets: z.array(z.string()),
+      values: z.record(z.string(), z.unknown()),
+      layers: z.object({ host: z.record(z.string(), z.unknown()), tenant: z.record(z.string(), z.unknown()) }),
+    }),
+    versions: z.array(z.object({ version: z.string(), description: z.string().optional(), changes: z.array(z.string()) })),
+    health: z.object({
+      status: z.string(),
+      detail: z.string().optional(),
+      history: z.array(z.object({ at: z.number(), status: z.string(), detail: z.string().optional() })),
+    }),
+    canary: z.boolean().describe('Whether an upgrade may move traffic in canary steps (stateless modules with routes)'),
+  }),
+  graph: z.object({
+    nodes: z.array(z.object({ name: z.string(), version: z.string().nullable(), state: z.string(), status: z.string(), wave: z.number() })),
+    edges: z.array(z.object({ from: z.string(), to: z.string(), range: z.string(), optional: z.boolean() })),
+    waves: z.array(z.array(z.string())),
+    plan: z.object({ ok: z.boolean(), explanation: z.string().optional() }),
+  }),
+  tenants: z.object({
+    tenants: z.array(
+      z.object({
+        tenant: z.string(),
+        modules: z.array(z.object({ name: z.string(), enabled: z.boolean(), range: z.string().optional(), overrides: z.record(z.string(), z.unknown()) })),
+      }),
+    ),
+  }),
   removed: z.object({ module: z.string(), removed: z.boolean() }),
   problem,
 };

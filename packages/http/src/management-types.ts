@@ -36,6 +36,8 @@ export interface ModuleStatusLike {
   readonly dir?: string;
   readonly lastError?: { readonly code: string; readonly message: string; readonly phase?: string; readonly hint: string | undefined };
   readonly refused?: { readonly version: string; readonly code: string; readonly message: string; readonly hint: string | undefined };
+  /** What the health monitor says of the serving version, with its recent changes (oldest first). */
+  readonly monitor?: { readonly history: readonly { readonly at: number; readonly status: string; readonly detail?: string }[] };
 }
 
 /** What an upgrade or a rollback reports (`UpgradeReport` of `@modhost/activation` fits). */
@@ -65,6 +67,15 @@ export interface ManagementHost extends HttpHost {
     options?: { canary?: { readonly steps: readonly number[]; readonly stepMs: number }; rollbackWindowMs?: number },
   ): Promise<ChangeReport>;
   rollback(name: string): Promise<ChangeReport>;
+  /** The permission grants, when the host has a sandbox (`createHost()`'s has): what `GET /modules/:name/inspect` counts. */
+  readonly sandbox?: {
+    readonly grants: {
+      cells(
+        module: string,
+        tenant: string | undefined,
+      ): readonly { readonly permission: { readonly text: string }; readonly active: boolean; readonly usage: { readonly count: number } }[];
+    };
+  };
   /** Tenant migration in bulk, when the host has it (`host.tenants.apply`). */
   readonly tenants?: { apply(changes: unknown, options?: { dryRun?: boolean }): Promise<unknown> };
 }
@@ -100,6 +111,8 @@ export interface ManagementApiOptions<P = unknown>
    * in memory, this instance's changes since it started.
    */
   auditStorage?: StorageAdapter;
+  /** The host's storage, where `GET /modules/:name/inspect` reads the migrations applied (default: `auditStorage`). */
+  storage?: StorageAdapter;
   /** How long records in `auditStorage` are kept (default 90 days; older ones are deleted in the background). */
   auditMaxAgeMs?: number;
   /** Told about every audit record (to store it, or ship it). */

@@ -12,7 +12,13 @@ const tasks = (version: string) => defineModule({ name: 'tasks', version });
 describe('createHost({ namespace })', () => {
   it('two apps on one storage keep apart: modules, tenants, config and audit each under their own prefix', async () => {
     const map = new Map<string, string>();
-    const billing = createHost({ version: '1.0.0', namespace: 'billing-app', storage: memoryStorage({ map }), logger: silentLogger, modules: [tasks('1.0.0')] });
+    const billing = createHost({
+      version: '1.0.0',
+      namespace: 'billing-app',
+      storage: memoryStorage({ map }),
+      logger: silentLogger,
+      modules: [tasks('1.0.0')],
+    });
     const crm = createHost({ version: '1.0.0', namespace: 'crm', storage: memoryStorage({ map }), logger: silentLogger, modules: [tasks('2.0.0')] });
     hosts.push(billing, crm);
     await billing.start();
