@@ -57,6 +57,7 @@ describe('README examples run', () => {
     'docs/management-api.md',
     'docs/operations.md',
     'docs/development.md',
+    'docs/admin-console.md',
     ...packages.map((p) => `packages/${p}/README.md`),
   ]) {
     it(`${readme}: its TypeScript examples run and print what they say`, async () => {
