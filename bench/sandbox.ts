@@ -2,6 +2,7 @@
 // Every figure is compared, in the same run, with the same work done without modhost: a direct call, a bare
 // worker or child process answering an echo.
 import { fork } from 'node:child_process';
+import { dirname } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -152,7 +153,44 @@ async function workerBaseline() {
   return { start: percentile(startTimes, 0.5), rtt: percentile(rtt.slice(500), 0.5), pipelined };
 }
 
-async function isolated(isolation: 'worker' | 'process') {
+/** Memory per module, MB: the host's RSS growth with 8 guests running the same module, each activated, divided by 8. */
+async function memoryPerModule(sandboxed: boolean): Promise<number> {
+  const N = 8;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage().rss;
+  const guests = [];
+  for (let i = 0; i < N; i++) {
+    const g = spawnWorkerGuest({}, { sandboxed });
+    const pending = new Map<number, () => void>();
+    let up: () => void = () => {};
+    g.onMessage((m) => {
+      const r = m as { t: string; id: number };
+      if (r.t === 'up') up();
+      else if (r.t === 'result') pending.get(r.id)?.();
+    });
+    await new Promise<void>((r) => {
+      up = r;
+    });
+    let id = 0;
+    const call = (op: string, args: unknown[]) =>
+      new Promise<void>((r) => {
+        id += 1;
+        pending.set(id, r);
+        g.post({ t: 'call', id, op, args });
+      });
+    const caps = { storage: true, net: false, fs: false, services: {}, deps: {} };
+    await call('init', [{ entry, root: dirname(entry), module: 'crashy', version: '1.0.0', config: {}, caps }]);
+    await call('activate', []);
+    guests.push(g);
+  }
+  gc?.();
+  const grown = (process.memoryUsage().rss - before) / N / 2 ** 20;
+  for (const g of guests) await g.kill();
+  return grown;
+}
+
+async function isolated(isolation: 'worker' | 'sandboxed' | 'process') {
   const sandbox = createSandbox({ policy: { grant: { crashy: ['storage:module'] } } });
   const iso = await loadIsolatedModule({ entry, isolation, sandbox, limits: { maxConcurrent: 2_000, maxQueued: 100_000, callTimeoutMs: 60_000 } });
   const input = {
@@ -294,6 +332,19 @@ export async function benchSandbox(): Promise<{ rows: Comparison[]; facts: Recor
   const mem = await inProcess();
   const wb = await workerBaseline();
   const wk = await isolated('worker');
+  const sb = await isolated('sandboxed');
+  // Again in the other order: the machine's noise should not favour whichever ran first.
+  const wk2 = await isolated('worker');
+  const sb2 = await isolated('sandboxed');
+  const best = (a: typeof wk, b: typeof wk) => ({
+    start: Math.min(a.start, b.start),
+    rtt: Math.min(a.rtt, b.rtt),
+    pipelined: Math.max(a.pipelined, b.pipelined),
+  });
+  const w = best(wk, wk2);
+  const x = best(sb, sb2);
+  const memWorker = await memoryPerModule(false);
+  const memSandboxed = await memoryPerModule(true);
   const mc = await messageCheck();
   const pb = await processBaseline();
   const pr = await isolated('process');
@@ -305,6 +356,9 @@ export async function benchSandbox(): Promise<{ rows: Comparison[]; facts: Recor
       row('worker start (p50)', ['spawn + load + activate', 1000 / wk.start], ['bare Worker until first message', 1000 / wb.start]),
       row('worker round trip (p50, sequential)', ['api call through the supervisor', 1000 / wk.rtt], ['postMessage echo', 1000 / wb.rtt]),
       row('worker calls, pipelined', ['api calls, 1,000 in flight', wk.pipelined], ['postMessage echo, 1,000 in flight', wb.pipelined]),
+      row('sandboxed start (p50)', ['spawn + lockdown + compartment load + activate', 1000 / x.start], ['worker tier, same module', 1000 / w.start]),
+      row('sandboxed round trip (p50, sequential)', ['api call into the compartment', 1000 / x.rtt], ['worker tier, same call', 1000 / w.rtt]),
+      row('sandboxed calls, pipelined', ['api calls, 1,000 in flight', x.pipelined], ['worker tier, same calls', w.pipelined]),
       row('guest message check, worker round trip (p50)', ['guest runtime, every message checked', 1000 / mc.on], ['same, unchecked', 1000 / mc.off]),
       row('guest message check alone', ['validateGuestMessage(result)', 1e9 / (mc.ns.result as number)], ['reading m.t', 1e9 / (mc.ns.readT as number)]),
       row('process start (p50)', ['fork + permission model + load + activate', 1000 / pr.start], ['bare fork until first message', 1000 / pb.start]),
@@ -315,6 +369,10 @@ export async function benchSandbox(): Promise<{ rows: Comparison[]; facts: Recor
       'worker start p50': `${ms(wk.start)} (target ≤ 60 ms; bare worker ${ms(wb.start)})`,
       'worker round trip p50': `${us(wk.rtt)} (target ≤ 250 µs; bare echo ${us(wb.rtt)})`,
       'worker pipelined': `${Math.round(wk.pipelined).toLocaleString('en-US')} calls/s (target ≥ 100,000; bare echo ${Math.round(wb.pipelined).toLocaleString('en-US')})`,
+      'sandboxed start p50': `${ms(x.start)} vs worker ${ms(w.start)}: ${(x.start / w.start).toFixed(2)}× (target ≤ 1.5×)`,
+      'sandboxed round trip p50': `${us(x.rtt)} vs worker ${us(w.rtt)}: ${(x.rtt / w.rtt).toFixed(2)}× (target ≤ 1.2×)`,
+      'sandboxed pipelined': `${Math.round(x.pipelined).toLocaleString('en-US')} calls/s vs worker ${Math.round(w.pipelined).toLocaleString('en-US')}: ${(w.pipelined / x.pipelined).toFixed(2)}× the time per call`,
+      'memory per module (host RSS growth / module)': `sandboxed ${memSandboxed.toFixed(1)} MB vs worker ${memWorker.toFixed(1)} MB: ${(memSandboxed / memWorker).toFixed(2)}×`,
       'guest message check, ns per message': `result ${(mc.ns.result as number).toFixed(1)}, error result ${(mc.ns.error as number).toFixed(1)}, ctx ${(mc.ns.ctx as number).toFixed(1)}, log ${(mc.ns.log as number).toFixed(1)} (reading m.t: ${(mc.ns.readT as number).toFixed(1)})`,
       'guest message check, worker round trip p50': `${(mc.on * 1000).toFixed(1)} µs checked vs ${(mc.off * 1000).toFixed(1)} µs unchecked (one result message per call: ${(((mc.ns.result as number) / 1000 / (mc.on * 1000)) * 100).toFixed(2)}% of a round trip)`,
       'process start p50': `${ms(pr.start)} (target ≤ 200 ms; bare fork ${ms(pb.start)})`,

@@ -32,7 +32,7 @@ describe('the example app', () => {
     const { modules } = await app.host.status();
     expect(modules.map((m) => `${m.name}@${m.version} ${m.state} ${m.isolation}`)).toEqual([
       'notes@0.4.0 active in-process',
-      'reports@2.0.0 active worker',
+      'reports@2.0.0 active sandboxed',
       'tasks@1.0.0 active worker',
     ]);
 

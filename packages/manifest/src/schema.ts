@@ -129,7 +129,10 @@ export const manifestSchema = z
       .describe("npm packages the module imports: name → semver range, each installed in the module folder's own node_modules"),
     optionalDependencies: deps.optional().describe('Modules used when they resolve, skipped when they do not'),
     permissions: z.array(permission).optional().describe('Capabilities the module asks for; the host grants them by policy'),
-    isolation: z.enum(['in-process', 'worker', 'process']).optional().describe('Where the module runs (default: worker)'),
+    isolation: z
+      .enum(['in-process', 'worker', 'process', 'sandboxed'])
+      .optional()
+      .describe("Where the module runs (default: worker). 'sandboxed': a Hardened JavaScript compartment in a worker, with ctx as its only power"),
     stateMode: z.enum(['stateless', 'snapshot', 'quiesce']).optional().describe('How state crosses a hot swap'),
     config: z
       .strictObject({

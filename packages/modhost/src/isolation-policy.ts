@@ -1,9 +1,12 @@
 import { ModhostError } from '@modhost/core';
 
 /** Where a folder module's code runs, weakest first. */
-export type IsolationTier = 'in-process' | 'worker' | 'process';
+export type IsolationTier = 'in-process' | 'worker' | 'process' | 'sandboxed';
 
-const STRENGTH: Readonly<Record<IsolationTier, number>> = { 'in-process': 0, worker: 1, process: 2 };
+// `sandboxed` ranks above `process`: everything the OS refuses a process guest (files outside its grants, spawning)
+// the compartment refuses too, and also the network and every other Node API; ctx is its only power. The process
+// tier's extra (an OS process of its own) contains faults, not authority.
+const STRENGTH: Readonly<Record<IsolationTier, number>> = { 'in-process': 0, worker: 1, process: 2, sandboxed: 3 };
 
 /**
  * The weakest tier the host lets a folder module run in. A manifest may ask for a stronger tier, never a weaker

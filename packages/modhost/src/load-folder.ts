@@ -38,7 +38,7 @@ export interface LoadFolderOptions {
   /** For isolated modules: see `@modhost/sandbox`. */
   isolated?: Pick<Parameters<typeof loadIsolatedModule>[0], 'restart' | 'clock' | 'registry' | 'onEvent'>;
   /** Call and resource limits per tier (see `@modhost/sandbox`: `CallLimits`, `WorkerLimits`). */
-  limits?: { readonly worker?: IsolatedLimits; readonly process?: IsolatedLimits };
+  limits?: { readonly worker?: IsolatedLimits; readonly sandboxed?: IsolatedLimits; readonly process?: IsolatedLimits };
 }
 
 /** Call and resource limits of an isolated module. */

@@ -1,13 +1,21 @@
 // The guest side of an isolated module: runs in a worker thread or a child process, loads the module's
 // entry, builds its ctx from the capability description the host sent (every ctx call is a message to the
 // host, which checks it against the grants), and answers the host's calls. Plain JavaScript on purpose: it
-// is loaded as is by `new Worker()` and `spawn()`, with nothing compiled or bundled in.
+// is loaded as is by `new Worker()` and `spawn()`, with nothing compiled or bundled in. In the sandboxed tier
+// (a worker started with `workerData.tier === 'sandboxed'`), `lockdown()` runs first and the module's code is
+// loaded into a Hardened JavaScript Compartment (see sandboxed-loader.mjs) instead of being imported.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+
+// Before anything else: lockdown() freezes the shared intrinsics while only this runtime's code has run.
+const sandboxed = parentPort && workerData?.tier === 'sandboxed' ? await import('./sandboxed-loader.mjs') : undefined;
+// The sandboxed module's compartment, once loaded: its errors are made from the compartments' shared Error.
+let compartment;
+let ErrorClass = Error;
 
 // The host treats a longer log line as a protocol breach: cut it here, so a chatty module is not crashed for it.
 const MAX_LOG_MESSAGE_LENGTH = 16_384;
@@ -89,7 +97,7 @@ function withRequest(fields) {
 }
 
 function reviveError(s) {
-  const e = new Error(s.message);
+  const e = new ErrorClass(s.message);
   e.name = s.name;
   if (s.code) e.code = s.code;
   if (s.details) e.details = s.details;
@@ -110,7 +118,13 @@ function ctxCall(path, args, scope) {
     const m = { t: 'ctx', id, path, args };
     if (scope !== undefined) m.scope = scope;
     if (trace !== undefined) m.trace = trace;
-    send(m);
+    try {
+      send(m);
+    } catch (e) {
+      // The clone error is a Node class: the module gets a plain Error of its own realm instead.
+      waiting.delete(id);
+      reject(new ErrorClass(`ctx.${path}: its arguments cannot cross to the host (plain data only): ${e?.message ?? e}`));
+    }
   });
 }
 
@@ -150,7 +164,7 @@ function buildContext(init, scope) {
   // crosses as `services.tenant.config` and the host checks it like any other service call.
   entries.dep = (name) => {
     if (!Object.hasOwn(entries.deps, name)) {
-      const e = new Error(
+      const e = new ErrorClass(
         `${init.module}: ctx.dep("${name}") names no dependency it has: declare it in "dependencies" (an optional one that did not resolve is absent; read ctx.deps["${name}"] for those)`,
       );
       e.code = 'DEPENDENCY_UNSATISFIED';
@@ -164,15 +178,20 @@ function buildContext(init, scope) {
     tenantService
       ? ctxCall('services.tenant.config', [t ?? tenant], scope?.id)
       : Promise.reject(
-          Object.assign(new Error(`${init.module}: ctx.tenantConfig() needs the host's "tenant" service, and this host offers none (createHost offers it)`), {
-            code: 'INVALID_ARGUMENT',
-          }),
+          Object.assign(
+            new ErrorClass(`${init.module}: ctx.tenantConfig() needs the host's "tenant" service, and this host offers none (createHost offers it)`),
+            {
+              code: 'INVALID_ARGUMENT',
+            },
+          ),
         );
   if (caps.storage) entries.storage = methods('storage', ['get', 'set', 'delete', 'keys'], scope?.id);
   if (caps.net) entries.net = sealed({ fetch: (url, init) => ctxCall('net.fetch', [String(url), init ?? {}], scope?.id) });
   if (caps.fs) entries.fs = methods('fs', ['readFile', 'readdir', 'writeFile'], scope?.id);
   // Descriptors, not values: `config` stays a getter.
-  return Object.freeze(Object.defineProperties(Object.create(null), Object.getOwnPropertyDescriptors(entries)));
+  const built = Object.freeze(Object.defineProperties(Object.create(null), Object.getOwnPropertyDescriptors(entries)));
+  // Sandboxed: everything reachable from ctx is frozen too (its functions, their properties).
+  return sandboxed ? harden(built) : built;
 }
 
 function deepFreeze(v) {
@@ -214,9 +233,25 @@ function apiShape(value) {
   return { methods: [...names], data: safeClone(data) };
 }
 
+// The sandboxed tier's load: the entry and its imports evaluated in the module's compartment.
+function loadSandboxed(m) {
+  compartment = sandboxed.createModuleCompartment({
+    root: m.root,
+    entry: m.entry,
+    log: (level, message) => {
+      const fields = withRequest(undefined);
+      send({ t: 'log', level, message: String(message).slice(0, MAX_LOG_MESSAGE_LENGTH), ...(fields ? { fields } : {}) });
+    },
+    refused: (message, details) =>
+      Object.assign(new compartment.Error(`${m.module ?? m.entry}: ${message}`), { name: 'ModhostError', code: 'PERMISSION_DENIED', details }),
+  });
+  ErrorClass = compartment.Error;
+  return compartment.load();
+}
+
 const ops = {
   async init([m]) {
-    const loaded = await import(pathToFileURL(m.entry).href);
+    const loaded = sandboxed ? loadSandboxed(m) : await import(pathToFileURL(m.entry).href);
     definition = loaded.default ?? loaded.module ?? loaded;
     if (m.caps) {
       initMessage = m;
@@ -229,7 +264,14 @@ const ops = {
     api = definition.activate ? await definition.activate(ctx) : undefined;
     return apiShape(api);
   },
-  deactivate: () => definition.deactivate?.(ctx),
+  async deactivate() {
+    try {
+      return await definition.deactivate?.(ctx);
+    } finally {
+      // Timers die with the module: none of them fires after its deactivate.
+      compartment?.stop();
+    }
+  },
   health: () => (definition.health ? definition.health(ctx) : true),
   exportState: () => definition.exportState?.(ctx),
   importState: ([state, from]) => definition.importState?.(state, from, ctx),

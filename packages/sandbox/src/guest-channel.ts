@@ -62,9 +62,16 @@ export interface WorkerLimits {
 
 const tail = (text: string) => (text.length > 2000 ? text.slice(-2000) : text);
 
+/** What a worker guest runs as. */
+interface WorkerGuestOptions {
+  /** The sandboxed tier: `lockdown()` first, then the module in a Hardened JavaScript Compartment (default false). */
+  sandboxed?: boolean;
+}
+
 /** Starts a worker-thread guest with heap and stack limits and an empty environment. */
-export function spawnWorkerGuest(limits: WorkerLimits = {}): GuestChannel {
+export function spawnWorkerGuest(limits: WorkerLimits = {}, options: WorkerGuestOptions = {}): GuestChannel {
   const worker = new Worker(GUEST_PATH, {
+    ...(options.sandboxed ? { workerData: { tier: 'sandboxed' } } : {}),
     resourceLimits: {
       maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb ?? 64,
       maxYoungGenerationSizeMb: limits.maxYoungGenerationSizeMb ?? 16,

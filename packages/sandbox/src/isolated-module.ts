@@ -18,8 +18,11 @@ import { nodePermissionFlags } from './node-permissions.js';
 import type { Sandbox } from './sandbox.js';
 import { type CallLimits, createSupervisor, type RestartPolicy, type Supervisor, type SupervisorEvent, type SupervisorStatus } from './supervisor.js';
 
-/** How a module is isolated: `worker` (a thread: crashes and quotas) or `process` (the OS enforces file access). */
-export type Isolation = 'worker' | 'process';
+/**
+ * How a module is isolated: `worker` (a thread: crashes and quotas), `sandboxed` (a worker whose module code runs in
+ * a Hardened JavaScript Compartment: ctx is its only power) or `process` (the OS enforces file access).
+ */
+export type Isolation = 'worker' | 'sandboxed' | 'process';
 
 /** Options for {@link loadIsolatedModule}. */
 export interface IsolatedModuleOptions {
@@ -134,8 +137,8 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
     if (sandbox && options.expect) await sandbox.verify({ ...options.expect, root });
   };
   const spawn = (grantedOf: () => ReturnType<Sandbox['grants']['cells']>): GuestChannel =>
-    options.isolation === 'worker'
-      ? spawnWorkerGuest(options.limits)
+    options.isolation !== 'process'
+      ? spawnWorkerGuest(options.limits, { sandboxed: options.isolation === 'sandboxed' })
       : spawnProcessGuest({
           execArgv: nodePermissionFlags({
             root,
@@ -154,7 +157,7 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
     clock,
     spawn: () => spawn(() => []),
     boot: async (call) => {
-      description = (await call('init', [{ entry: options.entry }])) as GuestDescription;
+      description = (await call('init', [{ entry: options.entry, root, ...(options.expect ? { module: options.expect.name } : {}) }])) as GuestDescription;
     },
     onCtxCall: () => {
       throw new Error('no ctx while loading');
@@ -228,7 +231,7 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
         return spawn(() => sandbox?.grants.cells(d.name, tenant) ?? []);
       },
       boot: async (bootCall) => {
-        await bootCall('init', [{ entry: options.entry, module: d.name, version: d.version, tenant, config: ctx.config, caps: describeCaps(ctx) }]);
+        await bootCall('init', [{ entry: options.entry, root, module: d.name, version: d.version, tenant, config: ctx.config, caps: describeCaps(ctx) }]);
         // After a crash, the restarted guest is activated again before it takes calls.
         if (apiShape !== undefined) await bootCall('activate');
       },

@@ -1,4 +1,5 @@
-// reports@2.0.0: reads the tasks module's public API through ctx.deps (it follows tasks across hot swaps).
+// reports@2.0.0: reads the tasks module's public API through ctx.deps (it follows tasks across hot swaps). It runs in the
+// sandboxed tier (modhost.json "isolation"): a Hardened JavaScript compartment whose only power is this ctx.
 export default {
   routes: [
     {
