@@ -239,7 +239,7 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
       prevSig = '';
     }
   }
-  return {
+  const catalog: Catalog = {
     names,
     indexOf,
     registered,
@@ -259,6 +259,59 @@ export function createCatalog(entries: Iterable<CatalogEntry>): Catalog {
     rangeIssues,
     skipped,
   };
+  flatLayout(catalog);
+  return catalog;
+}
+
+/**
+ * The catalog's edges re-laid for the resolver's hot loops, where every separate array read is a cache miss on a
+ * large catalog: what is read together is stored together.
+ * @internal
+ */
+export interface FlatLayout {
+  /**
+   * Per module `m`, 4 ints at `4m` (one 16-byte record): `[count, first, start, end]`: its number of versions;
+   * the global id of its first version when it has at most 32 (so an edge's inline mask word covers them all),
+   * else -1; `start`, `end` the edge range all its versions share, or -1, -1 when they differ.
+   */
+  readonly modules: Int32Array;
+  /**
+   * Per edge `e`: `[depTo[e], w]` at `2e`, `2e + 1`, where `w` is the first 32-bit word of the edge's mask: bit
+   * `i` says whether the target's version `i` is allowed, for `i < 32` (beyond that, `maskWords`).
+   */
+  readonly edges: Int32Array;
+}
+
+const layouts = new WeakMap<Catalog, FlatLayout>();
+
+/** The {@link FlatLayout} of a catalog: built with it, or on first use for a catalog built elsewhere. @internal */
+export function flatLayout(c: Catalog): FlatLayout {
+  let layout = layouts.get(c);
+  if (!layout) {
+    const M = c.names.length;
+    const E = c.depTo.length;
+    const modules = new Int32Array(4 * M);
+    for (let m = 0; m < M; m++) {
+      const first = c.versionStart[m] as number;
+      const last = (c.versionStart[m + 1] as number) - 1;
+      let shared = last >= first;
+      for (let v = first + 1; shared && v <= last; v++) shared = c.depStart[v] === c.depStart[first] && c.depEnd[v] === c.depEnd[first];
+      modules[4 * m] = last - first + 1;
+      modules[4 * m + 1] = last - first < 32 ? first : -1;
+      modules[4 * m + 2] = shared ? (c.depStart[first] as number) : -1;
+      modules[4 * m + 3] = shared ? (c.depEnd[first] as number) : -1;
+    }
+    const edges = new Int32Array(2 * E);
+    for (let e = 0; e < E; e++) {
+      const to = c.depTo[e] as number;
+      edges[2 * e] = to;
+      // A target with no versions has no mask words (its offset may be the next mask's).
+      edges[2 * e + 1] = versionCount(c, to) === 0 ? 0 : (c.maskWords[c.depMask[e] as number] as number) | 0;
+    }
+    layout = { modules, edges };
+    layouts.set(c, layout);
+  }
+  return layout;
 }
 
 const rangeTests = new WeakMap<Catalog, Map<semver.Range, Int8Array>>();

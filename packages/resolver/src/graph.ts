@@ -76,17 +76,14 @@ export function orderEdges(count: number, from: Int32Array, to: Int32Array): Gra
   return kahn(count, degree, graphFromEdges(count, to, from));
 }
 
-/**
- * Kahn's algorithm given each node's number of dependencies (consumed) and the reverse adjacency.
- * @internal
- */
-export function kahn(count: number, degree: Int32Array, dependents: IndexGraph, include?: (v: number) => boolean): GraphOrder {
+/** Kahn's algorithm given each node's number of dependencies (consumed) and the reverse adjacency. */
+function kahn(count: number, degree: Int32Array, dependents: IndexGraph): GraphOrder {
   const remaining = degree;
   const wave = new Int32Array(count).fill(-1);
   const queue = new Int32Array(count);
   let tail = 0;
   for (let v = 0; v < count; v++) {
-    if (remaining[v] === 0 && (include === undefined || include(v))) {
+    if (remaining[v] === 0) {
       wave[v] = 0;
       queue[tail++] = v;
     }

@@ -55,18 +55,25 @@ export function createPlan(graph: IndexGraph | (() => IndexGraph), names: readon
     return indexCache;
   };
   const indexOf = { has: (n: string) => index().has(n), get: (n: string) => index().get(n) };
-  const order = new Array<string>(o.ordered);
-  for (let i = 0; i < o.ordered; i++) order[i] = names[o.order[i] as number] as string;
+  // The names in order are built on first read too: the plan itself is the typed arrays.
+  let orderCache: string[] | undefined;
+  const order = () => {
+    if (!orderCache) {
+      orderCache = new Array<string>(o.ordered);
+      for (let i = 0; i < o.ordered; i++) orderCache[i] = names[o.order[i] as number] as string;
+    }
+    return orderCache;
+  };
   let wavesCache: string[][] | undefined;
   const waves = () => {
     if (!wavesCache) {
       wavesCache = [];
-      for (let w = 0; w + 1 < o.waveStart.length; w++) wavesCache.push(order.slice(o.waveStart[w], o.waveStart[w + 1]));
+      for (let w = 0; w + 1 < o.waveStart.length; w++) wavesCache.push(order().slice(o.waveStart[w], o.waveStart[w + 1]));
     }
     return wavesCache;
   };
   let shutdownCache: string[] | undefined;
-  const shutdownOrder = () => (shutdownCache ??= [...order].reverse());
+  const shutdownOrder = () => (shutdownCache ??= [...order()].reverse());
   const listOf = (g: IndexGraph, v: number) => {
     const out: string[] = [];
     for (let e = g.start[v] as number; e < (g.start[v + 1] as number); e++) {
@@ -77,7 +84,9 @@ export function createPlan(graph: IndexGraph | (() => IndexGraph), names: readon
   };
   const plan = {
     size: o.ordered,
-    order,
+    get order() {
+      return order();
+    },
     has: (name: string) => indexOf.has(name),
     versionOf: (name: string) => (indexOf.has(name) ? versionOf(indexOf.get(name) as number) : undefined),
     waveOf: (name: string) => (indexOf.has(name) ? (o.wave[indexOf.get(name) as number] as number) : undefined),
@@ -86,10 +95,10 @@ export function createPlan(graph: IndexGraph | (() => IndexGraph), names: readon
     longestPath: (name: string) => (indexOf.has(name) ? (lp()[indexOf.get(name) as number] as number) : undefined),
     toJSON: (): PlanJSON => ({
       waves: waves(),
-      order,
+      order: order(),
       shutdownOrder: shutdownOrder(),
       modules: Object.fromEntries(
-        order.map((name) => [
+        order().map((name) => [
           name,
           {
             version: plan.versionOf(name) as string,

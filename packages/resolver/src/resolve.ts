@@ -3,11 +3,12 @@ import semver from 'semver';
 import { type Catalog, createCatalog, edgeAllows, edgeMaskBig, parseRange, rangeMask, versionCount } from './catalog.js';
 import type { ExplanationNode, RangeNames } from './explain.js';
 import { probeFailure, rangeFailure, simpleFailure, solverFailure } from './failures.js';
-import { collectEdges, fastPath, type PlanEdges } from './fast-path.js';
-import { findCycles, graphFromEdges, type IndexGraph, kahn } from './graph.js';
+import { fastPath, leftOutEdges } from './fast-path.js';
+import { findCycles, type IndexGraph } from './graph.js';
 import { createPlan } from './plan.js';
 import { type RootDependency, type SolverStats, solve } from './pubgrub.js';
 import type { CycleReport, ResolveFailure, ResolveInput, ResolveNote, ResolveResult, ResolveSuccess, RootRequest } from './resolve-types.js';
+import { orderSelection, selectionGraph } from './selection-order.js';
 
 export type { CycleReport, ResolveFailure, ResolveInput, ResolveNote, ResolveResult, ResolveSuccess, RootRequest } from './resolve-types.js';
 
@@ -103,7 +104,7 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
     for (let i = 0; i < versionCount(c, m); i++) if (c.versions[start + i] === version) (preferred as Int32Array)[m] = i;
   }
 
-  const fast = fastPath(c, roots, hostAllows, preferred);
+  const fast = fastPath(c, roots, hostVersion ? hostAllows : undefined, preferred);
   if (!fast.ok && fast.rangeIssues) return rangeFailure(fast.rangeIssues);
   let selection: Int32Array;
   let strategy: 'fast-path' | 'solver' = 'fast-path';
@@ -113,7 +114,9 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
     selection = fast.selection;
   } else {
     strategy = 'solver';
-    const focus = fast.conflict && fast.parent ? conflictPaths(c, fast.parent, fast.conflict) : undefined;
+    // The fast path runs again to say which requirement led to the conflict (only a failure pays for that).
+    const parent = fast.conflict ? fastPath(c, roots, hostVersion ? hostAllows : undefined, preferred, true) : undefined;
+    const focus = fast.conflict && parent && !parent.ok && parent.parent ? conflictPaths(c, parent.parent, fast.conflict) : undefined;
     const solved = solve({ catalog: c, roots, hostAllows, host: input.host ?? '', ...(preferred ? { preferred } : {}), ...(focus ? { focus } : {}) });
     stats = solved.stats;
     if (!solved.ok) {
@@ -125,7 +128,7 @@ function resolveWith(input: ResolveInput, withHints: boolean): ResolveResult {
     selection = solved.selection;
     includeOptional(c, roots, hostAllows, input.host ?? '', selection, promoted);
   }
-  return finish(c, selection, strategy, stats, fast.ok ? fast.edges : undefined);
+  return finish(c, selection, strategy, stats, fast.ok ? fast : undefined);
 }
 
 /**
@@ -172,38 +175,36 @@ function includeOptional(
   }
 }
 
-function finish(c: Catalog, selection: Int32Array, strategy: 'fast-path' | 'solver', stats: SolverStats | undefined, found?: PlanEdges): ResolveResult {
+function finish(
+  c: Catalog,
+  selection: Int32Array,
+  strategy: 'fast-path' | 'solver',
+  stats: SolverStats | undefined,
+  found?: { readonly leftOut: readonly number[]; readonly span: Int32Array },
+): ResolveResult {
   // Plan nodes are catalog module indices, which are in name order: waves come out sorted by name.
   const M = c.names.length;
-  const E = found ?? collectEdges(c, selection);
+  const leftOut = found?.leftOut ?? leftOutEdges(c, selection);
   const selected = (m: number) => (selection[m] as number) >= 0;
   const versionOf = (m: number) => c.versions[(c.versionStart[m] as number) + (selection[m] as number)] as string;
   const notes: ResolveNote[] = [];
-  for (let k = 0; k < E.leftOut.length; k += 2) {
-    const m = E.leftOut[k] as number;
-    const e = E.leftOut[k + 1] as number;
+  // The plan's edges are the catalog's edges of the selected versions, less the optional ones left out.
+  let skip: Uint8Array | undefined;
+  for (let k = 0; k < leftOut.length; k += 2) {
+    const m = leftOut[k] as number;
+    const e = leftOut[k + 1] as number;
     const t = c.depTo[e] as number;
     notes.push(leftOutNote(c, e, t, selection[t] as number, c.names[m] as string, versionOf(m)));
+    skip ??= new Uint8Array(c.depTo.length);
+    skip[e] = 1;
   }
-  const rstart = E.dependentCounts.slice();
-  for (let v = 0; v < M; v++) rstart[v + 1] = (rstart[v + 1] as number) + (rstart[v] as number);
-  const fill = rstart.slice(0, M);
-  const rtargets = new Int32Array(E.length);
-  for (let k = 0; k < E.length; k++) {
-    const t = E.to[k] as number;
-    rtargets[fill[t] as number] = E.from[k] as number;
-    fill[t] = (fill[t] as number) + 1;
-  }
-  const ordered = kahn(M, E.degree.slice(), { count: M, start: rstart, targets: rtargets }, selected);
-  const fromE = E.from.subarray(0, E.length);
-  const toE = E.to.subarray(0, E.length);
-  // The forward graph is only needed for per-module dependency lists and cycle reports.
+  // The forward graph is only needed for per-module dependency lists, dependents and cycle reports.
   let forward: IndexGraph | undefined;
-  const graph = () => (forward ??= graphFromEdges(M, fromE, toE));
+  const graph = () => (forward ??= selectionGraph(c, selection, skip));
+  const ordered = orderSelection(c, selection, skip, graph, found?.span);
   const names = c.names;
   const plan = createPlan(graph, names, versionOf, ordered);
-  let selectedCount = 0;
-  for (let m = 0; m < M; m++) if (selected(m)) selectedCount++;
+  const selectedCount = ordered.selected;
   // A 100,000-key object is costly to build: make it on first read.
   const record = (keep: (i: number) => boolean) => {
     let built: Record<string, string> | undefined;
