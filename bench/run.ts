@@ -5,6 +5,7 @@ import { benchCoreRegistry } from './core-registry.js';
 import { benchDevReload } from './dev-reload.js';
 import { benchFleet } from './fleet.js';
 import { benchHealthProbing } from './health-probing.js';
+import { benchHostScale } from './host-scale.js';
 import { benchHotSwap, benchQuiesce } from './hot-swap.js';
 import { benchHttp } from './http.js';
 import { report } from './lib.js';
@@ -24,6 +25,10 @@ if (!only || only === 'resolver') {
 if (!only || only === 'activation') {
   const { rows, facts } = await benchActivation();
   report('activation', 'activation: scheduling against the ideal, host overhead per module', rows, facts);
+}
+if (!only || only === 'host-scale') {
+  const { rows, facts } = await benchHostScale();
+  report('host-scale', 'modhost: a host of 100,000 modules (start, peak heap, list, status, stop)', rows, facts);
 }
 if (!only || only === 'hot-swap') {
   const { rows, facts } = await benchHotSwap();

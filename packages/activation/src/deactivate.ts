@@ -9,25 +9,33 @@ import type { Running, VersionRunner } from './version-runner.js';
 /** The targets plus, with `cascade`, the active modules that depend on them; without it, `MODULE_IN_USE`. */
 function closeOverDependents(runner: VersionRunner, targets: Set<string>, cascade: boolean | undefined): void {
   const { running, activeOrder } = runner;
-  // Who depends on what among active modules: from each running module's declared dependencies.
-  const dependentsOf = (n: string) => [...activeOrder].filter((m) => m !== n && Object.hasOwn(running.get(m)?.def.dependencies ?? {}, n));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const n of [...targets]) {
-      const users = dependentsOf(n).filter((d) => !targets.has(d));
-      if (users.length === 0) continue;
-      if (!cascade) {
-        throw new ModhostError(
-          'MODULE_IN_USE',
-          `cannot stop ${n}: active module${users.length === 1 ? '' : 's'} ${users.join(', ')} depend${users.length === 1 ? 's' : ''} on it; stop them first or pass { cascade: true }`,
-          {
-            details: { module: n, dependents: users },
-          },
-        );
+  // Every target's dependents are all active modules when everything stops: no index needed, nothing to add.
+  if (targets.size === activeOrder.size && [...activeOrder].every((m) => targets.has(m))) return;
+  // Who depends on what among active modules, from each running module's declared dependencies: built once, in
+  // activation order (so messages list dependents as before), instead of a scan of every active module per target.
+  const users = new Map<string, string[]>();
+  for (const m of activeOrder)
+    for (const dep of Object.keys(running.get(m)?.def.dependencies ?? {}))
+      if (dep !== m) {
+        const list = users.get(dep);
+        if (list) list.push(m);
+        else users.set(dep, [m]);
       }
-      for (const u of users) targets.add(u);
-      grew = true;
+  const dependentsOf = (n: string) => users.get(n) ?? [];
+  // Each target is checked once: what it adds is checked in its turn (a Set visits what is added while iterating).
+  for (const n of targets) {
+    const outside = dependentsOf(n).filter((d) => !targets.has(d));
+    if (outside.length === 0) continue;
+    if (!cascade) {
+      throw new ModhostError(
+        'MODULE_IN_USE',
+        `cannot stop ${n}: active module${outside.length === 1 ? '' : 's'} ${outside.join(', ')} depend${outside.length === 1 ? 's' : ''} on it; stop them first or pass { cascade: true }`,
+        {
+          details: { module: n, dependents: outside },
+        },
+      );
     }
+    for (const u of outside) targets.add(u);
   }
 }
 

@@ -63,6 +63,7 @@ export type {
   ModuleRecord,
   ModuleVersionRecord,
   ObservedState,
+  PageOptions,
   ReadConfigOptions,
   RegistryEvents,
   RegistryOptions,

@@ -23,23 +23,27 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
   const needsId = (what: string) =>
     new ModhostError('INVALID_ARGUMENT', `${what}: this registry has no instanceId; pass one to createRegistry`, { details: { argument: 'instanceId' } });
 
+  /** The shared record with the lifecycle fields of an observed state. */
+  const merge = (shared: ModuleVersionRecord, own: ObservedState): ModuleVersionRecord => {
+    const { lastError: _shared, ...base } = shared;
+    return {
+      ...base,
+      status: own.status,
+      history: own.history,
+      historyDropped: own.historyDropped,
+      updatedAt: own.updatedAt,
+      ...(own.lastError ? { lastError: own.lastError } : {}),
+    };
+  };
+
   return {
     /** The shared record as this instance sees it: lifecycle fields from its own observed state. */
     async withObserved(shared: ModuleVersionRecord | undefined): Promise<ModuleVersionRecord | undefined> {
       if (!shared || instance === undefined) return shared;
-      const own = (await store.read<ObservedState>(observedKey(shared.name, shared.version), KIND.observed)) ?? fresh(shared);
-      const { lastError: _shared, ...base } = shared;
-      return {
-        ...base,
-        status: own.status,
-        history: own.history,
-        historyDropped: own.historyDropped,
-        updatedAt: own.updatedAt,
-        ...(own.lastError ? { lastError: own.lastError } : {}),
-      };
+      return merge(shared, (await store.read<ObservedState>(observedKey(shared.name, shared.version), KIND.observed)) ?? fresh(shared));
     },
 
-    /** Moves this instance's observed state of a version (compare-and-set); returns where it came from. */
+    /** Moves this instance's observed state of a version (compare-and-set); returns where it came from and the record as this instance now sees it. */
     async transition(
       shared: ModuleVersionRecord,
       to: LifecycleState,
@@ -49,7 +53,7 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
       timings?: Readonly<Record<string, number>>,
     ) {
       let from: LifecycleState = 'registered';
-      await store.update<ObservedState>(observedKey(shared.name, shared.version), KIND.observed, (current) => {
+      const state = await store.update<ObservedState>(observedKey(shared.name, shared.version), KIND.observed, (current) => {
         const now = current ?? fresh(shared);
         assertTransition(now.status, to, `${shared.name}@${shared.version}`);
         from = now.status;
@@ -61,7 +65,7 @@ export function createInstanceState(input: { store: Store; clock: Pick<Clock, 'n
         const withTimings = timings ? { ...next, timings } : next;
         return kept ? { ...withTimings, lastError: kept } : withTimings;
       });
-      return from;
+      return { from, record: merge(shared, state as ObservedState) };
     },
 
     async resetObserved() {

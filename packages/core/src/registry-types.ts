@@ -195,6 +195,16 @@ export interface ListFilter {
   readonly status?: LifecycleState | readonly LifecycleState[];
   /** Only modules enabled for this tenant. */
   readonly tenant?: string;
+  /** At most this many records (a page). Default: all. */
+  readonly limit?: number;
+  /** Only records after this one, given as `name@version` (the last record of the previous page). */
+  readonly after?: string;
+}
+
+/** A page of module names: at most `limit`, after `after`. */
+export interface PageOptions {
+  readonly limit?: number;
+  readonly after?: string;
 }
 
 /** Details for a transition. */
@@ -282,8 +292,13 @@ export interface Registry extends Pick<Emitter<RegistryEvents>, 'on' | 'once' | 
   get(name: string, version: string): Promise<ModuleVersionRecord | undefined>;
   /** The definition (with code) registered in this process, if any. */
   getDefinition(name: string, version: string): AnyModuleDefinition | undefined;
-  /** Module versions, sorted by name then version, filtered. */
+  /**
+   * Module versions, sorted by name then version, filtered. With `limit` (and `after`, the `name@version` of the last
+   * record of the previous page) it returns one page, and reads only the records it returns.
+   */
   list(filter?: ListFilter): Promise<ModuleVersionRecord[]>;
+  /** Names of registered modules, sorted; with `limit`/`after` (a name), one page. Reads no records. */
+  moduleNames(options?: PageOptions): Promise<string[]>;
   /** Moves a version to a new lifecycle state (validated by the transition table) and records it. */
   transition(name: string, version: string, to: LifecycleState, options?: TransitionOptions): Promise<ModuleVersionRecord>;
   getModule(name: string): Promise<ModuleRecord | undefined>;

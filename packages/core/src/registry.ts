@@ -25,10 +25,18 @@ export type { Registry } from './registry-types.js';
  * ```
  */
 export function createRegistry(options: RegistryOptions = {}): Registry {
+  // Config read from a module record or a config layer this registry writes is served from memory no longer.
+  let configChanged = (_name: string) => {};
   const store = createStore(options.storage ?? memoryStorage(), {
     namespace: options.namespace ?? 'modhost',
     maxAttempts: options.casMaxAttempts ?? 100,
+    onWrite(key) {
+      if (!key.startsWith(configKeys.m) && !key.startsWith(configKeys.c)) return;
+      const name = store.segments(key)[1];
+      if (name !== undefined) configChanged(name);
+    },
   });
+  const configKeys = { m: store.key('m', ''), c: store.key('c', '') };
   const clock = options.clock ?? systemClock;
   const events = createEmitter<RegistryEvents>(options.onListenerError ? { onListenerError: options.onListenerError } : {});
   // The module record lists its versions, so this is one read plus one per version (no key scan).
@@ -48,7 +56,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     store,
     clock,
     events,
-    definitions: new Map(),
+    definitions: new TrackedMap((key) => configChanged(key.slice(0, key.lastIndexOf('@')))),
     historyLimit: options.historyLimit ?? 50,
     configHistoryLimit: options.configHistoryLimit ?? 100,
     satisfies: options.satisfies ?? (() => true),
@@ -70,7 +78,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       return m;
     },
   };
-  const tenantConfig = createTenantConfig(internals);
+  const { configChanged: forgetConfig, ...tenantConfig } = createTenantConfig(internals);
+  configChanged = forgetConfig;
   const updateModule = (name: string, fn: (m: ModuleRecord) => ModuleRecord | typeof KEEP) =>
     store.update<ModuleRecord>(store.key(...KEYS.module(name)), KIND.module, (m) =>
       fn(m ?? { name, desiredVersion: null, previousDesiredVersion: null, rejected: [], versions: [], sensitive: [], hasConfig: false }),
@@ -212,47 +221,67 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     getDefinition: (name, version) => internals.definitions.get(defKey(name, version)),
 
     async list(filter = {}) {
-      let records: ModuleVersionRecord[];
-      if (filter.name !== undefined) records = await versionsOf(filter.name);
-      else {
-        const keys = await store.keys('v');
-        records = (await Promise.all(keys.map(async (k) => withObserved(await store.read<ModuleVersionRecord>(k, KIND.version))))).filter(
-          (r): r is ModuleVersionRecord => !!r,
-        );
+      const wanted = filter.status === undefined ? undefined : new Set<string>(typeof filter.status === 'string' ? [filter.status] : filter.status);
+      const enabled = filter.tenant === undefined ? undefined : new Set((await registry.listEnabled(filter.tenant)).map((e) => e.name));
+      // Ordered by name then version from the keys alone, so a page reads only the records it returns.
+      let ids: { key: string; name: string; version: string }[];
+      if (filter.name !== undefined) {
+        const m = await store.read<ModuleRecord>(store.key(...KEYS.module(filter.name)), KIND.module);
+        ids = (m?.versions ?? []).map((v) => ({ key: store.key(...KEYS.version(filter.name as string, v)), name: filter.name as string, version: v }));
+      } else {
+        ids = (await store.scan('v')).map((key) => {
+          const [, name = '', version = ''] = store.segments(key);
+          return { key, name, version };
+        });
       }
-      if (filter.status !== undefined) {
-        const wanted = new Set<string>(typeof filter.status === 'string' ? [filter.status] : filter.status);
-        records = records.filter((r) => wanted.has(r.status));
+      ids.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareSemver(a.version, b.version)));
+      if (enabled) ids = ids.filter((i) => enabled.has(i.name));
+      let start = 0;
+      if (filter.after !== undefined) {
+        const at = filter.after.lastIndexOf('@');
+        const name = filter.after.slice(0, at);
+        const version = filter.after.slice(at + 1);
+        while (start < ids.length) {
+          const i = ids[start] as (typeof ids)[number];
+          if (i.name > name || (i.name === name && compareSemver(i.version, version) > 0)) break;
+          start++;
+        }
       }
-      if (filter.tenant !== undefined) {
-        const enabled = new Set((await registry.listEnabled(filter.tenant)).map((e) => e.name));
-        records = records.filter((r) => enabled.has(r.name));
+      const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+      const out: ModuleVersionRecord[] = [];
+      while (out.length < limit && start < ids.length) {
+        const chunk = ids.slice(start, start + (limit === Number.POSITIVE_INFINITY ? ids.length : Math.max(limit - out.length, 64)));
+        start += chunk.length;
+        const records = await Promise.all(chunk.map(async (i) => withObserved(await store.read<ModuleVersionRecord>(i.key, KIND.version))));
+        for (const r of records) if (r && (!wanted || wanted.has(r.status)) && out.length < limit) out.push(r);
       }
-      return records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareSemver(a.version, b.version)));
+      return out;
+    },
+
+    async moduleNames(page = {}) {
+      const names = (await store.scan('m')).map((k) => store.segments(k)[1] as string).sort();
+      const from = page.after === undefined ? 0 : names.findIndex((n) => n > (page.after as string));
+      return from < 0 ? [] : names.slice(from, page.limit === undefined ? undefined : from + page.limit);
     },
 
     async transition(name, version, to, opts = {}) {
       if (!isLifecycleState(to)) assertTransition('registered', to, `${name}@${version}`);
-      await internals.requireVersion(name, version);
       const at = clock.now();
       let from: LifecycleState | undefined;
       const error = to === 'failed' || opts.error !== undefined ? toErrorRecord(opts, at) : undefined;
+      const extra = { ...(opts.reason === undefined ? {} : { reason: opts.reason }), ...(error ? { error } : {}) };
       if (instance !== undefined) {
         // Observed state: this instance's own record, so no other instance's states can make this move illegal.
-        from = await own.transition(await internals.requireVersion(name, version), to, at, opts.reason, error, opts.timings);
-        events.emit('module:transition', {
-          name,
-          version,
-          from,
-          to,
-          at,
-          ...(opts.reason === undefined ? {} : { reason: opts.reason }),
-          ...(error ? { error } : {}),
-        });
-        return (await internals.readVersion(name, version)) as ModuleVersionRecord;
+        const shared = await internals.requireVersion(name, version);
+        const moved = await own.transition(shared, to, at, opts.reason, error, opts.timings);
+        from = moved.from;
+        events.emit('module:transition', { name, version, from, to, at, ...extra });
+        return moved.record;
       }
+      let missing = false;
       const record = (await store.update<ModuleVersionRecord>(store.key(...KEYS.version(name, version)), KIND.version, (current) => {
-        if (!current) throw notFound(name, version);
+        missing = !current;
+        if (!current) return KEEP;
         assertTransition(current.status, to, `${name}@${version}`);
         from = current.status;
         const entry = opts.reason === undefined ? { from: current.status, to, at } : { from: current.status, to, at, reason: opts.reason };
@@ -267,12 +296,9 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         };
         return error ? { ...next, lastError: error } : next;
       })) as ModuleVersionRecord;
-      const event: RegistryEvents['module:transition'] = { name, version, from: from ?? null, to, at };
-      events.emit('module:transition', {
-        ...event,
-        ...(opts.reason === undefined ? {} : { reason: opts.reason }),
-        ...(error ? { error } : {}),
-      });
+      // Not registered: the error names the versions that are (one more read, only on this path).
+      if (missing) await internals.requireVersion(name, version);
+      events.emit('module:transition', { name, version, from: from ?? null, to, at, ...extra });
       return record;
     },
 
@@ -320,6 +346,21 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     importSnapshot: (s) => importSnapshot(internals, s),
   };
   return registry;
+}
+
+/** A Map that says which key changed: a definition (with its schema) registered or dropped changes its config. */
+class TrackedMap<V> extends Map<string, V> {
+  constructor(private readonly onChange: (key: string) => void) {
+    super();
+  }
+  override set(key: string, value: V): this {
+    this.onChange(key);
+    return super.set(key, value);
+  }
+  override delete(key: string): boolean {
+    this.onChange(key);
+    return super.delete(key);
+  }
 }
 
 function notFound(name: string, version?: string, known: string[] = []): ModhostError {

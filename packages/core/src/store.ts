@@ -41,6 +41,8 @@ export interface Store {
   read<T>(key: string, kind: string): Promise<T | undefined>;
   readRaw(key: string): Promise<string | undefined>;
   keys(...prefixSegments: string[]): Promise<string[]>;
+  /** The same keys as {@link Store.keys}, in the adapter's order (for callers that sort by something else). */
+  scan(...prefixSegments: string[]): Promise<string[]>;
   /** Writes unconditionally. */
   write<T>(key: string, kind: string, data: T): Promise<void>;
   /**
@@ -57,6 +59,18 @@ export interface StoreOptions {
   maxAttempts?: number;
   /** Who is writing, for error messages and `details` (e.g. `{ module: 'tasks' }`; default the adapter's name). */
   owner?: { readonly label: string; readonly details?: Record<string, unknown> };
+  /** How many decoded envelopes to keep, each valid while its key holds the same text (default 50,000; 0 = none). */
+  decodeCacheSize?: number;
+  /** Called with the key after each write this store makes (set, delete, a won compare-and-set). */
+  onWrite?: (key: string) => void;
+}
+
+/** Freezes a decoded value and everything in it (stopping at what is frozen already): every reader shares it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+  return value;
 }
 
 const enc = (s: string) => encodeURIComponent(s);
@@ -100,13 +114,41 @@ export function createStore(adapter: StorageAdapter, options: StoreOptions): Sto
     }
     return env.data;
   };
+  // Decoded envelopes by key, each valid while the key holds the very text it came from: a record read again (or
+  // read after this store wrote it) skips JSON.parse. The stored text stays the only truth; a value another writer
+  // changed differs from `raw` and is decoded afresh. Oldest entries go first when the cache is full.
+  // Bounded: the most recently written or read records stay (a host's start touches each module's records in a burst).
+  const cacheSize = options.decodeCacheSize ?? 50_000;
+  const decoded = new Map<string, { raw: string; kind: string; value: unknown }>();
+  const remember = (key: string, raw: string, kind: string, value: unknown) => {
+    if (cacheSize <= 0) return;
+    decoded.delete(key);
+    if (decoded.size >= cacheSize) decoded.delete(decoded.keys().next().value as string);
+    decoded.set(key, { raw, kind, value: deepFreeze(value) });
+  };
+  const decodeCached = <T>(key: string, kind: string, raw: string): T => {
+    const hit = decoded.get(key);
+    if (hit !== undefined && hit.raw === raw && hit.kind === kind) return hit.value as T;
+    const value = decode<T>(key, kind, raw);
+    remember(key, raw, kind, value);
+    return value;
+  };
   const encode = <T>(kind: string, data: T) => JSON.stringify({ modhost: ENVELOPE_VERSION, kind, data } satisfies Envelope<T>);
   const readRaw = async (key: string) => {
     const raw = await call('get', key, () => adapter.get(key));
     return raw === null || raw === undefined ? undefined : raw;
   };
   const prefix = `${enc(namespace)}:`;
-  const swap = (key: string, expected: string | null, next: string | null) => call('compareAndSet', key, () => adapter.compareAndSet(key, expected, next));
+  const scan = (prefixSegments: string[]) => {
+    const p = prefixSegments.length === 0 ? prefix : `${prefix + prefixSegments.map(enc).join(':')}:`;
+    return call('keys', p, () => adapter.keys(p));
+  };
+  const wrote = options.onWrite ?? (() => {});
+  const swap = async (key: string, expected: string | null, next: string | null) => {
+    const won = await call('compareAndSet', key, () => adapter.compareAndSet(key, expected, next));
+    if (won) wrote(key);
+    return won;
+  };
   /** The compare-and-set loop, written once: `fn` gets the current text and returns the next (or KEEP). */
   const updateText = async (key: string, fn: (current: string | undefined) => string | undefined | typeof KEEP): Promise<string | undefined> => {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -131,32 +173,42 @@ export function createStore(adapter: StorageAdapter, options: StoreOptions): Sto
     readRaw,
     async read<T>(key: string, kind: string) {
       const raw = await readRaw(key);
-      return raw === undefined ? undefined : decode<T>(key, kind, raw);
+      return raw === undefined ? undefined : decodeCached<T>(key, kind, raw);
     },
     async keys(...prefixSegments) {
-      const p = prefixSegments.length === 0 ? prefix : `${prefix + prefixSegments.map(enc).join(':')}:`;
-      const keys = await call('keys', p, () => adapter.keys(p));
-      return [...keys].sort();
+      return [...(await scan(prefixSegments))].sort();
     },
+    scan: (...prefixSegments) => scan(prefixSegments),
     async write(key, kind, data) {
+      // The caller's object is not cached (it may keep changing it): the next read decodes what was stored.
       await call('set', key, () => adapter.set(key, encode(kind, data)));
+      wrote(key);
     },
     async update<T>(key: string, kind: string, fn: (current: T | undefined) => T | undefined | typeof KEEP) {
       let result: T | undefined;
-      await updateText(key, (raw) => {
-        const current = raw === undefined ? undefined : decode<T>(key, kind, raw);
+      let written: { raw: string; value: T } | undefined;
+      const stored = await updateText(key, (raw) => {
+        const current = raw === undefined ? undefined : decodeCached<T>(key, kind, raw);
         const next = fn(current);
         result = next === KEEP ? current : next;
-        return next === KEEP ? KEEP : next === undefined ? undefined : encode(kind, next);
+        if (next === KEEP) return KEEP;
+        if (next === undefined) return undefined;
+        written = { raw: encode(kind, next), value: next };
+        return written.raw;
       });
+      // What this store just wrote is what the next read of the key finds (unless another writer changed it since).
+      if (written !== undefined && stored === written.raw) remember(key, written.raw, kind, written.value);
       return result;
     },
     readText: readRaw,
     async writeText(key, value) {
       await call('set', key, () => adapter.set(key, value));
+      wrote(key);
     },
     async remove(key) {
+      decoded.delete(key);
       await call('delete', key, () => adapter.delete(key));
+      wrote(key);
     },
     async keysFrom(fullPrefix) {
       return [...(await call('keys', fullPrefix, () => adapter.keys(fullPrefix)))].sort();

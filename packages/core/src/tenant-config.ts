@@ -2,7 +2,16 @@ import { type ConfigValues, checkConfigData, maskConfig, mergeConfig, scrub, sen
 import { type Issue, ModhostError } from './errors.js';
 import type { AnyModuleDefinition } from './module.js';
 import { assertTenant, defKey, KEYS, KIND, type RegistryInternals } from './registry-internals.js';
-import type { ConfigScope, ConfigureOptions, ConfigVersion, ModuleRecord, ReadConfigOptions, Registry, TenantEnablement } from './registry-types.js';
+import type {
+  ConfigScope,
+  ConfigureOptions,
+  ConfigVersion,
+  ModuleRecord,
+  ReadConfigOptions,
+  Registry,
+  ResolvedConfig,
+  TenantEnablement,
+} from './registry-types.js';
 import { compareSemver } from './semver.js';
 import { KEEP } from './store.js';
 
@@ -25,9 +34,89 @@ const RETRY = Symbol('retry');
 
 type TenantConfigApi = Pick<Registry, 'enable' | 'disable' | 'listEnabled' | 'listTenants' | 'configure' | 'getConfig' | 'configHistory' | 'rollbackConfig'>;
 
+/** Effective config served from memory until something it was read from changes. @internal */
+interface ConfigCache {
+  get(name: string, key: string): ResolvedConfig | undefined;
+  /** Caches `value` unless `name` changed since `since` (its epoch when the read began) or nothing tells us of changes. */
+  set(name: string, key: string, value: ResolvedConfig, since: number): void;
+  epoch(name: string): number;
+  /** Something a module's config is read from changed (a key this registry wrote, a watch notice, a definition). */
+  changed(name: string): void;
+}
+
+/**
+ * The cache getConfig serves from. It is used only while the storage's `watch` is live (installed on the first read),
+ * so another instance's write drops what it touches as soon as its notice arrives; this registry's own writes drop
+ * it at once. A read that raced with a change is not cached (the module's epoch moved while it read).
+ */
+function createConfigCache(store: RegistryInternals['store']): ConfigCache {
+  const entries = new Map<string, Map<string, ResolvedConfig>>();
+  const epochs = new Map<string, number>();
+  // Bumped when the watch goes live, so no read that began before counts (epochs only grow: a change never repeats one).
+  let base = 0;
+  let live: 'no' | 'pending' | 'yes' | 'unavailable' = 'no';
+  const changed = (name: string) => {
+    entries.delete(name);
+    epochs.set(name, (epochs.get(name) ?? 0) + 1);
+  };
+  const cache: ConfigCache = {
+    get: (name, key) => entries.get(name)?.get(key),
+    set(name, key, value, since) {
+      if (live !== 'yes' || base + (epochs.get(name) ?? 0) !== since) return;
+      const forName = entries.get(name) ?? new Map<string, ResolvedConfig>();
+      entries.set(name, forName);
+      forName.set(key, value);
+    },
+    epoch(name) {
+      if (live === 'no') startWatching();
+      return base + (epochs.get(name) ?? 0);
+    },
+    changed,
+  };
+  const startWatching = () => {
+    const watch = store.adapter.watch?.bind(store.adapter);
+    if (!watch) {
+      live = 'unavailable';
+      return;
+    }
+    live = 'pending';
+    // The watcher holds the cache weakly: once its registry is dropped, the next notice ends the watch.
+    const ref = new WeakRef(cache);
+    const offs: unknown[] = [];
+    const notice = (change: { key: string }) => {
+      if (!ref.deref()) {
+        for (const off of offs.splice(0)) if (typeof off === 'function') void Promise.resolve(off()).catch(() => {});
+        return;
+      }
+      const [kind, name] = store.segments(change.key);
+      if ((kind === 'm' || kind === 'c') && name !== undefined) changed(name);
+    };
+    const goLive = (o: unknown[]) => {
+      offs.push(...o);
+      base++;
+      entries.clear();
+      live = 'yes';
+    };
+    const ns = store.key(''); // "<namespace>:"
+    try {
+      const started = [`${ns}m:`, `${ns}c:`].map((p) => watch(p, notice));
+      // An adapter that watches synchronously (the in-process one) is live at once.
+      if (started.every((w) => typeof (w as { then?: unknown } | undefined)?.then !== 'function')) goLive(started);
+      else
+        Promise.all(started).then(goLive, () => {
+          live = 'unavailable';
+        });
+    } catch {
+      live = 'unavailable';
+    }
+  };
+  return cache;
+}
+
 /** Tenant enablement and layered config. @internal */
-export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
+export function createTenantConfig(r: RegistryInternals): TenantConfigApi & { configChanged(name: string): void } {
   const { store, clock, events } = r;
+  const cache = createConfigCache(store);
 
   const configKey = (name: string, tenant: string | undefined) =>
     store.key(...(tenant === undefined ? KEYS.configHost(name) : KEYS.configTenant(name, tenant)));
@@ -128,6 +217,30 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
     if (changed) events.emit('module:access', { name, access });
   };
 
+  /** The effective config, read and computed afresh. */
+  const readConfig = async (name: string, tenant: string | undefined, reveal: boolean): Promise<ResolvedConfig> => {
+    const rules = await rulesFor(name);
+    const hostDoc = await readDoc(name, undefined);
+    const tenantDoc = tenant === undefined ? { versions: [], dropped: 0 } : await readDoc(name, tenant);
+    const layers = { defaults: rules.defaults, host: current(hostDoc), tenant: current(tenantDoc) };
+    const merged = mergeConfig(layers.defaults, layers.host, layers.tenant);
+    const schema = rules.definition?.config?.schema;
+    const secrets = sensitiveStrings([layers.defaults, layers.host, layers.tenant], rules.sensitive);
+    const outcome = schema ? await validateConfig(schema, merged, rules.sensitive, secrets) : undefined;
+    const values = outcome?.ok ? (outcome.value as ConfigValues) : merged;
+    const mask = <T>(v: T) => (reveal ? v : maskConfig(v, rules.sensitive));
+    return {
+      name,
+      tenant,
+      values: mask(values),
+      validated: outcome !== undefined,
+      issues: outcome && !outcome.ok ? outcome.issues : [],
+      layers: { defaults: mask(layers.defaults), host: mask(layers.host), tenant: mask(layers.tenant) },
+      versions: { host: currentVersion(hostDoc), tenant: currentVersion(tenantDoc) },
+      masked: !reveal && rules.sensitive.length > 0,
+    };
+  };
+
   const api: TenantConfigApi = {
     // biome-ignore lint/suspicious/noExplicitAny: one body for both overloads
     async enable(name: string, options: { tenant?: string | undefined; range?: string | undefined } = {}): Promise<any> {
@@ -192,27 +305,14 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
 
     async getConfig(name, options: ReadConfigOptions = {}) {
       const { tenant, reveal = false } = options;
+      const key = `${reveal ? 'r' : 'm'}${tenant ?? ''}`;
+      const hit = cache.get(name, key);
+      if (hit) return hit;
       if (tenant !== undefined) assertTenant(tenant);
-      const rules = await rulesFor(name);
-      const hostDoc = await readDoc(name, undefined);
-      const tenantDoc = tenant === undefined ? { versions: [], dropped: 0 } : await readDoc(name, tenant);
-      const layers = { defaults: rules.defaults, host: current(hostDoc), tenant: current(tenantDoc) };
-      const merged = mergeConfig(layers.defaults, layers.host, layers.tenant);
-      const schema = rules.definition?.config?.schema;
-      const secrets = sensitiveStrings([layers.defaults, layers.host, layers.tenant], rules.sensitive);
-      const outcome = schema ? await validateConfig(schema, merged, rules.sensitive, secrets) : undefined;
-      const values = outcome?.ok ? (outcome.value as ConfigValues) : merged;
-      const mask = <T>(v: T) => (reveal ? v : maskConfig(v, rules.sensitive));
-      return {
-        name,
-        tenant,
-        values: mask(values),
-        validated: outcome !== undefined,
-        issues: outcome && !outcome.ok ? outcome.issues : [],
-        layers: { defaults: mask(layers.defaults), host: mask(layers.host), tenant: mask(layers.tenant) },
-        versions: { host: currentVersion(hostDoc), tenant: currentVersion(tenantDoc) },
-        masked: !reveal && rules.sensitive.length > 0,
-      };
+      const since = cache.epoch(name);
+      const resolved = deepFreeze(await readConfig(name, tenant, reveal));
+      cache.set(name, key, resolved, since);
+      return resolved;
     },
 
     async configHistory(name, options: ReadConfigOptions = {}) {
@@ -239,5 +339,15 @@ export function createTenantConfig(r: RegistryInternals): TenantConfigApi {
       });
     },
   };
-  return api;
+  return { ...api, configChanged: cache.changed };
+}
+
+/** Freezes a value and the plain data in it: a cached config is shared by every reader. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return value;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+  return value;
 }

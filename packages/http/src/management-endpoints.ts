@@ -72,7 +72,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'GET',
     path: '/modules',
-    summary: "Every module with its status; with ?tenant=, that tenant's view",
+    summary: "Every module with its status; with ?tenant=, that tenant's view; ?limit=&after= for one page (then `next`)",
     role: 'viewer',
     action: 'modules.list',
     changes: false,
@@ -80,8 +80,20 @@ export const ENDPOINTS: readonly Endpoint[] = [
     scope: queryTenant,
     async run({ host, query, busy }) {
       const tenant = query.tenant;
-      const { modules } = await host.status();
-      return { body: { tenant: tenant ?? null, modules: modules.map((m) => summary(m, registryStatus(m, busy(m.name), servesView(host, m.name, tenant)))) } };
+      // ?limit=&after= pages the list (`next` is the `after` of the next page); without them, every module.
+      const limit = query.limit === undefined ? undefined : Number.parseInt(query.limit, 10);
+      const page = {
+        ...(limit !== undefined && Number.isFinite(limit) && limit > 0 ? { limit } : {}),
+        ...(query.after !== undefined ? { after: query.after } : {}),
+      };
+      const { modules, next } = await host.status(page);
+      return {
+        body: {
+          tenant: tenant ?? null,
+          modules: modules.map((m) => summary(m, registryStatus(m, busy(m.name), servesView(host, m.name, tenant)))),
+          ...(next !== undefined ? { next } : {}),
+        },
+      };
     },
   },
   {

@@ -62,7 +62,11 @@ const moduleSummary = z.object({
 
 /** Response bodies, by what they answer. */
 export const responses = {
-  modules: z.object({ tenant: z.string().nullable(), modules: z.array(moduleSummary) }),
+  modules: z.object({
+    tenant: z.string().nullable(),
+    modules: z.array(moduleSummary),
+    next: z.string().optional().describe('With ?limit=: the name to pass as ?after= for the next page, while more remain'),
+  }),
   module: moduleSummary.extend({
     desiredVersion: z.string().nullable(),
     versions: z.array(

@@ -53,7 +53,10 @@ export interface ManagementHost extends HttpHost {
   readonly registry: Registry;
   /** The prefix of the host's storage keys: a trail in `auditStorage` is kept under it too. */
   readonly namespace?: string;
-  status(): Promise<{ instance: { readonly id: string }; modules: ModuleStatusLike[]; problems: readonly unknown[] }>;
+  status(page?: {
+    readonly limit?: number;
+    readonly after?: string;
+  }): Promise<{ instance: { readonly id: string }; modules: ModuleStatusLike[]; problems: readonly unknown[]; next?: string }>;
   fleet(): Promise<readonly unknown[]>;
   plan(): Promise<unknown>;
   install(source: string): Promise<ModuleStatusLike>;

@@ -83,8 +83,8 @@ export interface HostOptions {
    * app's own and always run in process.
    */
   minimumIsolation?: MinimumIsolation;
-  /** Call and resource limits of worker and process guests: call timeout, caps, heap (see `@modhost/sandbox`). */
-  limits?: { readonly worker?: IsolatedLimits; readonly process?: IsolatedLimits };
+  /** Call and resource limits of worker, sandboxed and process guests: call timeout, caps, heap (see `@modhost/sandbox`). */
+  limits?: { readonly worker?: IsolatedLimits; readonly sandboxed?: IsolatedLimits; readonly process?: IsolatedLimits };
   /** How often a crashed guest is restarted before it fails for good (see `@modhost/sandbox` `RestartPolicy`). */
   restart?: RestartPolicy;
   /**
@@ -226,7 +226,16 @@ export interface Host {
    */
   health(): HostHealth;
   /** This instance's view: its id, every module (what serves here), folders that could not load. */
-  status(): Promise<{ instance: { readonly id: string }; modules: ModuleStatus[]; problems: FolderProblem[] }>;
+  /**
+   * Every module's status, sorted by name; with `limit` (and `after`, the last name of the previous page) one page,
+   * and `next` (the name to pass as `after`) while more remain.
+   */
+  status(page?: { readonly limit?: number; readonly after?: string }): Promise<{
+    instance: { readonly id: string };
+    modules: ModuleStatus[];
+    problems: FolderProblem[];
+    next?: string;
+  }>;
   /** Every instance sharing the storage, live or expired, with the versions and states each observed. */
   fleet(): Promise<FleetInstance[]>;
   /** This instance's id. */

@@ -229,10 +229,16 @@ export function createHost<const Ms extends readonly AnyModuleDefinition[] = rea
     upgrade: async (name, version, opts) => folders.unavailable(name, version) ?? swap(name, version, opts),
     rollback,
     isEnabled: (name, tenant) => serving(name) && sync.serves(name, tenant),
-    async status() {
-      const names = [...new Set((await registry.list()).map((r) => r.name))].sort();
-      const modules = await Promise.all(names.map((name) => readModuleStatus({ registry, activator, folderOf: folders.folderOf }, name)));
-      return { instance: { id: instanceId }, modules, problems: folders.problems() };
+    async status(page = {}) {
+      // A page reads the module names from their keys and the records of that page only.
+      const paged = page.limit !== undefined || page.after !== undefined;
+      const names = paged
+        ? await registry.moduleNames({ ...page, ...(page.limit !== undefined ? { limit: page.limit + 1 } : {}) })
+        : [...new Set((await registry.list()).map((r) => r.name))].sort();
+      const shown = page.limit !== undefined ? names.slice(0, page.limit) : names;
+      const modules = await Promise.all(shown.map((name) => readModuleStatus({ registry, activator, folderOf: folders.folderOf }, name)));
+      const next = names.length > shown.length ? shown.at(-1) : undefined;
+      return { instance: { id: instanceId }, modules, problems: folders.problems(), ...(next !== undefined ? { next } : {}) };
     },
     plan: async () => previewPlan({ host: options.version, catalog: catalog.entries(), pending: await folders.pending(), serving: catalog.serving() }),
     rescan: () => folders.rescan(),
