@@ -1,6 +1,6 @@
 // What a host says outside spans: its lifecycle events and audit records become counters as they happen; its status
 // and fleet view become gauges, read once per scrape.
-import type { Clock } from '@modhost/core';
+import { type Clock, LIFECYCLE_STATES } from '@modhost/core';
 import type { MetricFamilies } from './metrics-families.js';
 import { codeLabel, type LabelGuard, OTHER, oneOf } from './metrics-labels.js';
 
@@ -61,23 +61,8 @@ const EVENTS: readonly (keyof MetricsHostEvents)[] = [
   'module:reconfigured',
   'module:removed',
 ];
-const STATES = [
-  'registered',
-  'resolved',
-  'queued',
-  'loading',
-  'migrating',
-  'starting',
-  'verifying',
-  'ready',
-  'active',
-  'draining',
-  'stopped',
-  'failed',
-  'rolled-back',
-  'blocked',
-  'not-loaded',
-];
+// The lifecycle's states, and the one status() shows for a module whose code is not loaded here.
+const STATES: readonly string[] = [...LIFECYCLE_STATES, 'not-loaded'];
 const HEALTH = ['ok', 'degraded', 'fail', 'unknown'];
 const TIERS = ['in-process', 'worker', 'sandboxed', 'process'];
 // The supervisor's quota records name the limit as `quota:<name>`; a heap crash is one too.
