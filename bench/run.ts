@@ -15,6 +15,7 @@ import { benchRescan } from './rescan.js';
 import { benchResolver } from './resolver.js';
 import { benchSandbox } from './sandbox.js';
 import { benchStoragePostgres } from './storage-postgres.js';
+import { benchWorkerScale } from './worker-scale.js';
 
 const only = process.argv[2];
 if (!only || only === 'core') report('core-registry', 'core: registry overhead against the plain algorithm', await benchCoreRegistry());
@@ -25,6 +26,10 @@ if (!only || only === 'resolver') {
 if (!only || only === 'activation') {
   const { rows, facts } = await benchActivation();
   report('activation', 'activation: scheduling against the ideal, host overhead per module', rows, facts);
+}
+if (!only || only === 'worker-scale') {
+  const { rows, facts } = await benchWorkerScale();
+  report('worker-scale', 'modhost: a host of 200 worker modules against 200 bare workers started the same way', rows, facts);
 }
 if (!only || only === 'host-scale') {
   const { rows, facts } = await benchHostScale();
