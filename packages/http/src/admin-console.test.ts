@@ -88,6 +88,19 @@ describe('the admin console over HTTP', () => {
     expect(text).not.toContain('maxTasks');
   });
 
+  it("the live stream: a tenant's viewer gets its own tenant's events and host-wide ones, never another tenant's", async () => {
+    const cursor = /id: (\d+)/.exec(await (await get('/events', 'acmeviewer')).text())?.[1] as string;
+    await s.host.configure('tasks', { maxTasks: 7 }, { tenant: 'globex' });
+    await s.host.disable('reports', { tenant: 'globex' });
+    await s.host.configure('tasks', { maxTasks: 8 }, { tenant: 'acme' });
+    const acme = await (await get('/events', 'acmeviewer', { 'last-event-id': cursor })).text();
+    expect(acme).toContain('"tenant":"acme"');
+    expect(acme).not.toContain('globex');
+    const all = await (await get('/events', 'viewer', { 'last-event-id': cursor })).text();
+    expect(all).toContain('globex');
+    await s.host.enable('reports', { tenant: 'globex' });
+  });
+
   it('the read-only endpoints the console adds to the management API fit their OpenAPI schemas', async () => {
     const doc = (await (await get('/api/openapi.json')).json()) as {
       paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: object }> }> }>>;

@@ -37,6 +37,8 @@ const USERS: Record<string, { id: string; tenant?: string; grants: RoleGrant[] }
   admin: { id: 'root', grants: [{ role: 'admin' }] },
   operator: { id: 'ops', grants: [{ role: 'operator' }] },
   viewer: { id: 'eve', grants: [{ role: 'viewer' }] },
+  acmeviewer: { id: 'amy', tenant: 'acme', grants: [{ role: 'viewer', tenant: 'acme' }] },
+  acmeadmin: { id: 'ann', tenant: 'acme', grants: [{ role: 'admin', tenant: 'acme' }] },
 };
 
 /** A running host with the console. */
@@ -71,6 +73,10 @@ export async function startAdminServer(): Promise<AdminServer> {
     authenticate: (req) => {
       const t = cookie(req.headers.cookie);
       return t !== undefined ? USERS[t] : undefined;
+    },
+    resolveTenant: (req) => {
+      const t = cookie(req.headers.cookie);
+      return t !== undefined ? USERS[t]?.tenant : undefined;
     },
     roles: (p) => p?.grants ?? [],
     onError: () => {},

@@ -67,6 +67,17 @@ describe('GET /modules', () => {
   it('bad input: an invalid tenant id is 400 TENANT_INVALID', async () => {
     expect(await f.call('GET', '/modules?tenant=../x', 'viewer-token')).toMatchObject({ status: 400, body: { code: 'TENANT_INVALID' } });
   });
+  it('pages: ?limit=&after= gives one page and `next`; a limit that is not a whole number from 1 is 400, never a silent other page', async () => {
+    const first = await f.call('GET', '/modules?limit=1', 'viewer-token');
+    expect(first).toMatchObject({ status: 200, body: { next: 'reports' } });
+    expect(names(first)).toEqual(['reports']);
+    const second = await f.call('GET', '/modules?limit=1&after=reports', 'viewer-token');
+    expect(names(second)).toEqual(['tasks']);
+    expect(second.body.next).toBeUndefined();
+    // parseInt would read 1e9 as 1 and 2abc as 2; 0, -1 and abc would silently list everything.
+    for (const limit of ['1e9', '2abc', '1.5', '0', '-1', 'abc', '', '99999999999'])
+      expect(await f.call('GET', `/modules?limit=${limit}`, 'viewer-token'), limit).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT' } });
+  });
   it('forbidden: anonymous, a tenant admin host-wide, and a tenant admin for another tenant', async () => {
     expect(await f.call('GET', '/modules')).toMatchObject(denied);
     expect(await f.call('GET', '/modules', 'acme-admin')).toMatchObject(denied);

@@ -80,10 +80,12 @@ export const ENDPOINTS: readonly Endpoint[] = [
     scope: queryTenant,
     async run({ host, query, busy }) {
       const tenant = query.tenant;
-      // ?limit=&after= pages the list (`next` is the `after` of the next page); without them, every module.
-      const limit = query.limit === undefined ? undefined : Number.parseInt(query.limit, 10);
+      // ?limit=&after= pages the list (`next` is the `after` of the next page); without them, every module. A limit
+      // that is not a whole number from 1 is refused, as /audit does: never read as another page, or as no page.
+      if (query.limit !== undefined && !/^[1-9]\d{0,8}$/.test(query.limit))
+        throw new ModhostError('INVALID_ARGUMENT', '?limit= must be a whole number from 1', { details: { argument: 'limit' } });
       const page = {
-        ...(limit !== undefined && Number.isFinite(limit) && limit > 0 ? { limit } : {}),
+        ...(query.limit !== undefined ? { limit: Number(query.limit) } : {}),
         ...(query.after !== undefined ? { after: query.after } : {}),
       };
       const { modules, next } = await host.status(page);

@@ -1,6 +1,8 @@
 // The dependency graph as the admin console draws it: modules in waves (a module's dependencies sit in earlier
 // waves), edges with their ranges, and the resolver's explanation when the host's plan does not resolve.
 
+import { isModhostError } from '@modhost/core';
+import { statusOfCode } from './management-errors.js';
 import { registryStatus } from './management-status.js';
 import type { ManagementHost } from './management-types.js';
 import { servesView } from './management-view.js';
@@ -59,7 +61,10 @@ export async function dependencyGraph(host: ManagementHost, tenant: string | und
     const p = (await host.plan()) as { ok?: boolean; explanation?: string };
     plan = { ok: p.ok !== false, ...(typeof p.explanation === 'string' ? { explanation: p.explanation } : {}) };
   } catch (error) {
-    plan = { ok: false, explanation: error instanceof Error ? error.message : 'the plan could not be made' };
+    // Only a ModhostError below 500 is written for operators; anything else (a storage failure) may name a database and
+    // its credentials, so the graph says only that there is no plan.
+    const known = isModhostError(error) && statusOfCode(error.code) < 500;
+    plan = { ok: false, explanation: known ? error.message : 'the plan could not be made' };
   }
   return { nodes, edges, waves: waves.map((w) => w ?? []), plan };
 }

@@ -1,7 +1,7 @@
 // What the admin console shows of one module beyond its status: what it contributes (routes, jobs, migrations), what
 // it may do (permissions), the JSON Schema of its config, and what each registered version changed.
 import { readHistory } from '@modhost/activation';
-import { type ModuleManifest, type StorageAdapter, systemClock } from '@modhost/core';
+import { type ModuleManifest, maskConfig, type StorageAdapter, systemClock } from '@modhost/core';
 import { z } from 'zod';
 import type { ManagementHost } from './management-types.js';
 import { find } from './management-view.js';
@@ -28,6 +28,52 @@ function configJsonSchema(schema: unknown): JsonSchema | null {
   }
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+// Keywords that hold values of the data itself: at a sensitive path they would tell its secret.
+const VALUE_KEYWORDS = new Set(['default', 'examples', 'const', 'enum']);
+// Keywords whose subschemas describe the same value as their parent.
+const SAME_VALUE = new Set(['anyOf', 'oneOf', 'allOf', 'not', 'if', 'then', 'else']);
+// Keywords whose subschemas describe values at places a dotted path cannot name (array items, any key, a $ref target).
+const ELSEWHERE = new Set(['items', 'prefixItems', 'additionalProperties', 'patternProperties', '$defs', 'definitions']);
+
+/**
+ * A config JSON Schema without the values it holds at sensitive paths: there a `default` (zod's `.default()`),
+ * `examples`, `const` or `enum` is removed, and above them an object's `default` has its sensitive fields masked, as
+ * the config values are. Subschemas whose place a path cannot name (array items, records, `$defs`) lose their values
+ * when anything there may be sensitive.
+ */
+function withoutSecrets(schema: JsonSchema, sensitive: readonly string[]): JsonSchema {
+  if (sensitive.length === 0) return schema;
+  const paths = sensitive.map((p) => p.split('.'));
+  // `at` undefined: a subschema whose place in the config is unknown, so treated as sensitive.
+  const visit = (node: unknown, at: readonly string[] | undefined): unknown => {
+    if (Array.isArray(node)) return node.map((n) => visit(n, at));
+    if (!isObject(node)) return node;
+    const secret = at === undefined || paths.some((p) => p.length <= at.length && p.every((seg, i) => seg === at[i]));
+    const below = secret ? [] : paths.filter((p) => p.length > at.length && at.every((seg, i) => seg === p[i])).map((p) => p.slice(at.length).join('.'));
+    const mask = (v: unknown) => maskConfig(v, below);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      if (VALUE_KEYWORDS.has(k)) {
+        if (!secret) out[k] = below.length === 0 ? v : (k === 'examples' || k === 'enum') && Array.isArray(v) ? v.map(mask) : mask(v);
+      } else if (k === 'properties' && isObject(v) && at !== undefined)
+        out[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, visit(sub, [...at, name])]));
+      else if (SAME_VALUE.has(k)) out[k] = visit(v, at);
+      else if (ELSEWHERE.has(k) && (secret || below.length > 0 || k === '$defs' || k === 'definitions'))
+        out[k] =
+          isObject(v) && k !== 'items' && k !== 'additionalProperties'
+            ? Object.fromEntries(Object.entries(v).map(([n, sub]) => [n, visit(sub, undefined)]))
+            : visit(v, undefined);
+      else
+        out[k] =
+          k === 'properties' && at === undefined && isObject(v) ? Object.fromEntries(Object.entries(v).map(([n, sub]) => [n, visit(sub, undefined)])) : v;
+    }
+    return out;
+  };
+  return visit(schema, []) as JsonSchema;
+}
+
+const redactedSchema = (schema: JsonSchema | null, sensitive: readonly string[]) => (schema === null ? null : withoutSecrets(schema, sensitive));
 const keys = (o: Readonly<Record<string, unknown>> | undefined) => Object.keys(o ?? {});
 const routeKey = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
@@ -85,6 +131,8 @@ export async function inspectModule(host: ManagementHost, name: string, tenant: 
     if (range !== undefined) dependents.push({ name: m.name, range });
   }
   const config = await host.registry.getConfig(name, tenant ? { tenant } : {});
+  // Paths sensitive in any registered version are masked in all of them, as the registry masks the values.
+  const sensitive = [...new Set(manifests.flatMap((m) => m.config?.sensitive ?? []))];
   const monitor = status.monitor;
   return {
     name,
@@ -107,7 +155,7 @@ export async function inspectModule(host: ManagementHost, name: string, tenant: 
       list: requested.map((p) => ({ permission: p, granted: granted.has(p), uses: uses.get(p) ?? 0 })),
     },
     config: {
-      schema: definition?.config ? configJsonSchema(definition.config.schema) : null,
+      schema: definition?.config ? redactedSchema(configJsonSchema(definition.config.schema), sensitive) : null,
       sensitive: manifest?.config?.sensitive ?? [],
       presets: keys(manifest?.config?.presets),
       values: config.values,
