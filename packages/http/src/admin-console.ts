@@ -27,6 +27,8 @@ export function createAdminConsole<P = unknown>(host: AdminHost, options: AdminC
   const api = options.api ?? createManagementApi(host, options);
   const feed = createEventFeed(host, options.eventBuffer ?? 500);
   const holdMs = options.holdMs ?? 25_000;
+  const maxHeld = Math.max(0, options.maxLiveConnections ?? 200);
+  let held = 0;
   const allowedOrigins = options.allowedOrigins ?? [];
   const page = ADMIN_ASSETS.html.replace('%BASE%', escapeHtml(`${prefix}/`)).replaceAll('%TITLE%', escapeHtml(options.title ?? 'modhost admin'));
   const assets = new Map<string, { type: string; body: string }>([
@@ -68,9 +70,16 @@ export function createAdminConsole<P = unknown>(host: AdminHost, options: AdminC
     if (after > feed.last()) after = feed.last();
     let events = feed.after(after, id.tenant, hostWide);
     if (events.length === 0) {
-      await feed.next(holdMs);
-      // Events come in bursts (a transition per phase): gather the rest of this one.
-      await new Promise((r) => setTimeout(r, 30));
+      // Past the cap nothing is held: the browser is told to come back later instead.
+      if (held >= maxHeld) return respond(200, headers['content-type'], eventStreamBody([], after, 5_000), headers);
+      held += 1;
+      try {
+        await feed.next(holdMs);
+        // Events come in bursts (a transition per phase): gather the rest of this one.
+        await new Promise((r) => setTimeout(r, 30));
+      } finally {
+        held -= 1;
+      }
       events = feed.after(after, id.tenant, hostWide);
     }
     return respond(200, headers['content-type'], eventStreamBody(events, Math.max(after, events.at(-1)?.id ?? after), 100), headers);

@@ -28,6 +28,11 @@ export interface AdminConsoleOptions<P = unknown> extends ManagementApiOptions<P
   eventBuffer?: number;
   /** How long one live-stream response waits for an event before it ends and the browser reconnects, ms (default 25,000). */
   holdMs?: number;
+  /**
+   * How many live-stream responses may wait for events at once (default 200): past it, a response answers at once
+   * and tells the browser to come back in 5 s, so open streams cannot pile up sockets.
+   */
+  maxLiveConnections?: number;
   /** The page title (default `modhost admin`). */
   title?: string;
 }
