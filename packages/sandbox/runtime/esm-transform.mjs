@@ -419,6 +419,27 @@ export function transformModule(src) {
   return { source: `(function ($h) { ${prologue}\n${body}\n})`, imports, hasSyntax };
 }
 
+// An identifier spelled with unicode escapes (`e\\u0076al`, `\\u{65}val`).
+const ESCAPED_IDENTIFIER = /(?:[\p{ID_Continue}$\u200c\u200d]|\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]+\})+/gu;
+const decodeEscapes = (id) =>
+  id.replace(/\\u\{([0-9a-fA-F]+)\}|\\u([0-9a-fA-F]{4})/g, (_, long, short) => {
+    const cp = Number.parseInt(long ?? short, 16);
+    return cp > 0x10ffff ? '\ufffd' : String.fromCodePoint(cp);
+  });
+
+/**
+ * Refuses source text that names `eval` with unicode escapes anywhere (strings included, to be safe): `e\\u0076al(…)`
+ * is a direct eval the evaluator's own text check does not see, and V8 (Node 20) crashes the whole process, host
+ * included, on one in a method. A compartment transform: it sees module text, `Function` bodies and `eval`ed text.
+ */
+export function rejectEscapedEval(src) {
+  if (!src.includes('\\u')) return src;
+  for (const [id] of src.matchAll(ESCAPED_IDENTIFIER))
+    if (id.includes('\\') && decodeEscapes(id) === 'eval')
+      throw new SyntaxError(`possible direct eval expression rejected: "${id}" spells eval with unicode escapes`);
+  return src;
+}
+
 /** Escapes `i` of `import(`, `e` of `eval(` and the `!`/`>` of HTML comment markers inside a string or template. */
 function escapeRejected(text) {
   return text

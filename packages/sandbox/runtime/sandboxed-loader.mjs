@@ -8,7 +8,7 @@ import { builtinModules } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import 'ses';
-import { transformModule } from './esm-transform.mjs';
+import { rejectEscapedEval, transformModule } from './esm-transform.mjs';
 import { makeEndowments } from './sandboxed-endowments.mjs';
 
 const BUILTINS = new Set(builtinModules);
@@ -272,7 +272,10 @@ export function createModuleCompartment({ root, entry, log, refused }) {
     new Promise((resolve) => resolve(pathToFileURL(resolveFile(specifier, referrer, false)).href)).then((url) => compartment.import(url));
 
   compartment = new Compartment({
-    globals,
+    // No Compartment constructor: a child compartment would evaluate without this one's transforms.
+    globals: { ...globals, Compartment: undefined },
+    // Everything evaluated here (module text, `Function`, `eval`) goes through it.
+    transforms: [rejectEscapedEval],
     resolveHook: (specifier, referrer) => pathToFileURL(resolveFile(specifier, referrer, false)).href,
     importHook: async (url) => loadNow(url),
     importNowHook: (url) => loadNow(url),

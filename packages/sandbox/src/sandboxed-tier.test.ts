@@ -169,6 +169,18 @@ describe('sandboxed tier: escape attempts (each must fail to escape)', () => {
     expect(e.message).toMatch(/direct eval expression rejected/);
   });
 
+  it('eval spelled with unicode escapes (a direct eval V8 crashes the host on) is refused: in the module text, in Function, in indirect eval; no Compartment', async () => {
+    const s = setup();
+    const e = await refusal(loadIsolatedModule({ entry: fixture('sandboxed-escaped-eval'), isolation: 'sandboxed', sandbox: s.sandbox }));
+    expect(e.message).toMatch(/direct eval expression rejected: "e\\u0076al" spells eval with unicode escapes/);
+    const { api } = await sandboxed('sandboxed-escapes');
+    const r = (await api.escapedEval?.()) as Record<string, string>;
+    expect(r.Function).toMatch(/^blocked: SyntaxError: possible direct eval expression rejected/);
+    expect(r.indirectEval).toMatch(/^blocked: SyntaxError: possible direct eval expression rejected/);
+    // A child compartment would evaluate without the transform that refuses it.
+    expect(r.Compartment).toBe('undefined');
+  });
+
   it('globalThis writes stay in the module’s compartment: the guest runtime’s own globals are untouched', async () => {
     // The escaper replaced structuredClone and set process on its global at load; the runtime clones with its own.
     const { api, iso } = await sandboxed('sandboxed-escapes');
