@@ -318,7 +318,9 @@ export async function loadIsolatedModule(options: IsolatedModuleOptions): Promis
       const shape = apiShape;
       if (shape.methods.length === 0) return shape.data;
       const entries: Record<string, unknown> = { ...(shape.data && typeof shape.data === 'object' ? shape.data : {}) };
-      for (const m of shape.methods) entries[m] = (...args: unknown[]) => call('api', [m, args]);
+      // Defined, not assigned: a method named `__proto__` must not set the API object's prototype.
+      for (const m of shape.methods)
+        Object.defineProperty(entries, m, { value: (...args: unknown[]) => call('api', [m, args]), enumerable: true, configurable: true, writable: true });
       return Object.freeze(entries);
     },
     async deactivate(ctx: ModuleContext) {

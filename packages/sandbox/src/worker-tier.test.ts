@@ -197,6 +197,17 @@ describe('worker tier', () => {
     expect(audit.query({ kind: 'quota' })).toMatchObject([{ permission: 'quota:queue' }]);
   });
 
+  it('an API method named __proto__ is a method, never the prototype of the API object the host hands out', async () => {
+    const s = setup();
+    const iso = await loadIsolatedModule({ entry: fixture('proto-api'), isolation: 'worker', sandbox: s.sandbox, clock: s.clock });
+    loaded.push(iso);
+    const { ctx } = s.sandbox.contextFor(s.input('proto-api'), iso.definition);
+    const api = (await iso.definition.activate?.(ctx)) as Record<string, () => Promise<unknown>>;
+    expect(Object.getPrototypeOf(api)).toBe(Object.prototype);
+    expect(await api.ping?.()).toBe('pong');
+    expect(Object.getOwnPropertyNames(api)).toContain('__proto__');
+  });
+
   it('a guest that posts null is a protocol crash: the host survives, the crash is audited, the guest restarts', async () => {
     const s = setup();
     const ev = events();
