@@ -1,3 +1,4 @@
+import { defineModule } from '@modhost/core';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ASSETS } from './admin-assets.js';
@@ -99,6 +100,25 @@ describe('the admin console over HTTP', () => {
     const all = await (await get('/events', 'viewer', { 'last-event-id': cursor })).text();
     expect(all).toContain('globex');
     await s.host.enable('reports', { tenant: 'globex' });
+  });
+
+  it("the live stream: a tenant's viewer gets host-wide events without their text (a module's error), a host-wide viewer with it", async () => {
+    const cursor = /id: (\d+)/.exec(await (await get('/events', 'acmeviewer')).text())?.[1] as string;
+    const secret = 'connect ECONNREFUSED postgres://modhost:s3cret@db.internal';
+    const leaky = defineModule({
+      name: 'leaky',
+      version: '1.0.0',
+      activate: () => {
+        throw new Error(secret);
+      },
+    });
+    await s.host.install(leaky).catch(() => undefined);
+    const acme = await (await get('/events', 'acmeviewer', { 'last-event-id': cursor })).text();
+    const all = await (await get('/events', 'viewer', { 'last-event-id': cursor })).text();
+    expect(acme).toContain('"name":"leaky"');
+    expect(acme).not.toContain('s3cret');
+    expect(all).toContain('s3cret');
+    await s.host.uninstall('leaky');
   });
 
   it('the read-only endpoints the console adds to the management API fit their OpenAPI schemas', async () => {

@@ -11,6 +11,11 @@ interface FeedEvent {
   /** The tenant the event is about, when it is about one (tenant-scoped callers see only theirs). */
   readonly tenant: string | undefined;
   readonly data: string;
+  /**
+   * What a tenant-scoped caller gets of an event that names no tenant: identifiers and codes only (no message, path
+   * or other text from the host or its storage); `undefined` for the host's operational events, which it never sees.
+   */
+  readonly shared: string | undefined;
 }
 
 // Registry events that mean something changed on screen; the host's events all do.
@@ -41,6 +46,20 @@ function payloadOf(type: string, payload: unknown): Record<string, unknown> {
   return out;
 }
 
+// What a tenant's viewer may see of a host-wide event: which module, which versions, which state, which code.
+const SHARED_KEYS = new Set(['name', 'module', 'version', 'from', 'to', 'status', 'previous', 'state', 'code', 'action', 'outcome', 'access']);
+const HOST_ONLY = new Set(['watch:error', 'folder:error', 'module:installed', 'module:reload-failed']);
+
+/** `data` reduced to what every tenant's viewer may see (see {@link FeedEvent.shared}). */
+function sharedOf(type: string, data: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (HOST_ONLY.has(type)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) if (SHARED_KEYS.has(k)) out[k] = v;
+  const error = data.error as { code?: unknown } | undefined;
+  if (error && typeof error === 'object') out.error = { code: error.code };
+  return out;
+}
+
 /** Listens to the host's events (and its registry's) into a ring of `size`. */
 export function createEventFeed(host: AdminHost, size: number): EventFeed {
   const ring: FeedEvent[] = [];
@@ -55,7 +74,15 @@ export function createEventFeed(host: AdminHost, size: number): EventFeed {
   const push = (type: string, payload: unknown) => {
     const data = payloadOf(type, payload);
     const tenant = typeof data.tenant === 'string' ? data.tenant : undefined;
-    ring.push({ id: ++seq, type, tenant, data: JSON.stringify({ type, at: Date.now(), ...data }) });
+    const at = Date.now();
+    const shared = tenant === undefined ? sharedOf(type, data) : undefined;
+    ring.push({
+      id: ++seq,
+      type,
+      tenant,
+      data: JSON.stringify({ type, at, ...data }),
+      shared: shared === undefined ? undefined : JSON.stringify({ type, at, ...shared }),
+    });
     if (ring.length > size) ring.shift();
     wake();
   };
@@ -66,7 +93,14 @@ export function createEventFeed(host: AdminHost, size: number): EventFeed {
   return {
     last: () => seq,
     after(id, tenant, hostWide) {
-      return ring.filter((e) => e.id > id && (hostWide || e.tenant === undefined || e.tenant === tenant));
+      const out: FeedEvent[] = [];
+      for (const e of ring) {
+        if (e.id <= id) continue;
+        if (hostWide || (e.tenant !== undefined && e.tenant === tenant)) out.push(e);
+        // A host-wide event, as a tenant's viewer may see it.
+        else if (e.tenant === undefined && e.shared !== undefined) out.push({ ...e, data: e.shared });
+      }
+      return out;
     },
     next(ms) {
       return new Promise((resolve) => {
