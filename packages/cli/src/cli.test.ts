@@ -8,7 +8,8 @@ import { build } from 'esbuild';
 import { createHost, createRequestListener } from 'modhost';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type CliIo, run } from './cli.js';
+import { run } from './cli.js';
+import type { CliIo } from './cli-io.js';
 import type { TenantsBackend } from './tenants.js';
 
 const dirs: string[] = [];

@@ -1,18 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CliIo } from './cli-io.js';
 import { doctor, graphOf, isError, loadStorage, type Problem, readFolders, toDot, validateFolder } from './commands.js';
 import { DEV_HELP, devCommand } from './dev.js';
 import { writeTypes } from './module-files.js';
 import { scaffold } from './scaffold.js';
 import { applyFile, hostTenants, rollbackSnapshot } from './tenants.js';
-
-/** Where the CLI writes and what it resolves paths against (tests pass their own). */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  cwd: string;
-}
 
 /** Exit codes: 0 fine, 1 problems found, 2 the command line itself is wrong. */
 export const EXIT = { OK: 0, PROBLEMS: 1, USAGE: 2 } as const;

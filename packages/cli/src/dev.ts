@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import type { Logger, StorageAdapter } from '@modhost/core';
-import type { CliIo } from './cli.js';
+import type { CliIo } from './cli-io.js';
 import { loadStorage } from './commands.js';
 
 /** `modhost dev --help`. */
