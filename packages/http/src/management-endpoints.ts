@@ -305,7 +305,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     async run({ host, params, query, uploadRoot }) {
       const name = params.name as string;
       const before = (await find(host, name)).version;
-      const known = async () => new Set((await host.status()).modules.map((m) => m.name));
+      // The names status() lists, from the registry alone: no module's status is read for this.
+      const known = async () => new Set((await host.registry.list()).map((r) => r.name));
       const had = await known();
       await host.uninstall(name, { cascade: query.cascade === 'true' });
       const left = await known();
